@@ -1,0 +1,20 @@
+"""Reads about members and levels."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from .models import MemberProfile, MembershipLevel
+
+
+def default_level() -> MembershipLevel | None:
+    """The level a new member gets: the lowest rank, or None while no level exists."""
+    return MembershipLevel.objects.order_by("rank").first()
+
+
+def member_profile_for(user: AbstractBaseUser | AnonymousUser) -> MemberProfile | None:
+    """The signed-in user's profile with its level, or None for an anonymous visitor."""
+    if not user.is_authenticated:
+        return None
+    try:
+        return MemberProfile.objects.select_related("level", "user").get(user=user)
+    except MemberProfile.DoesNotExist:
+        return None

@@ -1,0 +1,100 @@
+"""Fixtures shared by every area of the suite.
+
+Fixture modules per concern live in tests/fixtures/ and are loaded here as plugins, so each has one owner:
+sandbox.py (the embedded Genesys sandbox as a real HTTP server), browser.py (Playwright on Debian's chromium).
+"""
+
+import io
+import os
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from such a thread
+# unless told it is safe. It is, here: the loop belongs to Playwright, not to Django.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.browser"]
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked needs_services need CI's real PostgreSQL/Redis. Outside CI, with those not configured,
+    they skip and say why; in CI they always run (a missing service there is a failure, not a skip)."""
+    if IN_CI:
+        return
+    have_redis = bool(os.environ.get("REDIS_URL"))
+    for item in items:
+        marker = item.get_closest_marker("needs_services")
+        if marker and not have_redis:
+            item.add_marker(pytest.mark.skip(reason="needs REDIS_URL (a real Redis shared by processes); CI runs it"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(request):
+    """Each test starts with an empty cache: rate-limit counters and tokens from one test never leak into
+    the next (Redis is not rolled back with the database). The database cache needs database access, so
+    without it there is nothing to clear."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    uses_db = bool({"db", "transactional_db", "live_server"} & set(request.fixturenames)) or bool(
+        request.node.get_closest_marker("django_db")
+    )
+    if "redis" not in settings.CACHES["default"]["BACKEND"] and not uses_db:
+        yield
+        return
+    if uses_db:
+        marker = request.node.get_closest_marker("django_db")
+        transactional = bool({"transactional_db", "live_server"} & set(request.fixturenames)) or bool(
+            marker and marker.kwargs.get("transaction")
+        )
+        request.getfixturevalue("transactional_db" if transactional else "db")
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def levels(db):
+    from accounts.models import MembershipLevel
+
+    return {
+        name: MembershipLevel.objects.create(name=name, rank=rank, description=f"{name} members")
+        for name, rank in [("Bronze", 10), ("Silver", 20), ("Gold", 30), ("Platinum", 40)]
+    }
+
+
+@pytest.fixture
+def make_member(db, levels):
+    from django.contrib.auth import get_user_model
+
+    def make(username: str, level: str = "Bronze", **fields):
+        user = get_user_model().objects.create_user(
+            username=username, password=DEMO_PASSWORD, email=f"{username}@example.com", **fields
+        )
+        profile = user.member_profile
+        profile.level = levels[level]
+        profile.save()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def alice(make_member):
+    return make_member("alice", "Gold", first_name="Alice", last_name="Anders")
+
+
+@pytest.fixture
+def bob(make_member):
+    return make_member("bob", "Silver", first_name="Bob", last_name="Berg")
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """The demo data of `seed_demo`, committed (for tests whose other processes read the database)."""
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
