@@ -10,6 +10,9 @@ import environ
 from csp.constants import NONCE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from messaging.regions import UnknownRegion, get_region
+from sandbox import defaults as sandbox_defaults
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -202,29 +205,39 @@ SANDBOX_PORT = env.int("SANDBOX_PORT", default=8100)
 SANDBOX_URL = env.str("SANDBOX_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}")
 if GENESYS_SANDBOX:
     # Development values the sandbox accepts (it is started with the same ones); a real org never sees them.
-    GENESYS_CLIENT_ID = GENESYS_CLIENT_ID or "sandbox-client-id"
-    GENESYS_CLIENT_SECRET = GENESYS_CLIENT_SECRET or "sandbox-client-secret"
-    GENESYS_DEPLOYMENT_ID = GENESYS_DEPLOYMENT_ID or "00000000-0000-4000-8000-000000000001"
-    GENESYS_DATA_ACTION_USERNAME = GENESYS_DATA_ACTION_USERNAME or "sandbox-data-action"
-    GENESYS_DATA_ACTION_PASSWORD = GENESYS_DATA_ACTION_PASSWORD or "sandbox-data-action-password"
-GENESYS_API_BASE = env.str("GENESYS_API_BASE", default=SANDBOX_URL if GENESYS_SANDBOX else "")
-GENESYS_LOGIN_BASE = env.str("GENESYS_LOGIN_BASE", default=SANDBOX_URL if GENESYS_SANDBOX else "")
-GENESYS_APPS_BASE = env.str("GENESYS_APPS_BASE", default=SANDBOX_URL if GENESYS_SANDBOX else "")
+    GENESYS_CLIENT_ID = GENESYS_CLIENT_ID or sandbox_defaults.CLIENT_ID
+    GENESYS_CLIENT_SECRET = GENESYS_CLIENT_SECRET or sandbox_defaults.CLIENT_SECRET
+    GENESYS_DEPLOYMENT_ID = GENESYS_DEPLOYMENT_ID or sandbox_defaults.DEPLOYMENT_ID
+    GENESYS_ENVIRONMENT = GENESYS_ENVIRONMENT or sandbox_defaults.ENVIRONMENT
+    GENESYS_DATA_ACTION_USERNAME = GENESYS_DATA_ACTION_USERNAME or sandbox_defaults.DATA_ACTION_USERNAME
+    GENESYS_DATA_ACTION_PASSWORD = GENESYS_DATA_ACTION_PASSWORD or sandbox_defaults.DATA_ACTION_PASSWORD
+try:
+    _REGION = get_region(GENESYS_REGION)
+except UnknownRegion as error:
+    raise ImproperlyConfigured(str(error)) from None
+GENESYS_API_BASE = env.str("GENESYS_API_BASE", default=SANDBOX_URL if GENESYS_SANDBOX else _REGION.api_base)
+GENESYS_LOGIN_BASE = env.str("GENESYS_LOGIN_BASE", default=SANDBOX_URL if GENESYS_SANDBOX else _REGION.login_base)
+GENESYS_APPS_BASE = env.str("GENESYS_APPS_BASE", default=SANDBOX_URL if GENESYS_SANDBOX else _REGION.apps_base)
 GENESYS_MAX_CUSTOM_DATA_BYTES = env.int("GENESYS_MAX_CUSTOM_DATA_BYTES", default=2048)
 GENESYS_MEMBER_TOKEN_MAX_AGE = env.int("GENESYS_MEMBER_TOKEN_MAX_AGE", default=30 * 60)
 
 # --- Content Security Policy (django-csp 4). Scripts: our own, the nonce'd inline snippet, and the Messenger
-# host only. The Messenger origins are added by messaging.app_settings.csp_sources(). ---
-_MESSENGER_ORIGINS = [GENESYS_APPS_BASE] if GENESYS_APPS_BASE else []
+# (apps) host only. Messenger also talks to the API host and the guest WebSocket host of the region. ---
+_APPS_ORIGINS = [GENESYS_APPS_BASE] if GENESYS_DEPLOYMENT_ID else []
+_MESSENGER_CONNECT = (
+    [GENESYS_APPS_BASE, GENESYS_API_BASE, f"wss://{_REGION.webmessaging_host}"]
+    if GENESYS_DEPLOYMENT_ID and not GENESYS_SANDBOX
+    else _APPS_ORIGINS
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF, NONCE, *_MESSENGER_ORIGINS],
-        "style-src": [SELF, NONCE, *_MESSENGER_ORIGINS],
-        "img-src": [SELF, "data:", *_MESSENGER_ORIGINS],
-        "connect-src": [SELF, *_MESSENGER_ORIGINS],
-        "font-src": [SELF, *_MESSENGER_ORIGINS],
-        "frame-src": [SELF, *_MESSENGER_ORIGINS],
+        "script-src": [SELF, NONCE, *_APPS_ORIGINS],
+        "style-src": [SELF, NONCE, *_APPS_ORIGINS],
+        "img-src": [SELF, "data:", *_APPS_ORIGINS],
+        "connect-src": [SELF, *dict.fromkeys(_MESSENGER_CONNECT)],
+        "font-src": [SELF, *_APPS_ORIGINS],
+        "frame-src": [SELF, *_APPS_ORIGINS],
         "frame-ancestors": ["'none'"],
         "form-action": [SELF],
         "base-uri": [SELF],

@@ -1,0 +1,134 @@
+"""The Genesys integration's settings with their defaults, in one place (as django-allauth's app_settings).
+
+Read lazily from django.conf.settings on each access, so tests can override them with the `settings` fixture.
+config/settings.py reads the environment; this module names defaults and derived values.
+"""
+
+from typing import Any
+
+from django.conf import settings
+
+from .regions import Region, get_region
+
+
+class AppSettings:
+    def _get(self, name: str, default: Any) -> Any:
+        return getattr(settings, f"GENESYS_{name}", default)
+
+    # --- Where Genesys is ---
+    @property
+    def REGION(self) -> Region:
+        return get_region(self._get("REGION", "us-east-1"))
+
+    @property
+    def SANDBOX(self) -> bool:
+        return bool(self._get("SANDBOX", False))
+
+    @property
+    def API_BASE(self) -> str:
+        return (self._get("API_BASE", "") or self.REGION.api_base).rstrip("/")
+
+    @property
+    def LOGIN_BASE(self) -> str:
+        return (self._get("LOGIN_BASE", "") or self.REGION.login_base).rstrip("/")
+
+    @property
+    def APPS_BASE(self) -> str:
+        return (self._get("APPS_BASE", "") or self.REGION.apps_base).rstrip("/")
+
+    # --- Messenger (the browser widget) ---
+    @property
+    def DEPLOYMENT_ID(self) -> str:
+        return self._get("DEPLOYMENT_ID", "")
+
+    @property
+    def ENVIRONMENT(self) -> str:
+        """From the deployment snippet when configured, else the region's usual value."""
+        return self._get("ENVIRONMENT", "") or self.REGION.environment
+
+    @property
+    def MESSENGER_CONFIGURED(self) -> bool:
+        return bool(self.DEPLOYMENT_ID)
+
+    @property
+    def MESSENGER_SCRIPT_URL(self) -> str:
+        return f"{self.APPS_BASE}/genesys-bootstrap/genesys.min.js"
+
+    @property
+    def MAX_CUSTOM_DATA_BYTES(self) -> int:
+        """Budget for custom attributes, keys plus values in UTF-8 bytes (Genesys announces maxCustomDataBytes;
+        2048 is the commonly quoted figure)."""
+        return int(self._get("MAX_CUSTOM_DATA_BYTES", 2048))
+
+    @property
+    def MEMBER_TOKEN_MAX_AGE(self) -> int:
+        """Seconds a signed member token stays valid."""
+        return int(self._get("MEMBER_TOKEN_MAX_AGE", 30 * 60))
+
+    @property
+    def ATTRIBUTE_MAPPING(self) -> dict[str, str]:
+        """Optional extra attributes: attribute name -> dotted path on the user (a callable is called), e.g.
+        {"displayName": "get_full_name", "email": "email"}. Dropped longest first when over the budget."""
+        return dict(self._get("ATTRIBUTE_MAPPING", {"displayName": "get_full_name", "email": "email"}))
+
+    # --- Platform API client (server side) ---
+    @property
+    def CLIENT_ID(self) -> str:
+        return self._get("CLIENT_ID", "")
+
+    @property
+    def CLIENT_SECRET(self) -> str:
+        return self._get("CLIENT_SECRET", "")
+
+    @property
+    def API_CONFIGURED(self) -> bool:
+        return bool(self.CLIENT_ID and self.CLIENT_SECRET)
+
+    @property
+    def CONNECT_TIMEOUT(self) -> float:
+        return float(self._get("CONNECT_TIMEOUT", 3.05))
+
+    @property
+    def READ_TIMEOUT(self) -> float:
+        return float(self._get("READ_TIMEOUT", 10.0))
+
+    @property
+    def RETRY_TOTAL(self) -> int:
+        """Retries of one API call on 429/502/503/504 and connection errors."""
+        return int(self._get("RETRY_TOTAL", 3))
+
+    @property
+    def MAX_RETRY_WAIT(self) -> float:
+        """Longest Retry-After (seconds) we sleep for inside a call; beyond it the call fails fast."""
+        return float(self._get("MAX_RETRY_WAIT", 10.0))
+
+    @property
+    def TOKEN_EXPIRY_MARGIN(self) -> int:
+        """Seconds before Genesys' expiry at which a cached token is considered stale."""
+        return int(self._get("TOKEN_EXPIRY_MARGIN", 60))
+
+    @property
+    def TOKEN_LOCK_TIMEOUT(self) -> float:
+        """Longest wait (seconds) for another process's token fetch before failing with a typed error."""
+        return float(self._get("TOKEN_LOCK_TIMEOUT", 10.0))
+
+    @property
+    def TOKEN_RATE_PER_MINUTE(self) -> int:
+        """API requests Genesys allows per token per minute (300 published)."""
+        return int(self._get("TOKEN_RATE_PER_MINUTE", 300))
+
+    @property
+    def TOKEN_POOL_SIZE(self) -> int:
+        return int(self._get("TOKEN_POOL_SIZE", 1))
+
+    # --- Data action (Genesys calls us) ---
+    @property
+    def DATA_ACTION_USERNAME(self) -> str:
+        return self._get("DATA_ACTION_USERNAME", "")
+
+    @property
+    def DATA_ACTION_PASSWORD(self) -> str:
+        return self._get("DATA_ACTION_PASSWORD", "")
+
+
+app_settings = AppSettings()

@@ -1,0 +1,1 @@
+"""The embedded Genesys Cloud sandbox: a local stand-in for development, demos and tests."""

@@ -1,0 +1,12 @@
+"""Development credentials shared by the site (config/settings.py) and the sandbox when none are configured.
+
+They only ever open the local sandbox; a real Genesys org never sees them.
+"""
+
+CLIENT_ID = "sandbox-client-id"
+CLIENT_SECRET = "sandbox-client-secret"
+DEPLOYMENT_ID = "00000000-0000-4000-8000-000000000001"
+DATA_ACTION_USERNAME = "sandbox-data-action"
+DATA_ACTION_PASSWORD = "sandbox-data-action-password"
+ENVIRONMENT = "sandbox"
+PORT = 8100
