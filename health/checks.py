@@ -1,0 +1,58 @@
+"""Readiness probes: each returns (ok, detail) and never raises, never reports a secret."""
+
+import time
+import uuid
+from collections.abc import Callable
+
+from django.core.cache import cache
+from django.db import connection
+
+
+def check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return connection.vendor
+
+
+def check_cache() -> str:
+    key = f"readyz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=10)
+    if cache.get(key) != "1":
+        raise RuntimeError("value written to the cache could not be read back")
+    cache.delete(key)
+    return cache.__class__.__name__
+
+
+def check_genesys_token() -> str:
+    from messaging.app_settings import app_settings
+
+    if not app_settings.API_CONFIGURED:
+        return "not configured"
+    from messaging.tokens import get_access_token
+
+    get_access_token()  # cached: one fetch per token lifetime for the whole cluster
+    return "token available"
+
+
+PROBES: dict[str, Callable[[], str]] = {
+    "database": check_database,
+    "cache": check_cache,
+    "genesys": check_genesys_token,
+}
+
+
+def run_probes(probes: dict[str, Callable[[], str]] | None = None) -> tuple[bool, dict[str, dict]]:
+    """Run every probe; a failure reports the error's type and message (our typed errors carry no secrets)."""
+    results: dict[str, dict] = {}
+    all_ok = True
+    for name, probe in (probes or PROBES).items():
+        started = time.perf_counter()
+        try:
+            detail = probe()
+            results[name] = {"ok": True, "detail": detail}
+        except Exception as error:  # noqa: BLE001 - a probe reports every failure instead of raising
+            all_ok = False
+            results[name] = {"ok": False, "error": f"{type(error).__name__}: {str(error)[:200]}"}
+        results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return all_ok, results
