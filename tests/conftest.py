@@ -31,6 +31,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs REDIS_URL (a real Redis shared by processes); CI runs it"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """MD5 instead of PBKDF2 in tests: sign-in behaviour is the same, a hundred logins take milliseconds.
+    (Processes started by tests use the real hasher; they never check passwords of test-made users.)"""
+    from django.test.utils import override_settings
+
+    override = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    override.enable()
+    yield
+    override.disable()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache(request):
     """Each test starts with an empty cache: rate-limit counters and tokens from one test never leak into
