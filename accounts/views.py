@@ -5,6 +5,8 @@ from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django_ratelimit.decorators import ratelimit
 
+from messaging.selectors import LOGOUT_CLEAR_SESSION_KEY
+
 from .selectors import member_profile_for
 
 
@@ -37,7 +39,13 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
-    """Django's POST-only logout."""
+    """Django's POST-only logout; the first page after it clears the browser's Messenger."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        # Set in the fresh session logout() just made: its flush would have dropped it before.
+        request.session[LOGOUT_CLEAR_SESSION_KEY] = True
+        return response
 
 
 def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:

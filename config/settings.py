@@ -223,6 +223,9 @@ GENESYS_LOGIN_BASE = env.str("GENESYS_LOGIN_BASE", default=SANDBOX_URL if GENESY
 GENESYS_APPS_BASE = env.str("GENESYS_APPS_BASE", default=SANDBOX_URL if GENESYS_SANDBOX else _REGION.apps_base)
 GENESYS_MAX_CUSTOM_DATA_BYTES = env.int("GENESYS_MAX_CUSTOM_DATA_BYTES", default=2048)
 GENESYS_MEMBER_TOKEN_MAX_AGE = env.int("GENESYS_MEMBER_TOKEN_MAX_AGE", default=30 * 60)
+GENESYS_ATTRIBUTE_MAPPING = env.json(
+    "GENESYS_ATTRIBUTE_MAPPING", default={"displayName": "get_full_name", "email": "email"}
+)
 
 # --- Content Security Policy (django-csp 4). Scripts: our own, the nonce'd inline snippet, and the Messenger
 # (apps) host only. Messenger also talks to the API host and the guest WebSocket host of the region. ---

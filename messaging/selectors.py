@@ -1,0 +1,54 @@
+"""Reads for the Messenger widget: what a page renders for the person at the browser."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
+
+from accounts.selectors import member_profile_for
+
+from .app_settings import app_settings
+from .attributes import anonymous_attributes, member_attribute_keys, page_attributes
+
+# Set by the logout view in the fresh session; the first page after sign-out clears Messenger even when the
+# browser's own marker says nothing changed (removed, or written by an older page).
+LOGOUT_CLEAR_SESSION_KEY = "messaging.clear_messenger"
+ANONYMOUS_OWNER = "anonymous"
+
+
+def messenger_owner(profile: Any) -> str:
+    """Who the browser's Messenger belongs to, as the page remembers it in localStorage.
+
+    A keyed hash of the member id, not the id: the marker outlives the session on a shared browser, and the
+    next person there (or a script on the page) should not learn who used it before.
+    """
+    if profile is None:
+        return ANONYMOUS_OWNER
+    return "m-" + salted_hmac("messaging.messenger-owner", str(profile.member_id)).hexdigest()[:32]
+
+
+def messenger_context(request: HttpRequest) -> dict[str, Any] | None:
+    """What the page needs to start Messenger for this request, or None when Messenger is not configured.
+
+    Reads the member fresh from the database, so a level an admin changed shows on the next page. Takes the
+    one-shot logout flag out of the session (the only write: it must clear exactly one page).
+    """
+    if not app_settings.MESSENGER_CONFIGURED:
+        return None
+    user = getattr(request, "user", None)
+    profile = member_profile_for(user) if user is not None else None
+    attributes = page_attributes(profile) if profile is not None else anonymous_attributes()
+    member_keys = member_attribute_keys()
+    session = getattr(request, "session", None)
+    clear = bool(session.pop(LOGOUT_CLEAR_SESSION_KEY, False)) if session is not None else False
+    return {
+        "scriptUrl": app_settings.MESSENGER_SCRIPT_URL,
+        "environment": app_settings.ENVIRONMENT,
+        "deploymentId": app_settings.DEPLOYMENT_ID,
+        "attributes": attributes,
+        # Keys a previous member may have left in Messenger's database that this page does not set.
+        "removeKeys": [key for key in member_keys if key not in attributes],
+        "memberKeys": member_keys,
+        "owner": messenger_owner(profile),
+        "clear": clear,
+    }

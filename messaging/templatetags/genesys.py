@@ -1,0 +1,18 @@
+"""{% genesys_messenger %}: the official Messenger snippet with the member's attributes (templates/base.html)."""
+
+from typing import Any
+
+from django import template
+
+from ..selectors import messenger_context
+
+register = template.Library()
+
+
+@register.inclusion_tag("messaging/messenger.html", takes_context=True)
+def genesys_messenger(context: template.Context) -> dict[str, Any]:
+    """Renders nothing when Messenger is not configured or there is no request to read the member from."""
+    request = context.get("request")
+    if request is None:
+        return {"messenger": None}
+    return {"messenger": messenger_context(request), "csp_nonce": getattr(request, "csp_nonce", "")}
