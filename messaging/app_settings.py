@@ -98,6 +98,16 @@ class AppSettings:
         return int(self._get("RETRY_TOTAL", 3))
 
     @property
+    def RETRY_BACKOFF_FACTOR(self) -> float:
+        """urllib3 backoff between retries without a Retry-After: factor * 2**(retries - 1) seconds."""
+        return float(self._get("RETRY_BACKOFF_FACTOR", 0.25))
+
+    @property
+    def HTTP_POOL_MAXSIZE(self) -> int:
+        """Connections kept per Genesys host by the process-wide Session (one per concurrent thread is ideal)."""
+        return int(self._get("HTTP_POOL_MAXSIZE", 32))
+
+    @property
     def MAX_RETRY_WAIT(self) -> float:
         """Longest Retry-After (seconds) we sleep for inside a call; beyond it the call fails fast."""
         return float(self._get("MAX_RETRY_WAIT", 10.0))

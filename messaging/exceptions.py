@@ -65,3 +65,8 @@ class GenesysRateLimited(GenesysError):
 
 class InvalidAttributes(GenesysError):
     """Attributes that Genesys would refuse (a value that is not a string, say); nothing was sent."""
+
+
+class GenesysTokenLockTimeout(GenesysUnavailable, GenesysTokenError):
+    """Another process was fetching the token and did not finish within TOKEN_LOCK_TIMEOUT: try again.
+    A GenesysUnavailable (retryable) and a GenesysTokenError at once, so either kind of handler catches it."""

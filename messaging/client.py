@@ -1,0 +1,230 @@
+"""The Platform API calls the site makes, on one pooled `requests.Session` per process.
+
+Production talks to Genesys, development and tests to the sandbox, through this same code: only the base URLs
+differ (app_settings.API_BASE / LOGIN_BASE). Every call has connect and read timeouts, is retried on 429 and
+502/503/504 by urllib3's Retry within a wait budget (messaging.http), retried once with a fresh token on 401,
+logged in one line, and ends in a dict or a typed error from messaging.exceptions.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import requests
+
+from .app_settings import app_settings
+from .exceptions import (
+    GenesysAuthError,
+    GenesysBadRequest,
+    GenesysError,
+    GenesysNotFound,
+    GenesysRateLimited,
+    GenesysUnavailable,
+    InvalidAttributes,
+)
+from .http import PooledSession, correlation_id, log_call
+from .tokens import get_token_service
+
+CONVERSATION_ROUTE = "/api/v2/conversations/messages/{conversationId}"
+PARTICIPANT_ATTRIBUTES_ROUTE = "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
+SECURE_ATTRIBUTES_ROUTE = "/api/v2/conversations/{conversationId}/secureattributes"
+
+
+class TokenProvider(Protocol):
+    """What the client needs from a token source (TokenService; the benchmark's naive cache)."""
+
+    def get_token(self, force_refresh: bool = False) -> str: ...
+
+    def invalidate(self, token: str | None = None) -> None: ...
+
+
+def validate_attributes(attributes: Any) -> dict[str, str]:
+    """Genesys participant attributes are str -> str. Anything else is refused here, before a request is made.
+    The error names the offending keys and types, not the values (they may be personal data)."""
+    if not isinstance(attributes, Mapping):
+        raise InvalidAttributes(f"attributes must be a mapping of str to str, not {type(attributes).__name__}")
+    problems = []
+    for key, value in attributes.items():
+        if not isinstance(key, str) or not key:
+            problems.append(f"key {key!r} is not a non-empty string")
+        elif not isinstance(value, str):
+            problems.append(f"{key!r} is {type(value).__name__}")
+    if problems:
+        raise InvalidAttributes(
+            "attribute values must be strings (send 'true'/'false', not booleans): " + "; ".join(problems)
+        )
+    return dict(attributes)
+
+
+class GenesysClient:
+    """A small Platform API client. Thread-safe; share one per process (`get_client()`)."""
+
+    def __init__(self, tokens: TokenProvider | None = None) -> None:
+        self.tokens: TokenProvider = tokens if tokens is not None else get_token_service()
+        self._session = PooledSession(pool_maxsize=app_settings.HTTP_POOL_MAXSIZE)
+        self.pid = os.getpid()
+
+    @property
+    def session(self) -> requests.Session:
+        return self._session.get()
+
+    def close(self) -> None:
+        self._session.close()
+
+    # --- the calls ---
+    def get_message_conversation(self, conversation_id: str) -> dict:
+        """GET /api/v2/conversations/messages/{conversationId}: the conversation with its participants."""
+        return self._call("GET", CONVERSATION_ROUTE, conversationId=conversation_id)
+
+    def customer_participant(self, conversation: dict) -> dict:
+        """The conversation's customer (purpose "customer"); the one still connected when there are several.
+        Raises GenesysNotFound if there is none."""
+        customers = [p for p in conversation.get("participants") or [] if p.get("purpose") == "customer"]
+        if not customers:
+            raise GenesysNotFound(f"conversation {conversation.get('id')!r} has no customer participant")
+        active = [p for p in customers if not p.get("endTime") and p.get("state") not in {"disconnected", "terminated"}]
+        return (active or customers)[-1]
+
+    def patch_participant_attributes(
+        self, conversation_id: str, participant_id: str, attributes: dict[str, str]
+    ) -> dict:
+        """PATCH .../participants/{participantId}/attributes with {"attributes": {...}}; merges, str -> str."""
+        body = {"attributes": validate_attributes(attributes)}
+        return self._call(
+            "PATCH",
+            PARTICIPANT_ATTRIBUTES_ROUTE,
+            json=body,
+            conversationId=conversation_id,
+            participantId=participant_id,
+        )
+
+    def patch_secure_attributes(
+        self, conversation_id: str, attributes: dict[str, str], version: int | None = None
+    ) -> dict:
+        """PATCH /api/v2/conversations/{conversationId}/secureattributes: attributes the guest never sees."""
+        body: dict[str, Any] = {"attributes": validate_attributes(attributes)}
+        if version is not None:
+            body["version"] = int(version)
+        return self._call("PATCH", SECURE_ATTRIBUTES_ROUTE, json=body, conversationId=conversation_id)
+
+    def get_secure_attributes(self, conversation_id: str) -> dict:
+        """GET /api/v2/conversations/{conversationId}/secureattributes."""
+        return self._call("GET", SECURE_ATTRIBUTES_ROUTE, conversationId=conversation_id)
+
+    # --- plumbing ---
+    def _call(self, method: str, route: str, *, json: Any = None, **ids: str) -> dict:
+        path = route.format(**{name: quote(str(value), safe="") for name, value in ids.items()})
+        url = f"{app_settings.API_BASE}{path}"
+        token = self.tokens.get_token()
+        response = self._send(method, path, url, token, json)
+        if response.status_code == 401:
+            # The cached token was revoked or expired early: drop it (only if still cached) and retry once.
+            self.tokens.invalidate(token)
+            token = self.tokens.get_token()
+            response = self._send(method, path, url, token, json)
+            if response.status_code == 401:
+                raise _error("Genesys refused a freshly fetched token", response, GenesysAuthError)
+        return _result(response, method, path)
+
+    def _send(self, method: str, path: str, url: str, token: str, json: Any) -> requests.Response:
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                json=json,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=(app_settings.CONNECT_TIMEOUT, app_settings.READ_TIMEOUT),
+            )
+        except requests.RequestException as error:
+            log_call(method, path, status=None, started=started, error=type(error).__name__)
+            raise GenesysUnavailable(f"Genesys did not answer {method} {path}: {type(error).__name__}") from None
+        log_call(method, path, status=response.status_code, started=started, response=response)
+        return response
+
+
+def _body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error(what: str, response: requests.Response, cls: type[GenesysError], **extra: Any) -> GenesysError:
+    body = _body(response)
+    code = body.get("code")
+    message = str(body.get("message") or "")[:300]
+    text = f"{what} (HTTP {response.status_code}{', ' + str(code) if code else ''})"
+    if message:
+        text += f": {message}"
+    return cls(text, status=response.status_code, code=code, correlation_id=correlation_id(response), **extra)
+
+
+def _result(response: requests.Response, method: str, path: str) -> dict:
+    status = response.status_code
+    where = f"{method} {path}"
+    if 200 <= status < 300:
+        if status == 204 or not response.content:
+            return {}
+        try:
+            body = response.json()
+        except ValueError:
+            raise GenesysUnavailable(
+                f"{where} answered HTTP {status} without JSON", status=status, correlation_id=correlation_id(response)
+            ) from None
+        return body if isinstance(body, dict) else {"entities": body}
+    if status == 429:
+        retry_after = _retry_after(response)
+        if retry_after is not None and retry_after > app_settings.MAX_RETRY_WAIT:
+            what = f"{where} rate-limited by Genesys for {retry_after:g}s, longer than we wait in a call"
+        else:
+            what = f"{where} still rate-limited by Genesys after retries"
+        raise _error(what, response, GenesysRateLimited, retry_after=retry_after)
+    if status in {401, 403}:
+        raise _error(f"{where} not allowed: check the OAuth client's roles", response, GenesysAuthError)
+    if status == 404:
+        raise _error(f"{where} not found", response, GenesysNotFound)
+    if status >= 500:
+        raise _error(f"{where} failed on Genesys' side after retries", response, GenesysUnavailable)
+    raise _error(f"{where} was refused", response, GenesysBadRequest)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+# --- the process-wide client ---
+_client: GenesysClient | None = None
+_client_lock = threading.Lock()
+
+
+def get_client() -> GenesysClient:
+    """The process-wide client, so its pooled Session (keep-alive connections) is reused by every call.
+    A forked child (gunicorn --preload) builds its own instead of sharing the parent's sockets."""
+    global _client
+    with _client_lock:
+        if _client is None or _client.pid != os.getpid():
+            _client = GenesysClient()
+        return _client
+
+
+def reset_client() -> None:
+    """For tests: drop the process-wide client (and the token services' Sessions); settings are read afresh."""
+    global _client
+    from .tokens import reset_token_services
+
+    with _client_lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+    reset_token_services()

@@ -1,0 +1,210 @@
+"""HTTP plumbing shared by the token service and the API client: a pooled `requests.Session` whose adapter
+retries with urllib3's `Retry`, capped so that no call ever sleeps longer than MAX_RETRY_WAIT in total.
+
+Why a Retry subclass: urllib3's own `retry_after_max` *clamps* a long Retry-After (it would sleep 6 hours
+at most); Genesys answers some daily limits with a Retry-After of hours, and a web worker must not block on
+that. `CappedRetry` instead stops retrying when the next wait would exceed the budget, and hands the 429/5xx
+response back (raise_on_status=False) for the caller to turn into a typed error.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import logging
+import os
+import threading
+import time
+from collections.abc import Collection
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
+
+from .app_settings import app_settings
+
+logger = logging.getLogger("messaging.client")
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Attribute PATCH/PUT are idempotent (the same body sets the same values), so they are retried like GET.
+API_RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+USER_AGENT = "member-messaging/0.1 (+requests)"
+CORRELATION_HEADER = "ININ-Correlation-Id"
+
+
+class CappedRetry(Retry):
+    """urllib3 `Retry` with a budget for the time slept across all retries of one call.
+
+    `max_wait`: the longest total sleep (Retry-After or backoff) one call may spend; a single Retry-After above
+    it stops the retries at once. `waited` carries what was already slept through `new()`, since urllib3 makes
+    a new Retry object per attempt.
+    """
+
+    def __init__(self, *args: Any, max_wait: float = 10.0, waited: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_wait = max_wait
+        self.waited = waited
+
+    def new(self, **kw: Any) -> CappedRetry:
+        kw.setdefault("max_wait", self.max_wait)
+        kw.setdefault("waited", self.waited)
+        return super().new(**kw)
+
+    def planned_wait(self, response: Any | None) -> float:
+        """What `sleep()` will sleep before the next attempt (mirrors urllib3's own choice)."""
+        if response is not None and self.respect_retry_after_header:
+            try:
+                retry_after = self.get_retry_after(response)
+            except InvalidHeader:
+                # An unreadable Retry-After: treat as "too long", the caller reports the 429.
+                return float("inf")
+            if retry_after:
+                return float(retry_after)
+        return self.get_backoff_time()
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any | None = None,
+        error: Exception | None = None,
+        _pool: Any | None = None,
+        _stacktrace: Any | None = None,
+    ) -> CappedRetry:
+        new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        wait = new_retry.planned_wait(response)
+        if self.waited + wait > self.max_wait:
+            # Out of budget: the pool returns the response as is (raise_on_status=False), or requests raises the
+            # connection error; either way the caller decides, nobody sleeps.
+            reason = error or ResponseError(f"retry wait {wait:.1f}s exceeds the budget of {self.max_wait:.1f}s")
+            raise MaxRetryError(_pool, url, reason) from reason  # type: ignore[arg-type]
+        new_retry.waited = self.waited + wait
+        return new_retry
+
+
+def build_retry(
+    *,
+    total: int,
+    max_wait: float,
+    backoff_factor: float = 0.25,
+    allowed_methods: Collection[str] = API_RETRY_METHODS,
+) -> CappedRetry:
+    return CappedRetry(
+        total=total,
+        # A read error means the server may have acted; retry it once (a stale pooled keep-alive connection
+        # shows up as one), not `total` times, so a slow Genesys cannot hold a worker for many read timeouts.
+        read=min(total, 1),
+        redirect=0,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset(m.upper() for m in allowed_methods),
+        backoff_factor=backoff_factor,
+        backoff_max=max_wait,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+        max_wait=max_wait,
+    )
+
+
+def build_session(retry: Retry, *, pool_maxsize: int = 32) -> requests.Session:
+    """A Session whose connections are pooled and whose calls are retried by `retry`.
+
+    Cookies are refused: the Session is shared by every thread of the process, and Genesys' API needs none.
+    """
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_maxsize)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+    return session
+
+
+class PooledSession:
+    """A process-wide `requests.Session` that follows the settings.
+
+    Rebuilt after a fork (gunicorn --preload) so no socket is shared between processes; its Retry is replaced
+    when RETRY_TOTAL / MAX_RETRY_WAIT / RETRY_BACKOFF_FACTOR change (tests override them per test), keeping
+    the pooled connections.
+    """
+
+    def __init__(self, *, allowed_methods: Collection[str] = API_RETRY_METHODS, pool_maxsize: int = 32) -> None:
+        self.allowed_methods = frozenset(allowed_methods)
+        self.pool_maxsize = pool_maxsize
+        self._lock = threading.Lock()
+        self._session: requests.Session | None = None
+        self._pid: int | None = None
+        self._retry_key: tuple | None = None
+
+    def _retry(self) -> tuple[tuple, CappedRetry]:
+        key = (app_settings.RETRY_TOTAL, app_settings.MAX_RETRY_WAIT, app_settings.RETRY_BACKOFF_FACTOR)
+        retry = build_retry(total=key[0], max_wait=key[1], backoff_factor=key[2], allowed_methods=self.allowed_methods)
+        return key, retry
+
+    def get(self) -> requests.Session:
+        key = (app_settings.RETRY_TOTAL, app_settings.MAX_RETRY_WAIT, app_settings.RETRY_BACKOFF_FACTOR)
+        with self._lock:
+            if self._session is None or self._pid != os.getpid():
+                self._retry_key, retry = self._retry()
+                self._session = build_session(retry, pool_maxsize=self.pool_maxsize)
+                self._pid = os.getpid()
+            elif key != self._retry_key:
+                self._retry_key, retry = self._retry()
+                for adapter in self._session.adapters.values():
+                    if isinstance(adapter, HTTPAdapter):
+                        adapter.max_retries = retry
+            return self._session
+
+    def close(self) -> None:
+        with self._lock:
+            if self._session is not None and self._pid == os.getpid():
+                self._session.close()
+            self._session = None
+
+
+def attempts_of(response: requests.Response | None) -> int:
+    """How many HTTP attempts urllib3 made for this response (1 + its retries)."""
+    retries = getattr(getattr(response, "raw", None), "retries", None)
+    history = getattr(retries, "history", None) or ()
+    return len(history) + 1
+
+
+def correlation_id(response: requests.Response | None) -> str | None:
+    if response is None:
+        return None
+    return response.headers.get(CORRELATION_HEADER)
+
+
+def log_call(
+    method: str,
+    route: str,
+    *,
+    status: int | None,
+    started: float,
+    response: requests.Response | None = None,
+    error: str | None = None,
+) -> None:
+    """One line per call. Only the method, the route (ids are fine; no query string, no header), the status,
+    the time, the correlation id and the attempt count: never a token, never a secret."""
+    duration_ms = (time.monotonic() - started) * 1000
+    level = logging.INFO if status is not None and status < 400 else logging.WARNING
+    logger.log(
+        level,
+        "genesys %s %s status=%s duration_ms=%.1f correlation_id=%s attempts=%d%s",
+        method,
+        route,
+        status if status is not None else "-",
+        duration_ms,
+        correlation_id(response) or "-",
+        attempts_of(response),
+        f" error={error}" if error else "",
+        extra={
+            "genesys_method": method,
+            "genesys_route": route,
+            "genesys_status": status,
+            "genesys_duration_ms": round(duration_ms, 1),
+            "genesys_correlation_id": correlation_id(response),
+            "genesys_attempts": attempts_of(response),
+        },
+    )
