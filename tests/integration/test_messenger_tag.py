@@ -1,0 +1,219 @@
+"""{% genesys_messenger %} through Django's test client: what every page renders for whom, and the logout flag."""
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.checks import run_checks
+from django.template import Context, Template
+
+from accounts.services import move_members_to_level
+from messaging.attributes import read_member_token
+from messaging.selectors import ANONYMOUS_OWNER, LOGOUT_CLEAR_SESSION_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_PASSWORD = "demo-pass-2026"
+DATA_RE = re.compile(r'<script id="genesys-messenger-data" type="application/json">(.*?)</script>', re.S)
+NONCE_RE = re.compile(r'<script nonce="([^"]+)">')
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def messenger_on(settings):
+    settings.GENESYS_DEPLOYMENT_ID = "11111111-2222-4333-8444-555555555555"
+    settings.GENESYS_ENVIRONMENT = "prod-euw1"
+    settings.GENESYS_APPS_BASE = "https://apps.mypurecloud.ie"
+
+
+def page_data(response) -> dict:
+    assert response.status_code == 200
+    match = DATA_RE.search(response.content.decode())
+    assert match, "no Messenger data on the page"
+    return json.loads(match.group(1))
+
+
+def test_anonymous_page_renders_the_official_snippet_and_only_the_flag(client):
+    response = client.get("/")
+    html = response.content.decode()
+    data = page_data(response)
+    assert data["attributes"] == {"isAuthenticated": "false"}
+    assert data["scriptUrl"] == "https://apps.mypurecloud.ie/genesys-bootstrap/genesys.min.js"
+    assert data["environment"] == "prod-euw1"
+    assert data["deploymentId"] == "11111111-2222-4333-8444-555555555555"
+    assert data["owner"] == ANONYMOUS_OWNER and data["clear"] is False
+    assert set(data["removeKeys"]) >= {"memberId", "membershipLevel", "memberToken", "displayName", "email"}
+    # The official snippet, and the subscription queued in the same script.
+    assert "g['_genesysJs'] = e".replace("'", '"') in html
+    assert '"subscribe", "Database.ready"' in html
+    assert html.index('"Database.ready"') > html.index("document.head.appendChild(ys)")
+
+
+def test_the_inline_script_carries_the_nonce_of_the_csp_header(client):
+    response = client.get("/")
+    nonce = NONCE_RE.search(response.content.decode()).group(1)
+    csp = response["Content-Security-Policy"]
+    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
+    assert f"'nonce-{nonce}'" in script_src
+
+
+def test_csp_allows_the_apps_origin_and_nothing_wider(client, settings):
+    # settings.py derives the policy once from the apps base it was started with.
+    apps = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"][-1]
+    settings.GENESYS_APPS_BASE = apps
+    csp = client.get("/")["Content-Security-Policy"]
+    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
+    assert apps in script_src.split()
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert "*" not in csp
+    assert "https:" not in script_src.split() and "http:" not in script_src.split()
+
+
+def test_signed_in_member_gets_attributes_and_a_token_for_herself(client, alice):
+    client.login(username="alice", password=DEMO_PASSWORD)
+    data = page_data(client.get("/"))
+    attrs = data["attributes"]
+    profile = alice.member_profile
+    assert attrs["isAuthenticated"] == "true"
+    assert attrs["memberId"] == str(profile.member_id)
+    assert attrs["membershipLevel"] == "Gold"
+    assert attrs["displayName"] == "Alice Anders" and attrs["email"] == "alice@example.com"
+    assert read_member_token(attrs["memberToken"]) == profile.member_id
+    assert all(isinstance(value, str) for value in attrs.values())
+    assert data["removeKeys"] == []
+    # The marker is a keyed hash: it does not reveal the member id.
+    assert data["owner"].startswith("m-") and str(profile.member_id) not in data["owner"]
+    assert profile.member_id.hex not in data["owner"]
+
+
+def test_each_member_gets_a_different_owner_marker_and_token(client, alice, bob):
+    client.login(username="alice", password=DEMO_PASSWORD)
+    alice_data = page_data(client.get("/"))
+    client.logout()
+    client.login(username="bob", password=DEMO_PASSWORD)
+    bob_data = page_data(client.get("/"))
+    assert alice_data["owner"] != bob_data["owner"]
+    assert read_member_token(bob_data["attributes"]["memberToken"]) == bob.member_profile.member_id
+
+
+def test_a_level_changed_by_an_admin_shows_on_the_next_page(client, alice, levels):
+    client.login(username="alice", password=DEMO_PASSWORD)
+    assert page_data(client.get("/"))["attributes"]["membershipLevel"] == "Gold"
+    move_members_to_level(users=[alice], level=levels["Platinum"])
+    assert page_data(client.get("/"))["attributes"]["membershipLevel"] == "Platinum"
+
+
+def test_nothing_renders_and_the_page_works_when_messenger_is_not_configured(client, alice, settings):
+    settings.GENESYS_DEPLOYMENT_ID = ""
+    for _ in range(2):
+        response = client.get("/")
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "genesys" not in html.lower() and "<script" not in html
+        client.login(username="alice", password=DEMO_PASSWORD)
+
+
+def test_tag_renders_nothing_without_a_request():
+    html = Template("{% load genesys %}[{% genesys_messenger %}]").render(Context({}))
+    assert "".join(html.split()) == "[]"  # at most whitespace
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "</script><script>alert(1)</script>",
+        "<!--<script>",
+        "\u2028\u2029 Zoë 🙂 مرحبا \u202e",
+        "\" onload='alert(1)' &amp; ${x}",
+    ],
+)
+def test_hostile_and_unicode_names_render_inert_and_come_back_equal(client, make_member, name):
+    make_member("mallory", "Silver", first_name=name, last_name="")
+    client.login(username="mallory", password=DEMO_PASSWORD)
+    response = client.get("/")
+    html = response.content.decode()
+    head = html.split("</head>")[0]
+    assert "<script>alert(1)" not in head and "<!--<script>" not in head
+    data = page_data(response)
+    assert data["attributes"]["displayName"] == name.strip()
+    # Exactly two script elements in the head: the JSON data and the nonce'd snippet.
+    assert head.count("<script") == 2 and head.count("</script>") == 2
+
+
+def test_over_budget_drops_mapped_fields_and_logs(client, make_member, settings, caplog):
+    settings.GENESYS_MAX_CUSTOM_DATA_BYTES = 420
+    make_member("long", "Gold", first_name="L" * 140, last_name="M" * 140)
+    client.login(username="long", password=DEMO_PASSWORD)
+    with caplog.at_level(logging.WARNING, logger="messaging.attributes"):
+        attrs = page_data(client.get("/"))["attributes"]
+    assert "displayName" not in attrs and attrs["email"] == "long@example.com"
+    assert {"isAuthenticated", "memberId", "membershipLevel", "memberToken"} <= set(attrs)
+    assert sum(len(k.encode()) + len(v.encode()) for k, v in attrs.items()) <= 420
+    assert "dropped displayName" in caplog.text and "L" * 140 not in caplog.text
+
+
+def test_mapping_from_settings_adds_fields(client, alice, settings):
+    settings.GENESYS_ATTRIBUTE_MAPPING = {"username": "get_username", "firstName": "first_name"}
+    client.login(username="alice", password=DEMO_PASSWORD)
+    data = page_data(client.get("/"))
+    assert data["attributes"]["username"] == "alice" and data["attributes"]["firstName"] == "Alice"
+    assert "email" not in data["attributes"]
+    assert "username" in data["memberKeys"]
+
+
+def test_logout_flags_exactly_the_first_page_after_it(client, alice):
+    client.login(username="alice", password=DEMO_PASSWORD)
+    assert page_data(client.get("/"))["clear"] is False
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert client.session.get(LOGOUT_CLEAR_SESSION_KEY) is True
+    first = page_data(client.get(response["Location"]))
+    assert first["clear"] is True and first["attributes"] == {"isAuthenticated": "false"}
+    assert first["owner"] == ANONYMOUS_OWNER
+    assert page_data(client.get("/"))["clear"] is False
+
+
+def test_signing_in_after_a_logout_shows_the_new_member(client, alice, bob):
+    client.login(username="alice", password=DEMO_PASSWORD)
+    client.get("/")
+    client.post("/accounts/logout/")
+    client.get("/")
+    response = client.post("/accounts/login/", {"username": "bob", "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    data = page_data(client.get("/"))
+    assert data["attributes"]["memberId"] == str(bob.member_profile.member_id)
+    assert data["attributes"]["displayName"] == "Bob Berg"
+
+
+def test_system_check_reports_a_budget_too_small_for_the_required_attributes(settings):
+    settings.GENESYS_MAX_CUSTOM_DATA_BYTES = 100
+    errors = [message for message in run_checks() if message.id == "messaging.E001"]
+    assert errors and "GENESYS_MAX_CUSTOM_DATA_BYTES is 100 bytes" in errors[0].msg
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GENESYS_", "DJANGO_"))}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_start_up_fails_with_a_clear_message_when_the_required_attributes_cannot_fit():
+    result = _manage("check", GENESYS_MAX_CUSTOM_DATA_BYTES="300")
+    assert result.returncode != 0
+    assert "GENESYS_MAX_CUSTOM_DATA_BYTES is 300 bytes" in result.stderr
+    assert "raise it to at least" in result.stderr
+
+
+def test_start_up_reads_the_mapping_from_the_environment_and_refuses_a_reserved_name():
+    result = _manage("check", GENESYS_ATTRIBUTE_MAPPING='{"memberId": "email"}')
+    assert result.returncode != 0
+    assert "may not set 'memberId'" in result.stderr
+    result = _manage("check", GENESYS_ATTRIBUTE_MAPPING='{"nick": "get_short_name"}')
+    assert result.returncode == 0, result.stderr
