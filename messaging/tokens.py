@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from django.core.cache import cache as default_cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
 
 from .app_settings import app_settings
@@ -104,7 +104,7 @@ class TokenService:
     # --- configuration ---
     @property
     def cache(self) -> BaseCache:
-        return self._cache if self._cache is not None else default_cache
+        return self._cache if self._cache is not None else caches[DEFAULT_CACHE_ALIAS]
 
     @property
     def login_base(self) -> str:
@@ -217,8 +217,7 @@ class TokenService:
         except GenesysError as error:
             self.cache.set(self.error_key, _error_to_memory(error, owner), timeout=ERROR_MEMORY_SECONDS)
             raise
-        self.cache.set(self.cache_key, entry.to_cache(), timeout=entry.cache_seconds)
-        self.cache.delete(self.error_key)
+        self.store(entry)
         logger.info(
             "genesys token stored key=%s expires_in=%d cached_for=%d",
             self.cache_key,
@@ -226,6 +225,11 @@ class TokenService:
             entry.cache_seconds,
         )
         return entry
+
+    def store(self, entry: AccessToken) -> None:
+        """Put a token in the cache for every process to use (for its validity, minus the margin)."""
+        self.cache.set(self.cache_key, entry.to_cache(), timeout=entry.cache_seconds)
+        self.cache.delete(self.error_key)
 
     def fetch(self) -> AccessToken:
         """One client-credentials grant against the login host; no cache involved (genesys_check uses it)."""
