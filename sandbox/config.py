@@ -1,0 +1,93 @@
+"""The sandbox's configuration: environment first (the same names the site reads), then `POST /_config`.
+
+`make run` passes nothing: every default matches what config/settings.py uses when the sandbox is on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from . import defaults
+
+
+@dataclasses.dataclass
+class Config:
+    client_id: str = defaults.CLIENT_ID
+    client_secret: str = defaults.CLIENT_SECRET
+    deployment_id: str = defaults.DEPLOYMENT_ID
+    data_action_url: str = "http://127.0.0.1:8000/messaging/genesys/verify"
+    data_action_username: str = defaults.DATA_ACTION_USERNAME
+    data_action_password: str = defaults.DATA_ACTION_PASSWORD
+    # Genesys' OAuth client "Token Duration": 86400 s by default (300..172800 in a real org; any value here, so
+    # tests can make tokens expire in a second).
+    token_ttl: int = 86400
+    # Genesys publishes 300 API requests per minute per client-credentials token.
+    rate_per_minute: int = 300
+    # Announced to the guest in SessionResponse.maxCustomDataBytes; 2048 is the commonly quoted figure.
+    max_custom_data_bytes: int = 2048
+    # Off: conversations are created but no data action is called (a test of the widget alone).
+    flow_enabled: bool = True
+    # Genesys' own Terraform example gives the data action 20 s.
+    data_action_timeout: float = 20.0
+    # Longest server-side wait of one guest long-poll (GET /webmessaging/v1/events).
+    long_poll_seconds: float = 15.0
+    # Genesys' behaviour here is not documented: by default a key the server pushed keeps its value when a later
+    # guest message carries the same key (so a guest cannot overwrite `verified`). True lets the widget win.
+    widget_overrides_server: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if environ is None else environ
+        site_port = env.get("PORT") or "8000"
+
+        def get(name: str, default: str) -> str:
+            # An empty variable (as .env.example has them) means "use the default", as the site reads it.
+            return env.get(name) or default
+
+        return cls(
+            client_id=get("GENESYS_CLIENT_ID", defaults.CLIENT_ID),
+            client_secret=get("GENESYS_CLIENT_SECRET", defaults.CLIENT_SECRET),
+            deployment_id=get("GENESYS_DEPLOYMENT_ID", defaults.DEPLOYMENT_ID),
+            data_action_url=get("SANDBOX_DATA_ACTION_URL", f"http://127.0.0.1:{site_port}/messaging/genesys/verify"),
+            data_action_username=get("GENESYS_DATA_ACTION_USERNAME", defaults.DATA_ACTION_USERNAME),
+            data_action_password=get("GENESYS_DATA_ACTION_PASSWORD", defaults.DATA_ACTION_PASSWORD),
+            token_ttl=int(get("SANDBOX_TOKEN_TTL", "86400")),
+            rate_per_minute=int(get("SANDBOX_RATE_PER_MINUTE", "300")),
+            max_custom_data_bytes=int(get("SANDBOX_MAX_CUSTOM_DATA_BYTES", "2048")),
+            flow_enabled=get("SANDBOX_FLOW_ENABLED", "true").lower() in {"1", "true", "yes", "on"},
+            data_action_timeout=float(get("SANDBOX_DATA_ACTION_TIMEOUT", "20")),
+            long_poll_seconds=float(get("SANDBOX_LONG_POLL_SECONDS", "15")),
+        )
+
+    def updated(self, changes: Mapping[str, Any]) -> Config:
+        """A copy with `changes` applied, each checked against the field's type. Raises ValueError."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        clean: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name not in fields:
+                raise ValueError(f"unknown setting {name!r}; known: {', '.join(sorted(fields))}")
+            kind = type(getattr(self, name))
+            if kind is bool:
+                if not isinstance(value, bool):
+                    raise ValueError(f"{name} must be true or false")
+            elif kind is int:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(f"{name} must be a non-negative integer")
+            elif kind is float:
+                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                    raise ValueError(f"{name} must be a non-negative number")
+                value = float(value)
+            elif not isinstance(value, str):
+                raise ValueError(f"{name} must be a string")
+            clean[name] = value
+        return dataclasses.replace(self, **clean)
+
+    def public(self) -> dict[str, Any]:
+        """For GET /_config: everything but the secrets' values."""
+        data = dataclasses.asdict(self)
+        for secret in ("client_secret", "data_action_password"):
+            data[secret] = "***" if data[secret] else ""
+        return data
