@@ -30,18 +30,21 @@ def check_attribute_budget(app_configs: Any = None, **kwargs: Any) -> list[Check
 
 @register("security")
 def check_messenger_csp(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The page loads Messenger from the apps host: the CSP must allow exactly that origin for scripts."""
+    """The page loads Messenger from the apps host: the CSP must allow what Messenger needs, directive by directive."""
     from django.conf import settings
 
-    if not app_settings.MESSENGER_CONFIGURED:
-        return []
+    from .selectors import messenger_csp_sources
+
     policy = (getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}).get("DIRECTIVES", {})
-    script_src = [str(source).rstrip("/") for source in policy.get("script-src") or []]
-    if app_settings.APPS_BASE not in script_src:
+    missing = []
+    for directive, sources in messenger_csp_sources().items():
+        allowed = {str(source).rstrip("/") for source in policy.get(directive) or []}
+        missing += [f"{directive} {source}" for source in sources if source not in allowed]
+    if missing:
         return [
             Warning(
-                f"CONTENT_SECURITY_POLICY script-src does not allow {app_settings.APPS_BASE}: "
-                "browsers will block the Messenger script.",
+                f"CONTENT_SECURITY_POLICY does not allow what Messenger needs: {'; '.join(missing)}. "
+                "Browsers will block the widget.",
                 id="messaging.W001",
             )
         ]

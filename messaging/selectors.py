@@ -52,3 +52,26 @@ def messenger_context(request: HttpRequest) -> dict[str, Any] | None:
         "owner": messenger_owner(profile),
         "clear": clear,
     }
+
+
+def messenger_csp_sources() -> dict[str, list[str]]:
+    """The sources each CSP directive must allow for Messenger, from the current settings; {} when it is off.
+
+    config/settings.py derives the same set once at start-up (CONTENT_SECURITY_POLICY); the system check
+    messaging.W001 compares the two. The sandbox is one origin for the script, the API and the guest channel.
+    """
+    if not app_settings.MESSENGER_CONFIGURED:
+        return {}
+    apps = app_settings.APPS_BASE
+    if app_settings.SANDBOX:
+        connect = [apps]
+    else:
+        connect = list(dict.fromkeys([apps, app_settings.API_BASE, f"wss://{app_settings.REGION.webmessaging_host}"]))
+    return {
+        "script-src": [apps],
+        "style-src": [apps],
+        "img-src": [apps],
+        "font-src": [apps],
+        "frame-src": [apps],
+        "connect-src": connect,
+    }

@@ -14,7 +14,7 @@ from django.template import Context, Template
 
 from accounts.services import move_members_to_level
 from messaging.attributes import read_member_token
-from messaging.selectors import ANONYMOUS_OWNER, LOGOUT_CLEAR_SESSION_KEY
+from messaging.selectors import ANONYMOUS_OWNER, LOGOUT_CLEAR_SESSION_KEY, messenger_csp_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_PASSWORD = "demo-pass-2026"
@@ -63,15 +63,42 @@ def test_the_inline_script_carries_the_nonce_of_the_csp_header(client):
 
 
 def test_csp_allows_the_apps_origin_and_nothing_wider(client, settings):
-    # settings.py derives the policy once from the apps base it was started with.
+    # settings.py derives the policy once, at start-up, from the apps base it was started with.
     apps = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"][-1]
     settings.GENESYS_APPS_BASE = apps
     csp = client.get("/")["Content-Security-Policy"]
-    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
-    assert apps in script_src.split()
+    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src")).split()
+    assert apps in script_src
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
     assert "*" not in csp
-    assert "https:" not in script_src.split() and "http:" not in script_src.split()
+    assert "https:" not in script_src and "http:" not in script_src
+
+
+def test_messenger_csp_sources_for_a_real_region_and_for_the_sandbox(settings):
+    settings.GENESYS_SANDBOX = False
+    settings.GENESYS_REGION = "eu-west-1"
+    settings.GENESYS_API_BASE = ""
+    settings.GENESYS_APPS_BASE = ""
+    sources = messenger_csp_sources()
+    assert sources["script-src"] == ["https://apps.mypurecloud.ie"]
+    assert sources["connect-src"] == [
+        "https://apps.mypurecloud.ie",
+        "https://api.mypurecloud.ie",
+        "wss://webmessaging.mypurecloud.ie",
+    ]
+    settings.GENESYS_SANDBOX = True
+    settings.GENESYS_APPS_BASE = "http://127.0.0.1:8123"
+    assert messenger_csp_sources()["connect-src"] == ["http://127.0.0.1:8123"]
+    settings.GENESYS_DEPLOYMENT_ID = ""
+    assert messenger_csp_sources() == {}
+
+
+def test_system_check_warns_when_the_csp_does_not_follow_the_apps_host(settings):
+    settings.GENESYS_APPS_BASE = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"][-1]
+    assert not [message for message in run_checks(tags=["security"]) if message.id == "messaging.W001"]
+    settings.GENESYS_APPS_BASE = "https://apps.elsewhere.example"
+    warnings = [message for message in run_checks(tags=["security"]) if message.id == "messaging.W001"]
+    assert warnings and "script-src https://apps.elsewhere.example" in warnings[0].msg
 
 
 def test_signed_in_member_gets_attributes_and_a_token_for_herself(client, alice):
