@@ -27,7 +27,7 @@ from .exceptions import (
     GenesysUnavailable,
     InvalidAttributes,
 )
-from .http import PooledSession, correlation_id, log_call
+from .http import PooledSession, correlation_id, log_call, transport_failure
 from .tokens import get_token_service
 
 CONVERSATION_ROUTE = "/api/v2/conversations/messages/{conversationId}"
@@ -142,8 +142,8 @@ class GenesysClient:
                 timeout=(app_settings.CONNECT_TIMEOUT, app_settings.READ_TIMEOUT),
             )
         except requests.RequestException as error:
-            log_call(method, path, status=None, started=started, error=type(error).__name__)
-            raise GenesysUnavailable(f"Genesys did not answer {method} {path}: {type(error).__name__}") from None
+            log_call(method, path, status=None, started=started, error=transport_failure(error))
+            raise GenesysUnavailable(f"Genesys did not answer {method} {path}: {transport_failure(error)}") from None
         log_call(method, path, status=response.status_code, started=started, response=response)
         return response
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
 from .app_settings import app_settings
@@ -161,6 +161,21 @@ class PooledSession:
             if self._session is not None and self._pid == os.getpid():
                 self._session.close()
             self._session = None
+
+
+def transport_failure(error: requests.RequestException) -> str:
+    """A short name for why no answer came ("ReadTimeout", "ConnectTimeout", "ConnectionError (NewConnectionError)"):
+    requests reports a read timeout that outlived the retries as a bare ConnectionError, so look at the cause."""
+    cause: object = error.args[0] if error.args else None
+    if isinstance(cause, MaxRetryError) and cause.reason is not None:
+        cause = cause.reason
+    if isinstance(error, requests.ReadTimeout) or isinstance(cause, ReadTimeoutError):
+        return "ReadTimeout"
+    if isinstance(error, requests.ConnectTimeout) or isinstance(cause, ConnectTimeoutError):
+        return "ConnectTimeout"
+    if isinstance(cause, Exception):
+        return f"{type(error).__name__} ({type(cause).__name__})"
+    return type(error).__name__
 
 
 def attempts_of(response: requests.Response | None) -> int:

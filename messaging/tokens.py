@@ -36,7 +36,7 @@ from .exceptions import (
     GenesysTokenLockTimeout,
     GenesysUnavailable,
 )
-from .http import API_RETRY_METHODS, PooledSession, correlation_id, log_call
+from .http import API_RETRY_METHODS, PooledSession, correlation_id, log_call, transport_failure
 
 logger = logging.getLogger("messaging.tokens")
 
@@ -245,9 +245,9 @@ class TokenService:
             )
         except requests.RequestException as error:
             # requests' messages name the URL and the cause, never the Authorization header.
-            log_call("POST", TOKEN_ROUTE, status=None, started=started, error=type(error).__name__)
+            log_call("POST", TOKEN_ROUTE, status=None, started=started, error=transport_failure(error))
             raise GenesysUnavailable(
-                f"Could not reach the Genesys login host {self.login_base}: {type(error).__name__}"
+                f"Could not reach the Genesys login host {self.login_base}: {transport_failure(error)}"
             ) from None
         log_call("POST", TOKEN_ROUTE, status=response.status_code, started=started, response=response)
         return self._parse(response, secret)

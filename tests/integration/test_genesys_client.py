@@ -1,0 +1,350 @@
+"""The Genesys client and token service over real HTTP against the sandbox (the same code production runs; only
+the base URLs differ). The token lives in the configured cache (Django's database cache by default, Redis with
+REDIS_URL), hence the database fixture."""
+
+import io
+import logging
+import time
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from messaging.client import get_client, reset_client
+from messaging.exceptions import (
+    GenesysAuthError,
+    GenesysError,
+    GenesysNotFound,
+    GenesysRateLimited,
+    GenesysTokenError,
+    GenesysUnavailable,
+    InvalidAttributes,
+)
+from messaging.tokens import get_access_token, get_token_service, invalidate_token
+
+CONVERSATION_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
+ATTRIBUTES_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
+WRONG_SECRET = "wrong-secret-that-must-never-be-logged-5d1e"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_client(settings):
+    # Short backoff keeps the retry tests quick; the real default (0.25 s) is exercised by the unit tests.
+    settings.GENESYS_RETRY_BACKOFF_FACTOR = 0.05
+    reset_client()
+    yield
+    reset_client()
+
+
+@pytest.fixture
+def conversation(sandbox):
+    """A conversation started by a guest over the Guest API, as Messenger would."""
+    return sandbox.start_conversation("Hello from a test", attributes={"memberId": "42", "isAuthenticated": "true"})
+
+
+def _requests(sandbox, route: str) -> int:
+    return sandbox.stats()["requests"].get(route, 0)
+
+
+def test_token_is_fetched_once_and_reused(sandbox, conversation):
+    first = get_access_token()
+    assert get_access_token() == first
+    client = get_client()
+    for _ in range(5):
+        client.get_message_conversation(conversation["id"])
+    assert sandbox.stats()["tokens_issued"] == 1
+    assert _requests(sandbox, CONVERSATION_ROUTE) == 5
+
+
+def test_token_expires_and_is_renewed(sandbox, conversation, settings):
+    # A 2 s Token Duration: reused for 1 s (the margin never exceeds half the lifetime), then renewed before
+    # Genesys would refuse it.
+    sandbox.configure(token_ttl=2)
+    settings.GENESYS_TOKEN_EXPIRY_MARGIN = 60
+    first = get_access_token()
+    assert get_access_token() == first
+    assert sandbox.stats()["tokens_issued"] == 1
+    time.sleep(1.2)
+    second = get_access_token()
+    assert second != first
+    assert sandbox.stats()["tokens_issued"] == 2
+    get_client().get_message_conversation(conversation["id"])
+    assert sandbox.stats()["tokens_issued"] == 2
+    assert sandbox.stats()["responses"].get("401", 0) == 0
+
+
+def test_revoked_token_gets_a_401_and_exactly_one_refetch(sandbox, conversation, caplog):
+    client = get_client()
+    client.get_message_conversation(conversation["id"])
+    old = get_access_token()
+    assert sandbox.revoke_all() == 1
+    caplog.set_level(logging.INFO, logger="messaging.client")
+    again = client.get_message_conversation(conversation["id"])
+    assert again["id"] == conversation["id"]
+    assert get_access_token() != old
+    stats = sandbox.stats()
+    assert stats["tokens_issued"] == 2
+    assert _requests(sandbox, CONVERSATION_ROUTE) == 3  # ok, 401, ok
+    assert any("status=401" in r.getMessage() for r in caplog.records)
+
+
+def test_a_401_that_persists_with_a_fresh_token_is_an_auth_error(sandbox, conversation):
+    sandbox.faults(route=CONVERSATION_ROUTE, status=401)
+    with pytest.raises(GenesysAuthError) as caught:
+        get_client().get_message_conversation(conversation["id"])
+    assert caught.value.status == 401 and caught.value.code == "bad.credentials"
+    assert caught.value.correlation_id
+    assert sandbox.stats()["tokens_issued"] == 2  # the first, and one refetch only
+    assert _requests(sandbox, CONVERSATION_ROUTE) == 2
+
+
+def test_wrong_secret_is_a_typed_error_that_never_shows_the_secret(sandbox, settings, caplog):
+    settings.GENESYS_CLIENT_SECRET = WRONG_SECRET
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(GenesysTokenError) as caught:
+        get_access_token()
+    error = caught.value
+    assert error.code == "invalid_client" and error.status == 401 and not error.retryable
+    assert WRONG_SECRET not in str(error) and WRONG_SECRET not in repr(error)
+    with pytest.raises(GenesysTokenError):
+        get_client().get_message_conversation("any")
+    assert sandbox.stats()["tokens_issued"] == 0
+    assert caplog.records, "the token calls are logged"
+    assert all(WRONG_SECRET not in r.getMessage() for r in caplog.records)
+
+
+def test_429_with_retry_after_is_honoured(sandbox, conversation, caplog):
+    sandbox.faults(route="api", status=429, retry_after=1, count=1)
+    caplog.set_level(logging.INFO, logger="messaging.client")
+    started = time.monotonic()
+    result = get_client().get_message_conversation(conversation["id"])
+    elapsed = time.monotonic() - started
+    assert result["id"] == conversation["id"]
+    assert 0.9 <= elapsed < 5
+    assert _requests(sandbox, CONVERSATION_ROUTE) == 2
+    line = next(r.getMessage() for r in caplog.records if CONVERSATION_ROUTE.split()[0] in r.getMessage())
+    assert "status=200" in line and "attempts=2" in line
+
+
+def test_a_long_retry_after_fails_fast_with_a_typed_error(sandbox, conversation, settings):
+    settings.GENESYS_MAX_RETRY_WAIT = 10
+    sandbox.faults(route="api", status=429, retry_after=3 * 3600)  # a daily limit
+    started = time.monotonic()
+    with pytest.raises(GenesysRateLimited) as caught:
+        get_client().get_message_conversation(conversation["id"])
+    assert time.monotonic() - started < 2
+    error = caught.value
+    assert error.retry_after == 3 * 3600 and error.retryable and error.status == 429
+    assert error.code == "too.many.requests.retry.after" and error.correlation_id
+    assert _requests(sandbox, CONVERSATION_ROUTE) == 1
+
+
+def test_retry_waits_stop_at_the_total_budget(sandbox, conversation, settings):
+    # Each Retry-After (2 s) is allowed, but not three of them within a 5 s budget.
+    settings.GENESYS_MAX_RETRY_WAIT = 5
+    settings.GENESYS_RETRY_TOTAL = 5
+    sandbox.faults(route="api", status=429, retry_after=2)
+    started = time.monotonic()
+    with pytest.raises(GenesysRateLimited) as caught:
+        get_client().get_message_conversation(conversation["id"])
+    assert 3.5 <= time.monotonic() - started < 6
+    assert caught.value.retry_after == 2
+    assert _requests(sandbox, CONVERSATION_ROUTE) == 3
+
+
+def test_the_sandboxs_own_rate_limit_is_a_typed_error(sandbox, conversation, settings):
+    settings.GENESYS_MAX_RETRY_WAIT = 0.5
+    sandbox.configure(rate_per_minute=2)
+    client = get_client()
+    client.get_message_conversation(conversation["id"])
+    client.get_message_conversation(conversation["id"])
+    with pytest.raises(GenesysRateLimited) as caught:
+        client.get_message_conversation(conversation["id"])
+    assert caught.value.retry_after and caught.value.retry_after > 0.5
+
+
+def test_5xx_is_retried_then_succeeds(sandbox, conversation):
+    sandbox.faults(route="api", status=503, count=2)
+    assert get_client().get_message_conversation(conversation["id"])["id"] == conversation["id"]
+    assert _requests(sandbox, CONVERSATION_ROUTE) == 3
+
+
+def test_5xx_that_persists_is_unavailable(sandbox, conversation, settings):
+    settings.GENESYS_RETRY_TOTAL = 2
+    sandbox.faults(route="api", status=502)
+    with pytest.raises(GenesysUnavailable) as caught:
+        get_client().get_message_conversation(conversation["id"])
+    assert caught.value.status == 502 and caught.value.retryable
+    assert _requests(sandbox, CONVERSATION_ROUTE) == 3  # the call and two retries
+
+
+def test_read_timeout_is_unavailable_quickly(sandbox, conversation, settings):
+    settings.GENESYS_READ_TIMEOUT = 0.3
+    get_access_token()
+    sandbox.faults(route="api", latency_ms=1500)
+    started = time.monotonic()
+    with pytest.raises(GenesysUnavailable) as caught:
+        get_client().get_message_conversation(conversation["id"])
+    assert time.monotonic() - started < 2  # two attempts of 0.3 s, not the sandbox's 1.5 s each
+    assert "Timeout" in str(caught.value)
+
+
+def test_unreachable_login_host_is_unavailable(sandbox, settings):
+    settings.GENESYS_LOGIN_BASE = "http://127.0.0.1:9"  # discard port: nothing listens
+    with pytest.raises(GenesysUnavailable):
+        get_access_token()
+
+
+def test_token_route_rate_limit_is_a_typed_error(sandbox, settings):
+    settings.GENESYS_MAX_RETRY_WAIT = 1
+    sandbox.faults(route="token", status=429, retry_after=600)
+    with pytest.raises(GenesysRateLimited) as caught:
+        get_access_token()
+    assert caught.value.retry_after == 600
+
+
+def test_non_string_attribute_is_rejected_before_any_request(sandbox, conversation):
+    before = sandbox.stats()
+    client = get_client()
+    customer_id = next(p["id"] for p in conversation["participants"] if p["purpose"] == "customer")
+    for bad in ({"verified": True}, {"level": 3}, {"memberId": None}):
+        with pytest.raises(InvalidAttributes):
+            client.patch_participant_attributes(conversation["id"], customer_id, bad)
+    with pytest.raises(InvalidAttributes):
+        client.patch_secure_attributes(conversation["id"], {"score": 1.5})
+    after = sandbox.stats()
+    assert after["requests"] == before["requests"]
+    assert after["tokens_issued"] == 0
+
+
+def test_get_conversation_find_customer_and_push_attributes(sandbox, conversation):
+    client = get_client()
+    fetched = client.get_message_conversation(conversation["id"])
+    customer = client.customer_participant(fetched)
+    assert customer["purpose"] == "customer"
+    assert customer["attributes"]["memberId"] == "42"
+    answer = client.patch_participant_attributes(
+        conversation["id"], customer["id"], {"verified": "true", "membershipLevel": "Gold"}
+    )
+    assert answer == {"attributes": {"verified": "true", "membershipLevel": "Gold"}}
+    seen = client.customer_participant(client.get_message_conversation(conversation["id"]))
+    assert seen["attributes"]["verified"] == "true" and seen["attributes"]["memberId"] == "42"
+    hook = sandbox.conversation(conversation["id"])
+    assert hook["customerParticipantId"] == customer["id"]
+    assert hook["attributes"]["verified"] == {"value": "true", "origin": "server"}
+    assert hook["attributes"]["memberId"] == {"value": "42", "origin": "widget"}
+    assert _requests(sandbox, ATTRIBUTES_ROUTE) == 1
+
+
+def test_patch_is_retried_on_503(sandbox, conversation):
+    sandbox.faults(route=ATTRIBUTES_ROUTE, status=503, count=1)
+    client = get_client()
+    customer_id = next(p["id"] for p in conversation["participants"] if p["purpose"] == "customer")
+    client.patch_participant_attributes(conversation["id"], customer_id, {"verified": "true"})
+    assert _requests(sandbox, ATTRIBUTES_ROUTE) == 2
+
+
+def test_secure_attributes_with_versions(sandbox, conversation):
+    client = get_client()
+    first = client.patch_secure_attributes(conversation["id"], {"memberId": "42"})
+    assert first["attributes"] == {"memberId": "42"}
+    second = client.patch_secure_attributes(conversation["id"], {"tier": "Gold"}, version=first["version"])
+    assert second["attributes"] == {"memberId": "42", "tier": "Gold"}
+    assert client.get_secure_attributes(conversation["id"]) == second
+    with pytest.raises(GenesysError) as stale:
+        client.patch_secure_attributes(conversation["id"], {"tier": "Bronze"}, version=first["version"])
+    assert stale.value.status == 409
+
+
+def test_unknown_conversation_and_participant_are_not_found(sandbox, conversation):
+    client = get_client()
+    with pytest.raises(GenesysNotFound) as caught:
+        client.get_message_conversation("00000000-0000-4000-8000-00000000dead")
+    assert caught.value.status == 404 and caught.value.correlation_id
+    with pytest.raises(GenesysNotFound):
+        client.patch_participant_attributes(conversation["id"], "no-such-participant", {"a": "b"})
+
+
+def test_logs_name_every_call_and_never_a_token_or_secret(sandbox, conversation, caplog, settings):
+    caplog.set_level(logging.DEBUG)  # urllib3's and requests' own debug lines too
+    client = get_client()
+    fetched = client.get_message_conversation(conversation["id"])
+    customer = client.customer_participant(fetched)
+    client.patch_participant_attributes(conversation["id"], customer["id"], {"verified": "true"})
+    sandbox.revoke_all()
+    client.get_message_conversation(conversation["id"])
+    token = get_access_token()
+    secret = settings.GENESYS_CLIENT_SECRET
+    ours = [r.getMessage() for r in caplog.records if r.name == "messaging.client"]
+    assert any(line.startswith("genesys POST /oauth/token status=200") for line in ours)
+    assert any(f"GET /api/v2/conversations/messages/{conversation['id']} status=200" in line for line in ours)
+    assert any("PATCH " in line and "status=200" in line for line in ours)
+    api_lines = [line for line in ours if "/api/v2/" in line]
+    assert all("duration_ms=" in line and "attempts=" in line for line in api_lines)
+    assert all("correlation_id=-" not in line for line in api_lines)  # the sandbox sends ININ-Correlation-Id
+    everything = "\n".join(r.getMessage() for r in caplog.records)
+    assert token not in everything and secret not in everything
+    assert "Bearer" not in everything and "Basic " not in everything
+
+
+def test_invalidate_token_forces_a_new_one(sandbox):
+    first = get_access_token()
+    invalidate_token("not-the-current-token")
+    assert get_access_token() == first
+    invalidate_token(first)
+    assert get_access_token() != first
+    assert get_access_token(force_refresh=True) != first
+    assert sandbox.stats()["tokens_issued"] == 3
+
+
+def test_cache_key_names_host_and_client_never_the_secret(sandbox, settings):
+    key = get_token_service().cache_key
+    assert sandbox.url.split("//", 1)[1] in key and settings.GENESYS_CLIENT_ID in key
+    assert settings.GENESYS_CLIENT_SECRET not in key
+
+
+# --- manage.py genesys_check ---
+
+
+def test_genesys_check_reports_region_hosts_and_token_lifetime(sandbox, settings):
+    sandbox.configure(token_ttl=3600)
+    out = io.StringIO()
+    call_command("genesys_check", stdout=out)
+    text = out.getvalue()
+    assert "us-east-1 (mypurecloud.com)" in text
+    assert f"api host:       {sandbox.url}" in text and f"login host:     {sandbox.url}" in text
+    assert "lifetime:       3600 s" in text
+    assert "Genesys check passed." in text
+    assert settings.GENESYS_CLIENT_SECRET not in text
+    assert sandbox.stats()["tokens_issued"] == 1
+    get_access_token()  # the check stored its token for the site
+    assert sandbox.stats()["tokens_issued"] == 1
+
+
+def test_genesys_check_fails_in_plain_words_on_a_wrong_secret(sandbox, settings):
+    settings.GENESYS_CLIENT_SECRET = WRONG_SECRET
+    out = io.StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("genesys_check", stdout=out)
+    assert "invalid_client" in str(caught.value)
+    assert "Check GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET" in out.getvalue()
+    assert WRONG_SECRET not in out.getvalue() + str(caught.value)
+
+
+def test_genesys_check_fails_when_unconfigured(sandbox, settings):
+    settings.GENESYS_CLIENT_ID = ""
+    out = io.StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("genesys_check", stdout=out)
+    assert "GENESYS_CLIENT_ID" in str(caught.value)
+    assert sandbox.stats()["tokens_issued"] == 0
+
+
+def test_genesys_check_reads_a_conversation(sandbox, conversation):
+    out = io.StringIO()
+    call_command("genesys_check", "--conversation", conversation["id"], stdout=out)
+    assert "customer:" in out.getvalue()
+    with pytest.raises(CommandError) as caught:
+        call_command("genesys_check", "--conversation", "missing", stdout=io.StringIO())
+    assert "GenesysNotFound" in str(caught.value)
