@@ -92,6 +92,7 @@ def _rules() -> list[Rule]:
         Rule("/agent/api/conversations/<conversationId>/reply", endpoint="agent_reply", methods=["POST"]),
         Rule("/agent/api/conversations/<conversationId>/disconnect", endpoint="agent_disconnect", methods=["POST"]),
         Rule("/", endpoint="index", methods=["GET"]),
+        Rule("/favicon.ico", endpoint="favicon", methods=["GET"]),
         Rule("/_stats", endpoint="hook_stats", methods=["GET"]),
         Rule("/_reset", endpoint="hook_reset", methods=["POST"]),
         Rule("/_faults", endpoint="hook_faults", methods=["GET", "POST", "DELETE"]),
@@ -114,7 +115,7 @@ def route_kind(path: str) -> str:
         return "api"
     if path.startswith("/webmessaging/"):
         return "guest"
-    if path.startswith("/_"):
+    if path.startswith("/_") or path == "/favicon.ico":
         return "hook"
     return "other"
 
@@ -378,22 +379,32 @@ class SandboxApp:
         if session is None:
             return guest_envelope(404, "Session not found: send configureSession first.")
         message = data.get("message")
-        if not isinstance(message, dict) or message.get("type") != "Text" or not isinstance(message.get("text"), str):
-            return guest_envelope(400, "message must be {type: 'Text', text: string}.")
-        text = message["text"]
-        if not text.strip():
+        if not isinstance(message, dict):
+            return guest_envelope(400, "message must be an object.")
+        join = message.get("type") == "Event" and _is_presence_join(message.get("events"))
+        text = message.get("text")
+        if not join and (message.get("type") != "Text" or not isinstance(text, str)):
+            return guest_envelope(400, "message must be {type: 'Text', text: string} or a Presence Join event.")
+        if not join and not text.strip():
             return guest_envelope(400, "Message text must not be empty.")
         channel = message.get("channel") if isinstance(message.get("channel"), dict) else {}
         metadata = channel.get("metadata") if isinstance(channel.get("metadata"), dict) else {}
         attributes = metadata.get("customAttributes", {})
         if not is_str_map(attributes):
-            self.state.stats["guest_messages_rejected"] += 1
+            with self.state.lock:
+                self.state.stats["guest_messages_rejected"] += 1
             return guest_envelope(400, "customAttributes must be an object of string values.")
         limit = self.state.config.max_custom_data_bytes
         if custom_data_bytes(attributes) > limit:
             with self.state.lock:
                 self.state.stats["guest_messages_rejected"] += 1
             return guest_envelope(4013, f"Custom Attributes in channel metadata is larger than {limit} bytes")
+        if join:
+            conversation, created = self.state.guest_join(session, attributes)
+            if created:
+                flow.start(self.state, conversation.id)
+            body = {"type": "Event", "direction": "Inbound", "events": message["events"]}
+            return guest_envelope(200, body, cls="StructuredMessage", kind="message")
         conversation, structured, created = self.state.guest_message(session, text, attributes)
         if created:
             flow.start(self.state, conversation.id)
@@ -483,6 +494,9 @@ class SandboxApp:
         items = Markup("").join(Markup('<li><a href="{0}">{0}</a></li>').format(link) for link in links)
         html = Markup("<!doctype html><title>Genesys sandbox</title><h1>Genesys sandbox</h1><ul>{}</ul>").format(items)
         return Response(str(html), content_type="text/html; charset=utf-8", headers=_page_headers())
+
+    def favicon(self, request: Request) -> Response:
+        return Response(status=204)
 
     # --- test hooks ---
     def hook_stats(self, request: Request) -> Response:
@@ -598,6 +612,17 @@ def _page_headers() -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
     }
+
+
+def _is_presence_join(events: Any) -> bool:
+    return (
+        isinstance(events, list)
+        and len(events) == 1
+        and isinstance(events[0], dict)
+        and events[0].get("eventType") == "Presence"
+        and isinstance(events[0].get("presence"), dict)
+        and events[0]["presence"].get("type") == "Join"
+    )
 
 
 def _static_file(name: str, content_type: str, headers: dict[str, str] | None = None) -> Response:

@@ -462,6 +462,18 @@ class State:
             self.changed.notify_all()
             return conversation, message, created
 
+    def guest_join(self, session: GuestSession, attributes: dict[str, str]) -> tuple[Conversation, bool]:
+        """The auto-start Presence Join event: starts the conversation (or adds attributes) without any text."""
+        with self.lock:
+            conversation = self.conversations.get(session.conversation_id or "")
+            created = conversation is None or conversation.state == "disconnected"
+            if created:
+                conversation = self._new_conversation(session, attributes)
+            else:
+                self.merge_widget_attributes(conversation.customer, attributes)
+            self.changed.notify_all()
+            return conversation, created
+
     def _new_conversation(self, session: GuestSession, attributes: dict[str, str]) -> Conversation:
         started = now_iso()
         customer = Participant(
