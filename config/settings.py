@@ -226,6 +226,11 @@ GENESYS_MEMBER_TOKEN_MAX_AGE = env.int("GENESYS_MEMBER_TOKEN_MAX_AGE", default=3
 GENESYS_ATTRIBUTE_MAPPING = env.json(
     "GENESYS_ATTRIBUTE_MAPPING", default={"displayName": "get_full_name", "email": "email"}
 )
+# Data-action endpoint and the attribute-push outbox (meaning and the other defaults: messaging/app_settings.py).
+GENESYS_VERIFY_RATE = env.str("GENESYS_VERIFY_RATE", default="600/m")
+GENESYS_PUSH_MAX_ATTEMPTS = env.int("GENESYS_PUSH_MAX_ATTEMPTS", default=8)
+GENESYS_PUSH_RETRY_BASE = env.float("GENESYS_PUSH_RETRY_BASE", default=2.0)
+GENESYS_PUSH_LEASE = env.float("GENESYS_PUSH_LEASE", default=120.0)
 
 # --- Content Security Policy (django-csp 4). Scripts: our own, the nonce'd inline snippet, and the Messenger
 # (apps) host only. Messenger also talks to the API host and the guest WebSocket host of the region. ---

@@ -140,5 +140,59 @@ class AppSettings:
     def DATA_ACTION_PASSWORD(self) -> str:
         return self._get("DATA_ACTION_PASSWORD", "")
 
+    @property
+    def VERIFY_RATE(self) -> str:
+        """django-ratelimit rate of the verify endpoint per client address (Genesys calls from a few addresses)."""
+        return str(self._get("VERIFY_RATE", "600/m"))
+
+    @property
+    def VERIFY_MAX_BODY_BYTES(self) -> int:
+        """Largest verify request body; the real one is about 150 bytes."""
+        return int(self._get("VERIFY_MAX_BODY_BYTES", 8192))
+
+    @property
+    def VERIFY_INLINE_BUDGET(self) -> float:
+        """Seconds the verify endpoint spends delivering the push itself before leaving it to the worker
+        (the data action times out after 20 s)."""
+        return float(self._get("VERIFY_INLINE_BUDGET", 5.0))
+
+    # --- Attribute-push outbox (messaging.services) ---
+    @property
+    def PUSH_MAX_ATTEMPTS(self) -> int:
+        """Delivery attempts of one push before it is left as failed (admin: "Retry now")."""
+        return int(self._get("PUSH_MAX_ATTEMPTS", 8))
+
+    @property
+    def PUSH_RETRY_BASE(self) -> float:
+        """First retry delay in seconds; doubled per attempt, with jitter."""
+        return float(self._get("PUSH_RETRY_BASE", 2.0))
+
+    @property
+    def PUSH_RETRY_MAX(self) -> float:
+        """Longest backoff between two attempts, seconds."""
+        return float(self._get("PUSH_RETRY_MAX", 600.0))
+
+    @property
+    def PUSH_RETRY_AFTER_MAX(self) -> float:
+        """Longest Retry-After honoured before the next attempt (daily limits answer hours), seconds."""
+        return float(self._get("PUSH_RETRY_AFTER_MAX", 3600.0))
+
+    @property
+    def PUSH_LEASE(self) -> float:
+        """Seconds a delivery holds its conversation; longer than the slowest GET plus PATCH with the client's
+        retries, so an expired lease means the holder died."""
+        return float(self._get("PUSH_LEASE", 120.0))
+
+    @property
+    def PUSH_SWEEP_GRACE(self) -> float:
+        """Seconds a pending push may be overdue before the sweep re-enqueues it (its task was lost)."""
+        return float(self._get("PUSH_SWEEP_GRACE", 30.0))
+
+    @property
+    def CONVERSATION_OPEN_HOURS(self) -> float:
+        """A conversation verified this long ago no longer gets level-change pushes (Genesys tells us nothing
+        when it ends)."""
+        return float(self._get("CONVERSATION_OPEN_HOURS", 24.0))
+
 
 app_settings = AppSettings()

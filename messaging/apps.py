@@ -8,7 +8,7 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks
+        from . import checks, receivers  # noqa: F401  (receivers: level changes re-push open conversations)
 
         # System checks run with manage.py (check, runserver, migrate) but not under gunicorn: a mapping that
         # cannot fit the budget must stop every start-up, with the same words.

@@ -1,0 +1,103 @@
+"""Conversations linked to members, and the outbox of attribute pushes to Genesys.
+
+The outbox row is the truth about a push, not the task queue: a worker that dies mid-way leaves a row that the
+sweep finds again (services.sweep_outbox). Deliveries of one conversation are serialised by a lease on its
+ConversationLink, so an older version can never land after a newer one.
+"""
+
+from django.db import models
+from django.utils import timezone
+
+
+class ConversationLink(models.Model):
+    """A Genesys conversation the data action asked us to verify, and the member it was verified for."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "open"
+        CLOSED = "closed", "closed"
+
+    conversation_id = models.UUIDField(unique=True)
+    # Null when the latest verification failed (bad, expired or forged token, or an anonymous visitor).
+    member = models.ForeignKey(
+        "accounts.MemberProfile",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conversation_links",
+    )
+    # The customer participant, remembered so a repeat push costs one PATCH and no GET.
+    participant_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN, db_index=True)
+    verified = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_verified_at = models.DateTimeField(null=True, blank=True)
+    # Delivery lease: whoever holds it is the only one talking to Genesys about this conversation. Claimed and
+    # released with conditional UPDATEs (works the same on SQLite and PostgreSQL); an expired lease is free.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = "conversation link"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.conversation_id)
+
+
+class AttributePush(models.Model):
+    """One version of the attributes the server vouches for, to be PATCHed onto the customer participant.
+
+    State machine:
+        pending -> delivering -> delivered
+                             \\-> pending (retryable failure, next_attempt_at = backoff)
+                             \\-> failed (not retryable, or out of attempts; "Retry now" -> pending)
+        pending/delivering/failed -> superseded (a newer version of the same conversation exists)
+        delivered -> pending (a repeat verify re-asserts the same version: one PATCH)
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        DELIVERING = "delivering", "delivering"
+        DELIVERED = "delivered", "delivered"
+        FAILED = "failed", "failed"
+        SUPERSEDED = "superseded", "superseded"
+
+    class Cause(models.TextChoices):
+        VERIFY = "verify", "data action verify"
+        LEVEL_CHANGE = "level_change", "level changed"
+
+    conversation = models.ForeignKey(ConversationLink, on_delete=models.CASCADE, related_name="pushes")
+    member = models.ForeignKey(
+        "accounts.MemberProfile",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="attribute_pushes",
+    )
+    # Monotonic per conversation; (conversation, version) is what makes a delivery idempotent.
+    version = models.PositiveIntegerField()
+    cause = models.CharField(max_length=16, choices=Cause.choices, default=Cause.VERIFY)
+    # Exactly what is PATCHed: str -> str, never a token or a secret.
+    attributes = models.JSONField(default=dict)
+    verified = models.BooleanField(default=False)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Error class, HTTP status and Genesys' message: never a header, a token or a secret.
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "attribute push"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "version"], name="messaging_push_unique_version"),
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="messaging_push_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} v{self.version} ({self.state})"

@@ -1,0 +1,647 @@
+"""Writes of the verify flow: record a push in the outbox, deliver it to Genesys, retry it, recover it.
+
+How nothing is lost: the AttributePush row is written (with its ConversationLink) before anything is sent, and
+every later step is a conditional UPDATE on rows. A delivery task rides in the same database transaction as the
+state it acts on (django-tasks' database backend), and `sweep_outbox` re-enqueues what a dead process left
+behind: pushes marked delivering under an expired lease, and pending pushes long overdue.
+
+How nothing lands out of order: deliveries of one conversation hold a lease on its ConversationLink (claimed by
+a conditional UPDATE, so it works on SQLite and PostgreSQL alike). The holder always sends the newest version,
+marks older ones superseded, re-checks before each PATCH, and only releases the lease when nothing due is left,
+in a transaction that locks the link row as `record_push` does, so a push recorded meanwhile is never stranded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import os
+import random
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Protocol, TypeVar
+
+from django.db import connections, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from accounts.models import MemberProfile
+
+from . import outbox_selectors
+from .app_settings import app_settings
+from .attributes import (
+    MEMBER_TOKEN,
+    InvalidMemberToken,
+    anonymous_attributes,
+    member_attribute_keys,
+    member_attributes,
+    read_member_token,
+)
+from .exceptions import GenesysAuthError, GenesysError, GenesysNotFound, GenesysRateLimited, GenesysTokenError
+from .models import AttributePush, ConversationLink
+
+logger = logging.getLogger("messaging.outbox")
+
+State = AttributePush.State
+OPEN_STATES = (State.PENDING, State.DELIVERING)
+VERIFIED = "verified"
+VERIFIED_AT = "verifiedAt"
+# Below this many seconds left, an inline delivery does not start another call.
+MIN_STEP_SECONDS = 0.25
+INLINE_THREADS = 16
+T = TypeVar("T")
+
+
+class PushClient(Protocol):
+    """What delivery needs from messaging.client.GenesysClient (tests pass a fake)."""
+
+    def get_message_conversation(self, conversation_id: str) -> dict: ...
+
+    def customer_participant(self, conversation: dict) -> dict: ...
+
+    def patch_participant_attributes(
+        self, conversation_id: str, participant_id: str, attributes: dict[str, str]
+    ) -> dict: ...
+
+
+# --- attributes ------------------------------------------------------------------------------------------------
+
+
+def iso_timestamp(moment: datetime.datetime) -> str:
+    """UTC with milliseconds and Z, as Genesys writes timestamps."""
+    moment = moment.astimezone(datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _member_keys() -> list[str]:
+    return [key for key in member_attribute_keys() if key != MEMBER_TOKEN]
+
+
+def verified_attributes(profile: MemberProfile, *, at: datetime.datetime) -> dict[str, str]:
+    """The keys the page sends, with the server's values. Every member key is present (empty when the server has
+    no value), so nothing the browser made up survives the push."""
+    attributes = {key: "" for key in _member_keys()}
+    attributes.update(member_attributes(profile))
+    attributes.update({VERIFIED: "true", VERIFIED_AT: iso_timestamp(at)})
+    return attributes
+
+
+def unverified_attributes(*, at: datetime.datetime) -> dict[str, str]:
+    """`verified` "false" and every member key emptied: a forged page's memberId or level is overwritten."""
+    attributes = {key: "" for key in _member_keys()}
+    attributes.update(anonymous_attributes())
+    attributes.update({VERIFIED: "false", VERIFIED_AT: iso_timestamp(at)})
+    return attributes
+
+
+def _same_attributes(a: dict[str, str], b: dict[str, str]) -> bool:
+    """Equal but for when they were verified."""
+    return {k: v for k, v in a.items() if k != VERIFIED_AT} == {k: v for k, v in b.items() if k != VERIFIED_AT}
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenCheck:
+    profile: MemberProfile | None
+    # "verified", "no_token", "malformed", "bad_signature", "expired" or "unknown_member": for logs, never shown.
+    reason: str
+
+
+def check_member_token(token: str) -> TokenCheck:
+    """The member a token proves (active, loaded from the database), or why it proves nothing."""
+    if not token:
+        return TokenCheck(None, "no_token")
+    try:
+        member_id = read_member_token(token)
+    except InvalidMemberToken as error:
+        return TokenCheck(None, error.reason)
+    profile = outbox_selectors.member_for_id(member_id)
+    if profile is None:
+        return TokenCheck(None, "unknown_member")
+    return TokenCheck(profile, "verified")
+
+
+# --- recording -------------------------------------------------------------------------------------------------
+
+
+def _enqueue_delivery(link_id: int, *, run_after: datetime.datetime | None = None) -> None:
+    """A delivery task for the conversation. With the database task backend this row commits (or not) with the
+    caller's transaction, so the task and the state it acts on cannot part."""
+    from .tasks import deliver_conversation_pushes
+
+    task = deliver_conversation_pushes if run_after is None else deliver_conversation_pushes.using(run_after=run_after)
+    task.enqueue(link_id)
+
+
+@transaction.atomic
+def record_push(
+    *,
+    conversation_id: uuid.UUID,
+    profile: MemberProfile | None,
+    attributes: dict[str, str],
+    verified: bool,
+    cause: str = AttributePush.Cause.VERIFY,
+    enqueue: bool = False,
+    now: datetime.datetime | None = None,
+) -> AttributePush:
+    """The push that carries `attributes` to the conversation: a new version, or the latest one again when it
+    already says the same (a repeat verify re-asserts it: one PATCH, same version).
+
+    A new version supersedes every older undelivered one. The link row is locked for the whole transaction, so
+    versions are numbered one at a time and a deliverer's release cannot miss this push.
+    """
+    now = now or timezone.now()
+    link, _ = ConversationLink.objects.select_for_update().get_or_create(conversation_id=conversation_id)
+    member_pk = profile.pk if profile is not None else None
+    latest = outbox_selectors.latest_push(link)
+    if (
+        latest is not None
+        and latest.verified == verified
+        and latest.member_id == member_pk
+        and _same_attributes(latest.attributes, attributes)
+    ):
+        push = latest
+        if push.state in (State.DELIVERED, State.FAILED):
+            push.state = State.PENDING
+            push.attempts = 0
+            push.next_attempt_at = now
+            push.save(update_fields=["state", "attempts", "next_attempt_at", "updated_at"])
+    else:
+        link.pushes.filter(state__in=[State.PENDING, State.DELIVERING, State.FAILED]).update(
+            state=State.SUPERSEDED, updated_at=now
+        )
+        push = AttributePush.objects.create(
+            conversation=link,
+            member=profile,
+            version=(latest.version + 1) if latest is not None else 1,
+            cause=cause,
+            attributes=attributes,
+            verified=verified,
+            next_attempt_at=now,
+        )
+    if cause == AttributePush.Cause.VERIFY:
+        link.member = profile
+        link.verified = verified
+        link.last_verified_at = now
+        link.state = ConversationLink.State.OPEN
+        link.save(update_fields=["member", "verified", "last_verified_at", "state", "updated_at"])
+    if enqueue and push.state == State.PENDING:
+        _enqueue_delivery(link.pk)
+    return push
+
+
+# --- delivery --------------------------------------------------------------------------------------------------
+
+
+class _BudgetExhausted(Exception):
+    """No time left to start the next call; nothing is in flight."""
+
+
+class _InlineTimeout(Exception):
+    """A call outlived the inline budget and may still reach Genesys."""
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_pid: int | None = None
+_executor_lock = threading.Lock()
+
+
+def _inline_executor() -> ThreadPoolExecutor:
+    # Per process: a forked web worker must not inherit the parent's threads.
+    global _executor, _executor_pid
+    with _executor_lock:
+        if _executor is None or _executor_pid != os.getpid():
+            _executor = ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="genesys-inline")
+            _executor_pid = os.getpid()
+        return _executor
+
+
+def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    try:
+        return fn(*args)
+    finally:
+        # The token cache may have opened a connection in this pool thread.
+        connections.close_all()
+
+
+class _Budget:
+    """Wall-clock limit of an inline delivery. Without one (the worker), calls run in the caller's thread and are
+    bounded by the client's own timeouts and retries."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.deadline is None:
+            return fn(*args)
+        remaining = self.deadline - time.monotonic()
+        if remaining < MIN_STEP_SECONDS:
+            raise _BudgetExhausted
+        # A thread, because the client's timeouts and retries are per call and could add up past the data
+        # action's 20 s: the answer must not wait for them.
+        future = _inline_executor().submit(_in_thread, fn, *args)
+        try:
+            return future.result(timeout=remaining)
+        except FutureTimeout:
+            if future.cancel():
+                raise _BudgetExhausted from None
+            raise _InlineTimeout from None
+
+
+def _claim(link_id: int, now: datetime.datetime) -> str | None:
+    """Take the conversation's delivery lease if it is free or expired; the lease token, or None."""
+    token = secrets.token_hex(16)
+    claimed = (
+        ConversationLink.objects.filter(pk=link_id)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + datetime.timedelta(seconds=app_settings.PUSH_LEASE), lease_token=token)
+    )
+    return token if claimed else None
+
+
+def _release(link_id: int, token: str, *, only_if_idle: bool) -> bool:
+    """Give the lease back. only_if_idle: not while a push is due (the caller goes on delivering); the link row is
+    locked first, so a push recorded concurrently is either seen here or finds the lease free."""
+    with transaction.atomic():
+        link = ConversationLink.objects.select_for_update().filter(pk=link_id, lease_token=token).first()
+        if link is None:
+            return True
+        if only_if_idle and link.pushes.filter(state__in=OPEN_STATES, next_attempt_at__lte=timezone.now()).exists():
+            return False
+        ConversationLink.objects.filter(pk=link_id).update(lease_until=None, lease_token="")
+        return True
+
+
+_LOST = object()
+
+
+def _start_next(link_id: int, token: str) -> Any:
+    """Under the lease: supersede stale versions and mark the newest due push delivering (one more attempt).
+    Returns (link, push), None when nothing is due, or _LOST when the lease is no longer ours."""
+    now = timezone.now()
+    with transaction.atomic():
+        link = ConversationLink.objects.select_for_update().filter(pk=link_id).first()
+        if link is None or link.lease_token != token:
+            return _LOST
+        newest = link.pushes.aggregate(v=Max("version"))["v"]
+        if newest is None:
+            return None
+        link.pushes.filter(state__in=OPEN_STATES, version__lt=newest).update(state=State.SUPERSEDED, updated_at=now)
+        push = link.pushes.filter(version=newest, state__in=OPEN_STATES).first()
+        if push is None or push.next_attempt_at > now:
+            return None
+        if push.state == State.DELIVERING:
+            # Its deliverer died mid-call (we hold the lease now): the attempt it spent counts.
+            push.last_error = "delivery interrupted (the process stopped mid-call); retrying"
+        if push.attempts >= app_settings.PUSH_MAX_ATTEMPTS:
+            push.state = State.FAILED
+            push.last_error = f"gave up after {push.attempts} attempts: {push.last_error}"[:500]
+            push.save(update_fields=["state", "last_error", "updated_at"])
+            logger.error("push failed conversation=%s version=%d: out of attempts", link.conversation_id, push.version)
+            return None
+        push.state = State.DELIVERING
+        push.attempts += 1
+        push.last_attempt_at = now
+        push.save(update_fields=["state", "attempts", "last_attempt_at", "last_error", "updated_at"])
+        return link, push
+
+
+def _still_current(link_id: int, push: AttributePush, token: str) -> str:
+    """Just before the PATCH: renew the lease and make sure this is still the version to send."""
+    now = timezone.now()
+    with transaction.atomic():
+        renewed = ConversationLink.objects.filter(pk=link_id, lease_token=token).update(
+            lease_until=now + datetime.timedelta(seconds=app_settings.PUSH_LEASE)
+        )
+        if not renewed:
+            return "lost"
+        state = AttributePush.objects.filter(pk=push.pk).values_list("state", flat=True).first()
+        if AttributePush.objects.filter(conversation_id=link_id, version__gt=push.version).exists():
+            AttributePush.objects.filter(pk=push.pk, state__in=OPEN_STATES).update(
+                state=State.SUPERSEDED, updated_at=now
+            )
+            return "superseded"
+        return "ok" if state == State.DELIVERING else "superseded"
+
+
+def classify_error(error: BaseException) -> tuple[bool, float | None]:
+    """(retryable, Retry-After seconds). 5xx, 429 and network errors are retryable; token and auth errors too,
+    since an operator may fix the credentials or roles within the attempts; unknown errors as well (bounded by
+    the attempts). Not found, bad request and invalid attributes are final."""
+    retry_after = getattr(error, "retry_after", None) if isinstance(error, GenesysRateLimited) else None
+    if isinstance(error, GenesysError):
+        return bool(error.retryable or isinstance(error, GenesysTokenError | GenesysAuthError)), retry_after
+    return True, None
+
+
+def describe_error(error: BaseException) -> str:
+    """For last_error and logs: our typed errors carry no secret by contract; anything else is named by class
+    only, since its message is not ours to vouch for."""
+    if isinstance(error, GenesysError):
+        return f"{type(error).__name__}: {error}"[:500]
+    return f"{type(error).__name__} (unexpected; see the worker log)"
+
+
+def retry_delay(attempts: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with jitter: base * 2**(attempts-1), capped, then between half and all of it; never
+    sooner than Genesys' Retry-After (itself capped, since daily limits answer hours)."""
+    ceiling = min(app_settings.PUSH_RETRY_MAX, app_settings.PUSH_RETRY_BASE * 2 ** max(attempts - 1, 0))
+    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+    if retry_after:
+        delay = max(delay, min(float(retry_after), app_settings.PUSH_RETRY_AFTER_MAX))
+    return delay
+
+
+def _record_success(push: AttributePush) -> None:
+    now = timezone.now()
+    done = AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
+        state=State.DELIVERED, delivered_at=now, last_error="", updated_at=now
+    )
+    if not done:
+        # Superseded while in flight: it did land, and the newer version goes next under the same lease.
+        AttributePush.objects.filter(pk=push.pk).update(delivered_at=now, updated_at=now)
+    logger.info(
+        "push delivered conversation=%s version=%d attempts=%d",
+        push.conversation.conversation_id,
+        push.version,
+        push.attempts,
+    )
+
+
+def _record_failure(link: ConversationLink, push: AttributePush, error: BaseException) -> str:
+    now = timezone.now()
+    retryable, retry_after = classify_error(error)
+    message = describe_error(error)
+    if not isinstance(error, GenesysError):
+        logger.exception("push delivery raised conversation=%s version=%d", link.conversation_id, push.version)
+    with transaction.atomic():
+        if isinstance(error, GenesysNotFound):
+            # The conversation (or its customer) is gone: nothing will ever take this push.
+            ConversationLink.objects.filter(pk=link.pk).update(state=ConversationLink.State.CLOSED)
+        if retryable and push.attempts < app_settings.PUSH_MAX_ATTEMPTS:
+            delay = retry_delay(push.attempts, retry_after)
+            when = now + datetime.timedelta(seconds=delay)
+            if AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
+                state=State.PENDING, next_attempt_at=when, last_error=message, updated_at=now
+            ):
+                _enqueue_delivery(link.pk, run_after=when)
+            logger.warning(
+                "push retry conversation=%s version=%d attempt=%d in %.1fs: %s",
+                link.conversation_id,
+                push.version,
+                push.attempts,
+                delay,
+                message,
+            )
+            return "retry"
+        if retryable:
+            message = f"gave up after {push.attempts} attempts: {message}"[:500]
+        AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
+            state=State.FAILED, last_error=message, updated_at=now
+        )
+    logger.error("push failed conversation=%s version=%d: %s", link.conversation_id, push.version, message)
+    return "failed"
+
+
+def _deliver_one(link: ConversationLink, push: AttributePush, token: str, client: PushClient, budget: _Budget) -> str:
+    """One attempt: find the customer (once per conversation), check, PATCH, record. The outcome's name."""
+    conversation_id = str(link.conversation_id)
+    try:
+        participant_id = link.participant_id
+        if not participant_id:
+            conversation = budget.call(client.get_message_conversation, conversation_id)
+            participant_id = str(client.customer_participant(conversation)["id"])
+            ConversationLink.objects.filter(pk=link.pk).update(participant_id=participant_id)
+        current = _still_current(link.pk, push, token)
+        if current != "ok":
+            return current
+        budget.call(client.patch_participant_attributes, conversation_id, participant_id, dict(push.attributes))
+    except _BudgetExhausted:
+        now = timezone.now()
+        AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
+            state=State.PENDING, next_attempt_at=now, updated_at=now
+        )
+        return "deferred"
+    except _InlineTimeout:
+        # The call may still land: keep the lease until it expires (nothing newer may overtake it), and have the
+        # worker try again right after.
+        now = timezone.now()
+        lease_end = now + datetime.timedelta(seconds=app_settings.PUSH_LEASE)
+        ConversationLink.objects.filter(pk=link.pk, lease_token=token).update(lease_until=lease_end)
+        with transaction.atomic():
+            if AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
+                state=State.PENDING,
+                next_attempt_at=lease_end,
+                last_error=f"Genesys took longer than the {app_settings.VERIFY_INLINE_BUDGET:g}s inline budget",
+                updated_at=now,
+            ):
+                _enqueue_delivery(link.pk, run_after=lease_end + datetime.timedelta(seconds=1))
+        return "in_flight"
+    except Exception as error:
+        return _record_failure(link, push, error)
+    push.conversation = link
+    _record_success(push)
+    return "delivered"
+
+
+def deliver_conversation(
+    *, link_id: int, client: PushClient, budget_seconds: float | None = None, max_pushes: int = 10
+) -> str:
+    """Deliver what is due for one conversation, newest version only, while holding its lease.
+
+    Returns "delivered", "retry", "failed", "pending" (left to the worker), "busy" (someone else holds the lease
+    and will deliver what is due before letting go), "idle" (nothing due) or "lost" (our lease expired).
+    budget_seconds: the inline limit of the verify endpoint; None in the worker.
+    """
+    token = _claim(link_id, timezone.now())
+    if token is None:
+        return "busy"
+    budget = _Budget(budget_seconds)
+    outcome = "idle"
+    release = True
+    follow_up = False
+    try:
+        for _ in range(max_pushes):
+            step = _start_next(link_id, token)
+            if step is _LOST:
+                release = False
+                return "lost"
+            if step is None:
+                if _release(link_id, token, only_if_idle=True):
+                    release = False
+                    return outcome
+                continue
+            link, push = step
+            result = _deliver_one(link, push, token, client, budget)
+            if result == "in_flight":
+                release = False
+                return "pending"
+            if result == "lost":
+                release = False
+                return "lost"
+            if result == "deferred":
+                follow_up = True
+                return "pending"
+            outcome = result
+        follow_up = True
+        return "pending"
+    finally:
+        if release:
+            _release(link_id, token, only_if_idle=False)
+        if follow_up:
+            # After the release, or the task could find the lease still taken and leave.
+            _enqueue_delivery(link_id)
+
+
+# --- the flows -------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifyResult:
+    attributes: dict[str, str]
+    push_state: str
+    verified: bool
+    reason: str
+    version: int
+
+
+def verify_conversation(
+    *, conversation_id: uuid.UUID, member_token: str, client: PushClient, budget_seconds: float | None
+) -> VerifyResult:
+    """The data action: check the token, record the verified (or unverified) attributes, try to deliver them
+    within the budget, and answer from the database whatever Genesys did."""
+    check = check_member_token(member_token)
+    now = timezone.now()
+    if check.profile is not None:
+        attributes = verified_attributes(check.profile, at=now)
+    else:
+        attributes = unverified_attributes(at=now)
+    push = record_push(
+        conversation_id=conversation_id,
+        profile=check.profile,
+        attributes=attributes,
+        verified=check.profile is not None,
+        now=now,
+    )
+    try:
+        deliver_conversation(link_id=push.conversation_id, client=client, budget_seconds=budget_seconds)
+    except Exception:
+        # The answer comes from the database regardless; the sweep (or this task) delivers later.
+        logger.exception("inline delivery failed conversation=%s; left to the worker", conversation_id)
+        try:
+            _enqueue_delivery(push.conversation_id)
+        except Exception:
+            logger.exception("could not enqueue delivery conversation=%s; the sweep will", conversation_id)
+    push.refresh_from_db(fields=["state", "attributes"])
+    return VerifyResult(
+        attributes=dict(push.attributes),
+        push_state=push.state,
+        verified=push.verified,
+        reason=check.reason,
+        version=push.version,
+    )
+
+
+def repush_member(*, profile: MemberProfile) -> int:
+    """A new version for each of the member's open conversations (level changed); delivered by the worker.
+    Returns how many pushes were recorded."""
+    fresh = outbox_selectors.member_for_id(profile.member_id)
+    if fresh is None:
+        return 0
+    count = 0
+    for link in outbox_selectors.open_links_for_member(fresh):
+        now = timezone.now()
+        record_push(
+            conversation_id=link.conversation_id,
+            profile=fresh,
+            attributes=verified_attributes(fresh, at=now),
+            verified=True,
+            cause=AttributePush.Cause.LEVEL_CHANGE,
+            enqueue=True,
+            now=now,
+        )
+        count += 1
+    if count:
+        logger.info("level change member=%s: %d conversation(s) re-pushed", fresh.member_id, count)
+    return count
+
+
+def retry_pushes(*, push_ids: Iterable[int]) -> tuple[int, int]:
+    """Admin "Retry now": failed (or waiting) pushes that are still their conversation's newest version get fresh
+    attempts and a delivery task. Returns (queued, skipped)."""
+    queued = skipped = 0
+    for push_id in push_ids:
+        with transaction.atomic():
+            push = AttributePush.objects.filter(pk=push_id).first()
+            if push is None:
+                skipped += 1
+                continue
+            link = ConversationLink.objects.select_for_update().get(pk=push.conversation_id)
+            newest = link.pushes.aggregate(v=Max("version"))["v"]
+            if push.version != newest or push.state not in (State.FAILED, State.PENDING):
+                skipped += 1
+                continue
+            push.state = State.PENDING
+            push.attempts = 0
+            push.next_attempt_at = timezone.now()
+            push.save(update_fields=["state", "attempts", "next_attempt_at", "updated_at"])
+            _enqueue_delivery(link.pk)
+            queued += 1
+    return queued, skipped
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepReport:
+    recovered: int  # deliveries interrupted by a dead process, back to pending
+    enqueued: int  # conversations given a new delivery task
+
+
+def sweep_outbox(*, grace: float | None = None) -> SweepReport:
+    """Find what a dead process left behind and enqueue its delivery again.
+
+    django-tasks' database worker never re-runs a task that was RUNNING when its worker died, so the outbox is
+    swept instead: pushes delivering under an expired lease go back to pending, and pending pushes overdue by
+    more than `grace` seconds (their task is lost, or the queue is far behind) get a new task. Duplicate tasks
+    are harmless: deliveries are serialised by the lease and idempotent per version.
+    """
+    grace = app_settings.PUSH_SWEEP_GRACE if grace is None else grace
+    now = timezone.now()
+    stale = outbox_selectors.stale_deliveries(now=now)
+    stale_ids = list(stale.order_by().values_list("id", "conversation_id"))
+    overdue = outbox_selectors.overdue_conversation_ids(before=now - datetime.timedelta(seconds=grace))
+    link_ids = {link_id for _, link_id in stale_ids} | set(overdue)
+    if not link_ids:
+        return SweepReport(0, 0)
+    with transaction.atomic():
+        recovered = AttributePush.objects.filter(
+            pk__in=[push_id for push_id, _ in stale_ids], state=State.DELIVERING
+        ).update(
+            state=State.PENDING,
+            next_attempt_at=now,
+            last_error="delivery interrupted (the process stopped mid-call); retrying",
+            updated_at=now,
+        )
+        # Not overdue again for another grace period, so the next sweeps do not pile up tasks.
+        AttributePush.objects.filter(
+            conversation_id__in=overdue,
+            state=State.PENDING,
+            next_attempt_at__lte=now - datetime.timedelta(seconds=grace),
+        ).update(next_attempt_at=now, updated_at=now)
+        for link_id in sorted(link_ids):
+            _enqueue_delivery(link_id)
+    logger.info("outbox sweep: %d interrupted delivery(ies) recovered, %d task(s) enqueued", recovered, len(link_ids))
+    return SweepReport(recovered, len(link_ids))
+
+
+def deliver_due(*, client: PushClient) -> dict[str, int]:
+    """Deliver every due push now, in this process (`deliver_pushes --once`): outcome -> conversations."""
+    outcomes: dict[str, int] = {}
+    for link_id in outbox_selectors.due_conversation_ids():
+        outcome = deliver_conversation(link_id=link_id, client=client)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

@@ -1,0 +1,471 @@
+"""The outbox and its delivery, against a fake Genesys client passed in (no HTTP): versions, idempotency,
+ordering, leases, retries and backoff, the sweep, level changes, "retry now"."""
+
+import datetime
+import time
+import uuid
+
+import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from accounts.models import MembershipLevel
+from accounts.services import move_members_to_level
+from messaging import services
+from messaging.attributes import make_member_token
+from messaging.exceptions import (
+    GenesysAuthError,
+    GenesysBadRequest,
+    GenesysNotFound,
+    GenesysRateLimited,
+    GenesysUnavailable,
+)
+from messaging.models import AttributePush, ConversationLink
+
+pytestmark = pytest.mark.django_db
+TASK_PATH = "messaging.tasks.deliver_conversation_pushes"
+State = AttributePush.State
+
+
+class FakeClient:
+    """Records calls; `errors` are raised by the next calls in order (None: succeed)."""
+
+    def __init__(self, errors=None, on_get=None, on_patch=None, delay=0.0):
+        self.calls: list[tuple] = []
+        self.errors = list(errors or [])
+        self.on_get = on_get
+        self.on_patch = on_patch
+        self.delay = delay
+
+    def _maybe_fail(self):
+        if self.delay:
+            time.sleep(self.delay)
+        if self.errors:
+            error = self.errors.pop(0)
+            if error is not None:
+                raise error
+
+    def get_message_conversation(self, conversation_id):
+        self.calls.append(("GET", conversation_id))
+        self._maybe_fail()
+        if self.on_get:
+            self.on_get()
+        return {
+            "id": conversation_id,
+            "participants": [
+                {"id": "agent-1", "purpose": "agent"},
+                {"id": f"customer-{conversation_id[:8]}", "purpose": "customer"},
+            ],
+        }
+
+    def customer_participant(self, conversation):
+        for participant in conversation["participants"]:
+            if participant["purpose"] == "customer":
+                return participant
+        raise GenesysNotFound("no customer")
+
+    def patch_participant_attributes(self, conversation_id, participant_id, attributes):
+        self.calls.append(("PATCH", conversation_id, participant_id, dict(attributes)))
+        self._maybe_fail()
+        if self.on_patch:
+            self.on_patch(attributes)
+        return {"attributes": attributes}
+
+    def methods(self):
+        return [call[0] for call in self.calls]
+
+    def patched(self):
+        return [call[3] for call in self.calls if call[0] == "PATCH"]
+
+
+def tasks():
+    return DBTaskResult.objects.filter(task_path=TASK_PATH)
+
+
+def record(conversation_id, profile=None, **overrides):
+    now = timezone.now()
+    attributes = services.verified_attributes(profile, at=now) if profile else services.unverified_attributes(at=now)
+    attributes.update(overrides)
+    return services.record_push(
+        conversation_id=conversation_id, profile=profile, attributes=attributes, verified=profile is not None, now=now
+    )
+
+
+@pytest.fixture
+def fast_retries(settings):
+    settings.GENESYS_PUSH_RETRY_BASE = 2.0
+    settings.GENESYS_PUSH_MAX_ATTEMPTS = 3
+    return settings
+
+
+# --- attributes ---
+
+
+def test_verified_attributes_are_the_page_keys_with_server_values(alice):
+    profile = alice.member_profile
+    at = datetime.datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=datetime.UTC)
+    attributes = services.verified_attributes(profile, at=at)
+    assert attributes == {
+        "isAuthenticated": "true",
+        "memberId": str(profile.member_id),
+        "membershipLevel": "Gold",
+        "displayName": "Alice Anders",
+        "email": "alice@example.com",
+        "verified": "true",
+        "verifiedAt": "2026-05-01T12:00:00.123Z",
+    }
+    assert "memberToken" not in attributes
+    assert all(isinstance(value, str) for value in attributes.values())
+
+
+def test_unverified_attributes_empty_every_member_key(db):
+    attributes = services.unverified_attributes(at=timezone.now())
+    assert attributes["verified"] == "false"
+    assert attributes["isAuthenticated"] == "false"
+    assert attributes["memberId"] == attributes["membershipLevel"] == attributes["email"] == ""
+    assert "memberToken" not in attributes
+
+
+def test_member_without_an_email_still_overwrites_the_key(make_member):
+    user = make_member("dora", "Silver")
+    user.email = ""
+    user.save()
+    attributes = services.verified_attributes(user.member_profile, at=timezone.now())
+    assert attributes["email"] == ""
+
+
+def test_token_check_reasons(alice):
+    profile = alice.member_profile
+    assert services.check_member_token(make_member_token(profile)).profile == profile
+    assert services.check_member_token("").reason == "no_token"
+    assert services.check_member_token("garbage").reason == "malformed"
+    token = make_member_token(profile)
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    assert services.check_member_token(forged).reason == "bad_signature"
+    alice.is_active = False
+    alice.save()
+    assert services.check_member_token(token).reason == "unknown_member"
+
+
+def test_expired_token_proves_nothing(alice, settings):
+    token = make_member_token(alice.member_profile)
+    settings.GENESYS_MEMBER_TOKEN_MAX_AGE = -1
+    check = services.check_member_token(token)
+    assert check.profile is None and check.reason == "expired"
+
+
+# --- versions and idempotency ---
+
+
+def test_repeat_with_the_same_attributes_keeps_the_version(alice):
+    profile = alice.member_profile
+    cid = uuid.uuid4()
+    first = record(cid, profile)
+    first.state = State.DELIVERED
+    first.save()
+    again = record(cid, profile)
+    assert again.pk == first.pk and again.version == 1
+    assert again.state == State.PENDING and again.attempts == 0
+    assert AttributePush.objects.count() == 1
+    # The answer carries the first verification's time: the push is the same.
+    assert again.attributes["verifiedAt"] == first.attributes["verifiedAt"]
+
+
+def test_changed_attributes_make_a_new_version_and_supersede_older_ones(alice):
+    profile = alice.member_profile
+    cid = uuid.uuid4()
+    first = record(cid, profile)
+    second = record(cid, profile, membershipLevel="Platinum")
+    assert (first.version, second.version) == (1, 2)
+    first.refresh_from_db()
+    assert first.state == State.SUPERSEDED
+    third = record(cid, None)
+    assert third.version == 3 and not third.verified
+    link = ConversationLink.objects.get(conversation_id=cid)
+    assert link.member is None and link.verified is False
+
+
+# --- delivery ---
+
+
+def test_new_conversation_costs_one_get_and_one_patch_and_a_repeat_one_patch(alice):
+    profile = alice.member_profile
+    cid = uuid.uuid4()
+    push = record(cid, profile)
+    client = FakeClient()
+    assert services.deliver_conversation(link_id=push.conversation_id, client=client) == "delivered"
+    assert client.methods() == ["GET", "PATCH"]
+    push.refresh_from_db()
+    assert push.state == State.DELIVERED and push.attempts == 1 and push.delivered_at
+    link = push.conversation
+    link.refresh_from_db()
+    assert link.participant_id == f"customer-{str(cid)[:8]}"
+    assert link.lease_token == "" and link.lease_until is None
+    assert client.patched() == [push.attributes]
+
+    record(cid, profile)
+    client2 = FakeClient()
+    assert services.deliver_conversation(link_id=link.pk, client=client2) == "delivered"
+    assert client2.methods() == ["PATCH"]
+    assert AttributePush.objects.filter(conversation=link).count() == 1
+
+
+def test_only_the_newest_version_is_sent(alice):
+    profile = alice.member_profile
+    cid = uuid.uuid4()
+    record(cid, profile)
+    newest = record(cid, profile, membershipLevel="Platinum")
+    client = FakeClient()
+    services.deliver_conversation(link_id=newest.conversation_id, client=client)
+    assert [attrs["membershipLevel"] for attrs in client.patched()] == ["Platinum"]
+
+
+def test_a_version_recorded_before_the_patch_is_sent_instead(alice):
+    """Check before PATCH: v2 appears while v1 is looking up the participant; v1 is never sent."""
+    profile = alice.member_profile
+    cid = uuid.uuid4()
+    first = record(cid, profile)
+    client = FakeClient(on_get=lambda: record(cid, profile, membershipLevel="Platinum"))
+    assert services.deliver_conversation(link_id=first.conversation_id, client=client) == "delivered"
+    assert [attrs["membershipLevel"] for attrs in client.patched()] == ["Platinum"]
+    states = dict(AttributePush.objects.filter(conversation_id=first.conversation_id).values_list("version", "state"))
+    assert states == {1: State.SUPERSEDED, 2: State.DELIVERED}
+
+
+def test_a_version_recorded_during_the_patch_goes_next_under_the_same_lease(alice):
+    profile = alice.member_profile
+    cid = uuid.uuid4()
+    first = record(cid, profile)
+    recorded = []
+
+    def during_patch(attributes):
+        if not recorded:
+            recorded.append(record(cid, profile, membershipLevel="Platinum"))
+
+    client = FakeClient(on_patch=during_patch)
+    services.deliver_conversation(link_id=first.conversation_id, client=client)
+    assert [attrs["membershipLevel"] for attrs in client.patched()] == ["Gold", "Platinum"]
+    first.refresh_from_db()
+    assert first.state == State.SUPERSEDED and first.delivered_at is not None
+    assert recorded[0].__class__.objects.get(pk=recorded[0].pk).state == State.DELIVERED
+
+
+def test_retryable_failure_waits_with_backoff_and_enqueues_a_task(alice, fast_retries):
+    push = record(uuid.uuid4(), alice.member_profile)
+    before = timezone.now()
+    outcome = services.deliver_conversation(
+        link_id=push.conversation_id, client=FakeClient(errors=[GenesysUnavailable("HTTP 503", status=503)])
+    )
+    assert outcome == "retry"
+    push.refresh_from_db()
+    assert push.state == State.PENDING and push.attempts == 1
+    assert "GenesysUnavailable" in push.last_error
+    assert before + datetime.timedelta(seconds=1) <= push.next_attempt_at <= before + datetime.timedelta(seconds=3)
+    task = tasks().get()
+    assert task.args_kwargs["args"] == [push.conversation_id]
+    assert task.run_after == push.next_attempt_at
+
+
+def test_retry_after_is_honoured(alice, fast_retries):
+    push = record(uuid.uuid4(), alice.member_profile)
+    error = GenesysRateLimited("HTTP 429", status=429, retry_after=120)
+    before = timezone.now()
+    services.deliver_conversation(link_id=push.conversation_id, client=FakeClient(errors=[error]))
+    push.refresh_from_db()
+    assert push.next_attempt_at >= before + datetime.timedelta(seconds=120)
+
+
+def test_out_of_attempts_is_failed(alice, fast_retries):
+    push = record(uuid.uuid4(), alice.member_profile)
+    client = FakeClient(errors=[GenesysUnavailable("down")] * 10)
+    for _ in range(3):
+        AttributePush.objects.filter(pk=push.pk).update(next_attempt_at=timezone.now())
+        services.deliver_conversation(link_id=push.conversation_id, client=client)
+    push.refresh_from_db()
+    assert push.state == State.FAILED and push.attempts == 3
+    assert push.last_error.startswith("gave up after 3 attempts")
+
+
+def test_token_and_auth_errors_are_retried(alice, fast_retries):
+    push = record(uuid.uuid4(), alice.member_profile)
+    services.deliver_conversation(link_id=push.conversation_id, client=FakeClient(errors=[GenesysAuthError("403")]))
+    push.refresh_from_db()
+    assert push.state == State.PENDING
+
+
+@pytest.mark.parametrize("error", [GenesysNotFound("HTTP 404", status=404), GenesysBadRequest("HTTP 400")])
+def test_final_errors_fail_at_once(alice, error):
+    push = record(uuid.uuid4(), alice.member_profile)
+    assert services.deliver_conversation(link_id=push.conversation_id, client=FakeClient(errors=[error])) == "failed"
+    push.refresh_from_db()
+    assert push.state == State.FAILED and push.attempts == 1
+    assert not tasks().exists()
+    link = push.conversation
+    link.refresh_from_db()
+    assert link.state == (ConversationLink.State.CLOSED if isinstance(error, GenesysNotFound) else "open")
+
+
+def test_an_unexpected_error_is_retried_and_its_message_is_not_kept(alice, fast_retries):
+    push = record(uuid.uuid4(), alice.member_profile)
+    client = FakeClient(errors=[RuntimeError("password=hunter2 leaked into a message")])
+    services.deliver_conversation(link_id=push.conversation_id, client=client)
+    push.refresh_from_db()
+    assert push.state == State.PENDING
+    assert "hunter2" not in push.last_error and "RuntimeError" in push.last_error
+
+
+# --- leases and recovery ---
+
+
+def test_a_held_lease_makes_others_wait_and_an_expired_one_is_taken(alice):
+    push = record(uuid.uuid4(), alice.member_profile)
+    link = push.conversation
+    ConversationLink.objects.filter(pk=link.pk).update(
+        lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="someone-else"
+    )
+    client = FakeClient()
+    assert services.deliver_conversation(link_id=link.pk, client=client) == "busy"
+    assert client.calls == []
+    ConversationLink.objects.filter(pk=link.pk).update(lease_until=timezone.now() - datetime.timedelta(seconds=1))
+    assert services.deliver_conversation(link_id=link.pk, client=client) == "delivered"
+
+
+def test_sweep_recovers_a_delivery_whose_process_died(alice, settings):
+    push = record(uuid.uuid4(), alice.member_profile)
+    link = push.conversation
+    # A worker claimed it, marked it delivering, and died: its lease ran out.
+    ConversationLink.objects.filter(pk=link.pk).update(
+        lease_until=timezone.now() - datetime.timedelta(seconds=1), lease_token="dead-worker"
+    )
+    AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERING, attempts=1)
+    report = services.sweep_outbox(grace=30)
+    assert report.recovered == 1 and report.enqueued == 1
+    push.refresh_from_db()
+    assert push.state == State.PENDING and "interrupted" in push.last_error
+    assert tasks().get().args_kwargs["args"] == [link.pk]
+    client = FakeClient()
+    assert services.deliver_conversation(link_id=link.pk, client=client) == "delivered"
+    push.refresh_from_db()
+    assert push.state == State.DELIVERED and push.attempts == 2
+
+
+def test_a_live_lease_is_left_alone_by_the_sweep(alice):
+    push = record(uuid.uuid4(), alice.member_profile)
+    ConversationLink.objects.filter(pk=push.conversation_id).update(
+        lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="alive"
+    )
+    AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERING)
+    assert services.sweep_outbox(grace=30).recovered == 0
+
+
+def test_sweep_reenqueues_overdue_pushes_once_per_grace_period(alice):
+    push = record(uuid.uuid4(), alice.member_profile)
+    AttributePush.objects.filter(pk=push.pk).update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=5))
+    assert services.sweep_outbox(grace=30).enqueued == 1
+    assert services.sweep_outbox(grace=30).enqueued == 0
+    assert tasks().count() == 1
+    fresh = record(uuid.uuid4(), alice.member_profile)
+    assert services.sweep_outbox(grace=30).enqueued == 0, fresh
+
+
+def test_interrupted_deliveries_count_towards_the_limit(alice, fast_retries):
+    push = record(uuid.uuid4(), alice.member_profile)
+    AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERING, attempts=3)
+    client = FakeClient()
+    services.deliver_conversation(link_id=push.conversation_id, client=client)
+    push.refresh_from_db()
+    assert push.state == State.FAILED and client.calls == []
+
+
+# --- inline budget ---
+
+
+def test_inline_budget_bounds_a_slow_genesys(alice, settings):
+    settings.GENESYS_PUSH_LEASE = 30
+    push = record(uuid.uuid4(), alice.member_profile)
+    client = FakeClient(delay=1.5)
+    started = time.monotonic()
+    outcome = services.deliver_conversation(link_id=push.conversation_id, client=client, budget_seconds=0.5)
+    assert time.monotonic() - started < 1.2
+    assert outcome == "pending"
+    push.refresh_from_db()
+    link = push.conversation
+    link.refresh_from_db()
+    # The call may still land: the lease is kept until it expires and the retry is set for then.
+    assert push.state == State.PENDING and link.lease_token
+    assert abs((push.next_attempt_at - link.lease_until).total_seconds()) < 1
+    assert tasks().get().run_after > link.lease_until
+    time.sleep(1.2)  # let the orphaned call finish before the test database goes away
+
+
+def test_an_exhausted_budget_defers_without_sending(alice):
+    push = record(uuid.uuid4(), alice.member_profile)
+    client = FakeClient()
+    assert services.deliver_conversation(link_id=push.conversation_id, client=client, budget_seconds=0) == "pending"
+    assert client.calls == []
+    push.refresh_from_db()
+    link = push.conversation
+    link.refresh_from_db()
+    assert push.state == State.PENDING and not link.lease_token
+    assert tasks().count() == 1
+
+
+# --- the flows ---
+
+
+def test_verify_conversation_end_to_end_with_a_fake(alice):
+    client = FakeClient()
+    cid = uuid.uuid4()
+    result = services.verify_conversation(
+        conversation_id=cid, member_token=make_member_token(alice.member_profile), client=client, budget_seconds=None
+    )
+    assert result.verified and result.push_state == "delivered" and result.reason == "verified"
+    assert result.attributes["membershipLevel"] == "Gold" and result.attributes["verified"] == "true"
+    forged = services.verify_conversation(
+        conversation_id=cid, member_token="x" * 73, client=client, budget_seconds=None
+    )
+    assert not forged.verified and forged.version == 2 and forged.attributes["memberId"] == ""
+
+
+def test_level_change_repushes_open_conversations_only(alice, bob, django_capture_on_commit_callbacks):
+    profile = alice.member_profile
+    open_one = record(uuid.uuid4(), profile)
+    closed = record(uuid.uuid4(), profile)
+    ConversationLink.objects.filter(pk=closed.conversation_id).update(state=ConversationLink.State.CLOSED)
+    old = record(uuid.uuid4(), profile)
+    ConversationLink.objects.filter(pk=old.conversation_id).update(
+        last_verified_at=timezone.now() - datetime.timedelta(days=3)
+    )
+    bobs = record(uuid.uuid4(), bob.member_profile)
+    with django_capture_on_commit_callbacks(execute=True):
+        move_members_to_level(users=[alice], level=MembershipLevel.objects.get(name="Platinum"))
+    newest = AttributePush.objects.filter(conversation_id=open_one.conversation_id).order_by("-version").first()
+    assert newest.version == 2 and newest.cause == AttributePush.Cause.LEVEL_CHANGE
+    assert newest.attributes["membershipLevel"] == "Platinum" and newest.verified
+    for other in (closed, old, bobs):
+        assert AttributePush.objects.filter(conversation_id=other.conversation_id).count() == 1
+    assert [t.args_kwargs["args"] for t in tasks()] == [[open_one.conversation_id]]
+
+
+def test_retry_now_gives_a_failed_newest_push_fresh_attempts(alice):
+    profile = alice.member_profile
+    cid = uuid.uuid4()
+    old = record(cid, profile)
+    failed = record(cid, profile, membershipLevel="Platinum")
+    AttributePush.objects.filter(pk=failed.pk).update(state=State.FAILED, attempts=8, last_error="gave up")
+    queued, skipped = services.retry_pushes(push_ids=[old.pk, failed.pk])
+    assert (queued, skipped) == (1, 1)
+    failed.refresh_from_db()
+    assert failed.state == State.PENDING and failed.attempts == 0
+    assert tasks().count() == 1
+
+
+def test_retry_delay_grows_caps_and_respects_retry_after(settings):
+    settings.GENESYS_PUSH_RETRY_BASE = 2.0
+    settings.GENESYS_PUSH_RETRY_MAX = 60.0
+    assert 1.0 <= services.retry_delay(1) <= 2.0
+    assert 8.0 <= services.retry_delay(4) <= 16.0
+    assert 30.0 <= services.retry_delay(20) <= 60.0
+    assert services.retry_delay(1, retry_after=45) >= 45
+    settings.GENESYS_PUSH_RETRY_AFTER_MAX = 100.0
+    assert services.retry_delay(1, retry_after=6 * 3600) <= 100.0
