@@ -150,10 +150,9 @@ def genesys_error(
 
 
 def guest_envelope(code: int, body: Any, cls: str = "string", kind: str = "response") -> Response:
-    """Guest API frames ({type, class, code, body}) as the WebSocket carries them, here as HTTP answers. An error
-    frame (4xxx codes included) answers HTTP 400, or its own code when that is an HTTP status."""
-    status = 200 if code == 200 else (code if 400 <= code < 600 else 400)
-    return json_response({"type": kind, "class": cls, "code": code, "body": body}, status, CORS_HEADERS)
+    """Guest API frames ({type, class, code, body}) as the WebSocket carries them, each as an HTTP 200 answer: the
+    frame's code is the result (4013 included), as on the socket, and the browser logs no failed request."""
+    return json_response({"type": kind, "class": cls, "code": code, "body": body}, 200, CORS_HEADERS)
 
 
 class SandboxApp:
@@ -196,7 +195,9 @@ class SandboxApp:
             correlation_id = str(uuid.uuid4())
             return genesys_error(status, correlation_id, headers={"ININ-Correlation-Id": correlation_id})
         if kind == "guest":
-            return guest_envelope(status, error.description or "Not found")
+            response = guest_envelope(status, error.description or "Not found")
+            response.status_code = status  # no such route: a real HTTP error, unlike a frame's result
+            return response
         return json_response({"error": error.name, "status": status}, status)
 
     def _with_faults(
