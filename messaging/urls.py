@@ -1,3 +1,9 @@
+from django.urls import path
+
+from . import views
+
 app_name = "messaging"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("genesys/verify", views.verify, name="genesys-verify"),
+]

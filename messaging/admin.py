@@ -1,0 +1,125 @@
+"""Conversation links and the push outbox in the admin: what was sent, what waits, what failed (Retry now).
+
+Read-only: pushes are written by the verify flow and the worker only. Attributes are shown as pushed; they
+never hold a token or a secret.
+"""
+
+import json
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from . import services
+from .models import AttributePush, ConversationLink
+
+
+def _attributes_block(attributes: dict) -> str:
+    return format_html('<pre style="margin:0">{}</pre>', json.dumps(attributes, indent=2, sort_keys=True))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class AttributePushInline(admin.TabularInline):
+    model = AttributePush
+    fields = ["version", "cause", "state", "verified", "attempts", "last_error", "delivered_at", "created_at"]
+    readonly_fields = fields
+    ordering = ["-version"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(ConversationLink)
+class ConversationLinkAdmin(ReadOnlyAdmin):
+    list_display = ["conversation_id", "member", "verified", "state", "participant_id", "last_verified_at"]
+    list_filter = ["state", "verified"]
+    search_fields = ["conversation_id", "member__user__username", "member__member_id"]
+    list_select_related = ["member__user", "member__level"]
+    readonly_fields = [
+        "conversation_id",
+        "member",
+        "verified",
+        "state",
+        "participant_id",
+        "created_at",
+        "updated_at",
+        "last_verified_at",
+        "lease_until",
+    ]
+    fields = readonly_fields
+    inlines = [AttributePushInline]
+    date_hierarchy = "created_at"
+
+
+@admin.register(AttributePush)
+class AttributePushAdmin(ReadOnlyAdmin):
+    list_display = [
+        "conversation_id_display",
+        "version",
+        "member",
+        "cause",
+        "state",
+        "verified",
+        "attempts",
+        "short_error",
+        "next_attempt_at",
+        "delivered_at",
+        "created_at",
+    ]
+    list_filter = ["state", "cause", "verified"]
+    search_fields = ["conversation__conversation_id", "member__user__username", "member__member_id"]
+    list_select_related = ["conversation", "member__user", "member__level"]
+    readonly_fields = [
+        "conversation",
+        "version",
+        "member",
+        "cause",
+        "state",
+        "verified",
+        "attempts",
+        "next_attempt_at",
+        "last_attempt_at",
+        "last_error",
+        "delivered_at",
+        "created_at",
+        "updated_at",
+        "attributes_display",
+    ]
+    fields = readonly_fields
+    actions = ["retry_now"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="conversation", ordering="conversation__conversation_id")
+    def conversation_id_display(self, obj: AttributePush) -> str:
+        return str(obj.conversation.conversation_id)
+
+    @admin.display(description="last error")
+    def short_error(self, obj: AttributePush) -> str:
+        return obj.last_error if len(obj.last_error) <= 80 else obj.last_error[:79] + "…"
+
+    @admin.display(description="attributes")
+    def attributes_display(self, obj: AttributePush) -> str:
+        return _attributes_block(obj.attributes)
+
+    @admin.action(description="Retry now (failed or waiting pushes that are still the newest version)")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        queued, skipped = services.retry_pushes(push_ids=list(queryset.values_list("pk", flat=True)))
+        if queued:
+            self.message_user(request, f"Queued {queued} push(es) for delivery.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"Skipped {skipped} push(es): delivered, in delivery, or superseded by a newer version.",
+                messages.WARNING,
+            )

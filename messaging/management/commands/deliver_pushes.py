@@ -1,0 +1,88 @@
+"""The push worker: django-tasks' database worker on the "genesys" queue, plus the outbox sweep.
+
+Why not plain `db_worker`: it never re-runs a task that was RUNNING when its worker died, and it has no
+recurring tasks. The outbox is the truth, so this command sweeps it at start-up and every --sweep-interval
+seconds (in a thread beside the worker loop), re-enqueueing what a dead process left behind. Every db_worker
+option works here too (--queue-name, --interval, --batch, --max-tasks, --worker-id, --reload).
+
+`deliver_pushes --once`: no worker; recover, deliver every due push in this process, exit (cron, operations).
+"""
+
+import logging
+import threading
+import time
+from argparse import ArgumentParser
+from typing import Any
+
+from django.db import close_old_connections
+from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
+
+from messaging import services
+from messaging.tasks import QUEUE
+
+logger = logging.getLogger("messaging.outbox")
+
+
+def _sweep_forever(interval: float, grace: float | None, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            services.sweep_outbox(grace=grace)
+        except Exception:
+            # A locked or unreachable database: try again next round rather than lose the sweeper.
+            logger.exception("outbox sweep failed")
+        finally:
+            close_old_connections()
+        stop.wait(interval)
+
+
+class Command(DbWorkerCommand):
+    help = "Deliver attribute pushes: the django-tasks database worker on the genesys queue plus the outbox sweep."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        super().add_arguments(parser)
+        # The push queue first (and "default", so nothing enqueued there waits forever); no reload unless asked.
+        parser.set_defaults(queue_name=f"{QUEUE},default", reload=False)
+        parser.add_argument(
+            "--sweep-interval",
+            type=float,
+            default=15.0,
+            help="Seconds between outbox sweeps (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--sweep-grace",
+            type=float,
+            default=None,
+            help="Seconds a pending push may be overdue before it is re-enqueued (default: GENESYS_PUSH_SWEEP_GRACE).",
+        )
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="Recover interrupted deliveries, deliver every due push in this process, and exit.",
+        )
+
+    def handle(self, *args: Any, sweep_interval: float, sweep_grace: float | None, once: bool, **options: Any) -> None:
+        if once:
+            from messaging.client import get_client
+
+            started = time.monotonic()
+            report = services.sweep_outbox(grace=0)
+            outcomes = services.deliver_due(client=get_client())
+            self.stdout.write(
+                f"recovered {report.recovered}, delivered per outcome {outcomes} in {time.monotonic() - started:.1f}s"
+            )
+            return
+        if options.get("batch"):
+            # One pass: recover first, then the worker runs what is ready and exits; no sweeper thread.
+            services.sweep_outbox(grace=sweep_grace)
+            super().handle(*args, **options)
+            return
+        stop = threading.Event()
+        sweeper = threading.Thread(
+            target=_sweep_forever, args=(sweep_interval, sweep_grace, stop), name="outbox-sweep", daemon=True
+        )
+        sweeper.start()
+        try:
+            super().handle(*args, **options)
+        finally:
+            stop.set()

@@ -1,0 +1,124 @@
+"""The data-action endpoint Genesys calls: POST /messaging/genesys/verify.
+
+Thin: the checks every request passes (method, rate, credentials, size, type, shape) in that order, then
+services.verify_conversation. Every answer is JSON; errors are {"error": ...}, the success a flat map of strings.
+"""
+
+import base64
+import binascii
+import json
+import logging
+import secrets
+import time
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django_ratelimit.core import is_ratelimited
+
+from . import services
+from .app_settings import app_settings
+from .client import get_client
+from .forms import VerifyRequestForm
+
+logger = logging.getLogger("messaging.verify")
+
+REALM = "genesys-data-action"
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _error(status: int, error: str, **extra) -> JsonResponse:
+    response = JsonResponse({"error": error, **extra}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _rate_period(rate: str) -> int:
+    """Seconds of a django-ratelimit rate's window ("600/m" -> 60, "10/5m" -> 300), for Retry-After."""
+    period = rate.partition("/")[2].strip().lower() or "s"
+    digits = period.rstrip("smhd")
+    return int(digits or 1) * _PERIODS.get(period[len(digits) :] or "s", 1)
+
+
+def _authorized(request: HttpRequest) -> bool:
+    """HTTP Basic with the data action integration's credentials, compared in constant time."""
+    username, password = app_settings.DATA_ACTION_USERNAME, app_settings.DATA_ACTION_PASSWORD
+    if not username or not password:
+        logger.error("verify refused: GENESYS_DATA_ACTION_USERNAME/PASSWORD are not configured")
+        return False
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return False
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    given_user, sep, given_password = decoded.partition(b":")
+    # Both compared, always, so the time taken says nothing about which one was wrong.
+    user_ok = secrets.compare_digest(given_user, username.encode("utf-8"))
+    password_ok = secrets.compare_digest(given_password, password.encode("utf-8"))
+    return bool(sep) and user_ok and password_ok
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes | None:
+    """The body, or None when it is over `limit` bytes (never reads more than limit + 1)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+@csrf_exempt  # called by Genesys with Basic credentials, not by a browser form
+def verify(request: HttpRequest) -> JsonResponse:
+    started = time.monotonic()
+    if request.method != "POST":
+        response = _error(405, "method_not_allowed")
+        response["Allow"] = "POST"
+        return response
+    rate = app_settings.VERIFY_RATE
+    if is_ratelimited(request, group="messaging.verify", key="ip", rate=rate, method="POST", increment=True):
+        response = _error(429, "rate_limited")
+        response["Retry-After"] = str(_rate_period(rate))
+        return response
+    if not _authorized(request):
+        response = _error(401, "unauthorized")
+        response["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
+        return response
+    limit = app_settings.VERIFY_MAX_BODY_BYTES
+    body = _read_body(request, limit)
+    if body is None:
+        return _error(413, "body_too_large", limit_bytes=limit)
+    if request.content_type != "application/json":
+        return _error(415, "unsupported_media_type", expected="application/json")
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return _error(400, "invalid_json")
+    if not isinstance(payload, dict):
+        return _error(400, "invalid_json", detail="the body must be a JSON object")
+    form = VerifyRequestForm(payload)
+    if not form.is_valid():
+        return _error(400, "invalid_request", fields=form.error_fields())
+
+    result = services.verify_conversation(
+        conversation_id=form.cleaned_data["conversationId"],
+        member_token=form.cleaned_data["memberToken"],
+        client=get_client(),
+        budget_seconds=app_settings.VERIFY_INLINE_BUDGET,
+    )
+    # The reason says why a token proved nothing (expired, bad_signature, ...); never the token itself.
+    logger.info(
+        "verify conversation=%s verified=%s reason=%s version=%d push=%s duration_ms=%.1f",
+        form.cleaned_data["conversationId"],
+        str(result.verified).lower(),
+        result.reason,
+        result.version,
+        result.push_state,
+        (time.monotonic() - started) * 1000,
+    )
+    response = JsonResponse({**result.attributes, "pushState": result.push_state})
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,365 @@
+"""POST /messaging/genesys/verify: every bad input, the credentials, the rate limit and the body limit, then the
+real path over HTTP against the sandbox (the real client, the real token service): verified, forged, expired,
+anonymous, a repeat, Genesys down, and no secret in any answer or log line."""
+
+import base64
+import json
+import logging
+import time
+import uuid
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from messaging.attributes import make_member_token
+from messaging.client import reset_client
+from messaging.models import AttributePush, ConversationLink
+from sandbox import defaults
+
+URL = "/messaging/genesys/verify"
+USERNAME = defaults.DATA_ACTION_USERNAME
+PASSWORD = defaults.DATA_ACTION_PASSWORD
+GET_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
+PATCH_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
+ANSWER_KEYS = {"verified", "verifiedAt", "isAuthenticated", "memberId", "membershipLevel", "pushState"}
+
+
+def basic(username=USERNAME, password=PASSWORD) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def post(client, body, *, auth=None, content_type="application/json", **extra):
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.post(
+        URL, data=data, content_type=content_type, HTTP_AUTHORIZATION=auth if auth is not None else basic(), **extra
+    )
+
+
+@pytest.fixture
+def credentials(settings):
+    settings.GENESYS_DATA_ACTION_USERNAME = USERNAME
+    settings.GENESYS_DATA_ACTION_PASSWORD = PASSWORD
+    return settings
+
+
+@pytest.fixture
+def genesys(sandbox, settings):
+    """The sandbox with its own flow off (these tests play the data action themselves) and a fresh client."""
+    sandbox.configure(flow_enabled=False)
+    reset_client()
+    yield sandbox
+    reset_client()
+
+
+def test_the_url_is_named():
+    assert reverse("messaging:genesys-verify") == URL
+
+
+# --- refused before anything is read ---
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "auth",
+    [
+        "",
+        basic(password="wrong"),
+        basic(username="someone-else"),
+        basic(password=PASSWORD + "x"),
+        "Basic not-base64!",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+        "Bearer " + PASSWORD,
+        basic(username="", password=""),
+    ],
+)
+def test_wrong_or_missing_credentials_answer_401_with_a_challenge(client, credentials, auth):
+    response = post(client, {"conversationId": str(uuid.uuid4()), "memberToken": ""}, auth=auth)
+    assert response.status_code == 401
+    assert response.json() == {"error": "unauthorized"}
+    assert response["WWW-Authenticate"].startswith('Basic realm="genesys-data-action"')
+    assert not ConversationLink.objects.exists()
+
+
+@pytest.mark.django_db
+def test_no_configured_credentials_refuse_everyone(client, settings):
+    settings.GENESYS_DATA_ACTION_USERNAME = ""
+    settings.GENESYS_DATA_ACTION_PASSWORD = ""
+    response = post(client, {"conversationId": str(uuid.uuid4()), "memberToken": ""}, auth=basic("", ""))
+    assert response.status_code == 401
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "put", "delete", "patch"])
+def test_only_post(client, credentials, method):
+    response = getattr(client, method)(URL, HTTP_AUTHORIZATION=basic())
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json() == {"error": "method_not_allowed"}
+
+
+@pytest.mark.django_db
+def test_a_large_body_is_refused(client, credentials):
+    body = json.dumps({"conversationId": str(uuid.uuid4()), "memberToken": "x" * 9000})
+    response = post(client, body)
+    assert response.status_code == 413
+    assert response.json() == {"error": "body_too_large", "limit_bytes": 8192}
+
+
+@pytest.mark.django_db
+def test_a_body_that_lies_about_its_length_is_still_cut_off(credentials, settings):
+    from django.test import RequestFactory
+
+    from messaging.views import verify
+
+    request = RequestFactory().post(
+        URL, data=b"x" * 10_000, content_type="application/json", HTTP_AUTHORIZATION=basic()
+    )
+    request.META["CONTENT_LENGTH"] = "100"
+    assert verify(request).status_code in {400, 413}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+def test_only_json(client, credentials, content_type):
+    body = json.dumps({"conversationId": str(uuid.uuid4()), "memberToken": ""})
+    response = client.generic("POST", URL, body, content_type=content_type, HTTP_AUTHORIZATION=basic())
+    assert response.status_code == 415
+    assert response.json()["error"] == "unsupported_media_type"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ["{not json", "", "\xff\xfe", "[1, 2]", '"a string"', "null"])
+def test_malformed_json_is_400(client, credentials, body):
+    # CONTENT_TYPE given explicitly: the test client leaves it out for an empty body.
+    response = post(client, body.encode("latin-1"), CONTENT_TYPE="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_json"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"memberToken": "t"}, "conversationId", "This field is required."),
+        ({"conversationId": str(uuid.uuid4())}, "memberToken", "This field is required."),
+        ({"conversationId": "not-a-uuid", "memberToken": "t"}, "conversationId", "Must be a UUID."),
+        ({"conversationId": "", "memberToken": "t"}, "conversationId", "This field is required."),
+        ({"conversationId": 12345, "memberToken": "t"}, "conversationId", "Must be a UUID."),
+        ({"conversationId": str(uuid.uuid4()), "memberToken": 5}, "memberToken", "Must be a string."),
+        ({"conversationId": str(uuid.uuid4()), "memberToken": ["t"]}, "memberToken", "Must be a string."),
+        ({"conversationId": str(uuid.uuid4()), "memberToken": "t" * 600}, "memberToken", None),
+    ],
+)
+def test_a_bad_field_is_400_naming_the_field(client, credentials, body, field, message):
+    response = post(client, body)
+    assert response.status_code == 400
+    data = response.json()
+    assert data["error"] == "invalid_request"
+    assert list(data["fields"]) == [field]
+    if message:
+        assert data["fields"][field] == [message]
+    assert not ConversationLink.objects.exists()
+
+
+@pytest.mark.django_db
+def test_rate_limited_with_json_and_retry_after(client, credentials, settings):
+    settings.GENESYS_VERIFY_RATE = "3/m"
+    statuses = [post(client, {"memberToken": ""}).status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    response = post(client, {"memberToken": ""})
+    assert response.status_code == 429
+    assert response.json() == {"error": "rate_limited"}
+    assert response["Retry-After"] == "60"
+
+
+@pytest.mark.django_db
+def test_rate_limit_counts_failed_credentials_too(client, credentials, settings):
+    settings.GENESYS_VERIFY_RATE = "2/m"
+    statuses = [post(client, {}, auth=basic(password=f"guess{i}")).status_code for i in range(3)]
+    assert statuses == [401, 401, 429]
+
+
+# --- the real path against the sandbox ---
+
+
+def verify(client, conversation_id, token):
+    response = post(Client(enforce_csrf_checks=True), {"conversationId": conversation_id, "memberToken": token})
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert set(data) >= ANSWER_KEYS and all(isinstance(v, str) for v in data.values())
+    assert response["Cache-Control"] == "no-store"
+    return data
+
+
+def api_calls(sandbox):
+    requests = sandbox.stats()["requests"]
+    return requests.get(GET_ROUTE, 0), requests.get(PATCH_ROUTE, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_valid_token_pushes_the_servers_attributes(client, genesys, alice):
+    profile = alice.member_profile
+    # The page's attributes, as Messenger sends them; the browser claims Platinum.
+    conversation = genesys.start_conversation(
+        attributes={
+            "isAuthenticated": "true",
+            "memberId": str(profile.member_id),
+            "membershipLevel": "Platinum",
+            "memberToken": make_member_token(profile),
+        }
+    )
+    cid = conversation["id"]
+    started = time.monotonic()
+    data = verify(client, cid, make_member_token(profile))
+    assert time.monotonic() - started < 5
+    assert data["verified"] == "true" and data["pushState"] == "delivered"
+    assert data["isAuthenticated"] == "true"
+    assert data["memberId"] == str(profile.member_id)
+    assert data["membershipLevel"] == "Gold"
+    assert data["displayName"] == "Alice Anders" and data["email"] == "alice@example.com"
+    assert data["verifiedAt"].endswith("Z")
+    assert "memberToken" not in data
+
+    customer = genesys.conversation(cid)["attributes"]
+    for key in ["verified", "verifiedAt", "isAuthenticated", "memberId", "membershipLevel", "displayName", "email"]:
+        assert customer[key] == {"value": data[key], "origin": "server"}, key
+    assert customer["memberToken"]["origin"] == "widget"  # never pushed
+    assert api_calls(genesys) == (1, 1)
+
+    push = AttributePush.objects.get()
+    assert push.state == "delivered" and push.version == 1 and push.attempts == 1
+    assert push.member == profile and push.verified
+    link = ConversationLink.objects.get()
+    assert str(link.conversation_id) == cid and link.member == profile and link.participant_id
+
+    # A repeat (Genesys retried the data action): same version, one PATCH and no GET.
+    again = verify(client, cid, make_member_token(profile))
+    assert again == data
+    assert api_calls(genesys) == (1, 2)
+    assert AttributePush.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["forged", "expired", "garbage", "anonymous", "unknown_member"])
+def test_a_token_that_proves_nothing_pushes_verified_false(client, genesys, alice, bob, settings, kind):
+    profile = alice.member_profile
+    token = make_member_token(profile)
+    if kind == "forged":
+        # Bob's valid token with Alice's id spliced in: the signature no longer matches.
+        token = make_member_token(profile).split(":")[0] + ":" + make_member_token(bob.member_profile).split(":", 1)[1]
+    elif kind == "expired":
+        settings.GENESYS_MEMBER_TOKEN_MAX_AGE = -1
+    elif kind == "garbage":
+        token = "not a token"
+    elif kind == "anonymous":
+        token = ""
+    elif kind == "unknown_member":
+        alice.delete()
+    page = {"isAuthenticated": "true", "memberId": "someone", "membershipLevel": "Platinum", "memberToken": token}
+    cid = genesys.start_conversation(attributes=page)["id"]
+    data = verify(client, cid, token)
+    assert data["verified"] == "false" and data["pushState"] == "delivered"
+    assert data["isAuthenticated"] == "false"
+    assert data["memberId"] == data["membershipLevel"] == data["displayName"] == data["email"] == ""
+    customer = genesys.conversation(cid)["attributes"]
+    assert customer["verified"] == {"value": "false", "origin": "server"}
+    server_values = {k: v["value"] for k, v in customer.items() if v["origin"] == "server"}
+    assert server_values["memberId"] == server_values["membershipLevel"] == ""
+    assert str(profile.member_id) not in json.dumps(server_values)
+    assert AttributePush.objects.get().member is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_genesys_down_still_answers_from_the_database(client, genesys, alice, settings):
+    settings.GENESYS_RETRY_TOTAL = 0
+    cid = genesys.start_conversation()["id"]
+    genesys.faults(route="api", status=503, ratio=1)
+    started = time.monotonic()
+    data = verify(client, cid, make_member_token(alice.member_profile))
+    assert time.monotonic() - started < 5
+    assert data["verified"] == "true" and data["membershipLevel"] == "Gold"
+    assert data["pushState"] == "pending"
+    push = AttributePush.objects.get()
+    assert push.state == "pending" and push.attempts == 1 and "GenesysUnavailable" in push.last_error
+    task = DBTaskResult.objects.get(task_path="messaging.tasks.deliver_conversation_pushes")
+    assert task.run_after == push.next_attempt_at
+
+    # Genesys is back; the worker runs the task.
+    genesys.clear_faults()
+    AttributePush.objects.filter(pk=push.pk).update(next_attempt_at=task.enqueued_at)
+    from messaging.tasks import deliver_conversation_pushes
+
+    assert deliver_conversation_pushes.call(push.conversation_id) == "delivered"
+    assert genesys.conversation(cid)["attributes"]["verified"] == {"value": "true", "origin": "server"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_genesys_cannot_hold_the_answer(client, genesys, alice, settings):
+    settings.GENESYS_VERIFY_INLINE_BUDGET = 1.0
+    cid = genesys.start_conversation()["id"]
+    genesys.faults(route="api", latency_ms=3000)
+    started = time.monotonic()
+    data = verify(client, cid, make_member_token(alice.member_profile))
+    assert time.monotonic() - started < 2.5
+    assert data["pushState"] == "pending" and data["verified"] == "true"
+    time.sleep(2.5)  # let the call in flight finish before the database is flushed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unknown_conversation_is_answered_and_recorded_as_failed(client, genesys, alice):
+    data = verify(client, str(uuid.uuid4()), make_member_token(alice.member_profile))
+    assert data["verified"] == "true" and data["pushState"] == "failed"
+    push = AttributePush.objects.get()
+    assert "GenesysNotFound" in push.last_error
+    assert ConversationLink.objects.get().state == "closed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_secret_in_answers_logs_or_admin(client, genesys, alice, admin_user, caplog, settings):
+    caplog.set_level(logging.DEBUG)
+    settings.GENESYS_RETRY_TOTAL = 0
+    member_token = make_member_token(alice.member_profile)
+    bodies = []
+    cid = genesys.start_conversation(attributes={"memberToken": member_token})["id"]
+    bodies.append(post(client, {"conversationId": cid, "memberToken": member_token}).content)
+    bodies.append(post(client, {"conversationId": cid, "memberToken": member_token + "x"}).content)
+    bodies.append(post(client, {"conversationId": "nope", "memberToken": member_token}).content)
+    bodies.append(post(client, {"conversationId": cid, "memberToken": member_token}, auth=basic("x", "y")).content)
+    genesys.faults(route="api", status=500, ratio=1)
+    other = genesys.start_conversation()["id"]
+    bodies.append(post(client, {"conversationId": other, "memberToken": member_token}).content)
+    genesys.clear_faults()
+
+    from messaging.tokens import get_access_token
+
+    access_token = get_access_token()
+    secrets = [PASSWORD, defaults.CLIENT_SECRET, access_token, member_token, base64.b64encode(PASSWORD.encode())]
+    admin = Client()
+    admin.force_login(admin_user)
+    urls = [
+        reverse("admin:messaging_attributepush_changelist"),
+        reverse("admin:messaging_attributepush_changelist") + "?state__exact=pending",
+        reverse("admin:messaging_conversationlink_changelist"),
+    ]
+    urls += [reverse("admin:messaging_attributepush_change", args=[p.pk]) for p in AttributePush.objects.all()]
+    urls += [reverse("admin:messaging_conversationlink_change", args=[c.pk]) for c in ConversationLink.objects.all()]
+    responses = [admin.get(url) for url in urls]
+    assert [r.status_code for r in responses] == [200] * len(urls)
+    pages = [r.content for r in responses]
+    assert b"GenesysUnavailable" in pages[1] and b"Alice Anders" in b"".join(pages)
+    stored = json.dumps(list(AttributePush.objects.values("attributes", "last_error")))
+    for secret in secrets:
+        secret = secret.decode() if isinstance(secret, bytes) else secret
+        assert secret not in caplog.text
+        assert secret not in stored
+        for body in bodies + pages:
+            assert secret.encode() not in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_csrf_does_not_apply(genesys, alice):
+    cid = genesys.start_conversation()["id"]
+    response = post(Client(enforce_csrf_checks=True), {"conversationId": cid, "memberToken": ""})
+    assert response.status_code == 200
