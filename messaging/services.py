@@ -278,11 +278,13 @@ def _release(link_id: int, token: str, *, only_if_idle: bool) -> bool:
 
 
 _LOST = object()
+_AGAIN = object()
 
 
-def _start_next(link_id: int, token: str) -> Any:
+def _start_next(link_id: int, token: str, attempted: set[int]) -> Any:
     """Under the lease: supersede stale versions and mark the newest due push delivering (one more attempt).
-    Returns (link, push), None when nothing is due, or _LOST when the lease is no longer ours."""
+    Returns (link, push), None when nothing is due, _AGAIN when the newest push was already tried in this run
+    (its retry waits for its task, with backoff), or _LOST when the lease is no longer ours."""
     now = timezone.now()
     with transaction.atomic():
         link = ConversationLink.objects.select_for_update().filter(pk=link_id).first()
@@ -295,6 +297,8 @@ def _start_next(link_id: int, token: str) -> Any:
         push = link.pushes.filter(version=newest, state__in=OPEN_STATES).first()
         if push is None or push.next_attempt_at > now:
             return None
+        if push.pk in attempted:
+            return _AGAIN
         if push.state == State.DELIVERING:
             # Its deliverer died mid-call (we hold the lease now): the attempt it spent counts.
             push.last_error = "delivery interrupted (the process stopped mid-call); retrying"
@@ -466,17 +470,24 @@ def deliver_conversation(
     release = True
     follow_up = False
     try:
+        attempted: set[int] = set()
         for _ in range(max_pushes):
-            step = _start_next(link_id, token)
+            step = _start_next(link_id, token, attempted)
             if step is _LOST:
                 release = False
                 return "lost"
+            if step is _AGAIN:
+                # One attempt per push per run: its retry is due already (a tiny backoff), so hand it to a task
+                # that will find the lease free.
+                follow_up = True
+                return outcome
             if step is None:
                 if _release(link_id, token, only_if_idle=True):
                     release = False
                     return outcome
                 continue
             link, push = step
+            attempted.add(push.pk)
             result = _deliver_one(link, push, token, client, budget)
             if result == "in_flight":
                 release = False
@@ -496,6 +507,20 @@ def deliver_conversation(
         if follow_up:
             # After the release, or the task could find the lease still taken and leave.
             _enqueue_delivery(link_id)
+
+
+def deliver_from_task(*, link_id: int, client: PushClient) -> str:
+    """What the worker's task runs. "busy" with work due means the holder may be letting go right now (or died):
+    look again shortly, so a push never waits for the sweep because of that race."""
+    outcome = deliver_conversation(link_id=link_id, client=client)
+    if outcome == "busy":
+        now = timezone.now()
+        link = ConversationLink.objects.filter(pk=link_id).values("lease_until").first()
+        due = AttributePush.objects.filter(conversation_id=link_id, state__in=OPEN_STATES, next_attempt_at__lte=now)
+        if link is not None and due.exists():
+            lease_left = (link["lease_until"] - now).total_seconds() if link["lease_until"] else 0.0
+            _enqueue_delivery(link_id, run_after=now + datetime.timedelta(seconds=min(max(lease_left, 0), 5) + 0.5))
+    return outcome
 
 
 # --- the flows -------------------------------------------------------------------------------------------------

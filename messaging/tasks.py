@@ -16,4 +16,4 @@ def deliver_conversation_pushes(link_id: int) -> str:
     push states decide what is sent, not the task."""
     from .client import get_client
 
-    return services.deliver_conversation(link_id=link_id, client=get_client())
+    return services.deliver_from_task(link_id=link_id, client=get_client())

@@ -469,3 +469,19 @@ def test_retry_delay_grows_caps_and_respects_retry_after(settings):
     assert services.retry_delay(1, retry_after=45) >= 45
     settings.GENESYS_PUSH_RETRY_AFTER_MAX = 100.0
     assert services.retry_delay(1, retry_after=6 * 3600) <= 100.0
+
+
+def test_a_task_that_finds_the_lease_taken_looks_again_shortly(alice):
+    push = record(uuid.uuid4(), alice.member_profile)
+    ConversationLink.objects.filter(pk=push.conversation_id).update(
+        lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="someone-else"
+    )
+    assert services.deliver_from_task(link_id=push.conversation_id, client=FakeClient()) == "busy"
+    task = tasks().get()
+    assert (
+        timezone.now() + datetime.timedelta(seconds=4) < task.run_after < timezone.now() + datetime.timedelta(seconds=6)
+    )
+    # Nothing due: no follow-up.
+    AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERED)
+    services.deliver_from_task(link_id=push.conversation_id, client=FakeClient())
+    assert tasks().count() == 1

@@ -9,6 +9,7 @@ option works here too (--queue-name, --interval, --batch, --max-tasks, --worker-
 """
 
 import logging
+import signal
 import threading
 import time
 from argparse import ArgumentParser
@@ -73,9 +74,15 @@ class Command(DbWorkerCommand):
             )
             return
         if options.get("batch"):
-            # One pass: recover first, then the worker runs what is ready and exits; no sweeper thread.
+            # One pass: recover first, then the worker runs what is ready and exits; no sweeper thread. The
+            # worker takes over SIGINT/SIGTERM; a caller that stays alive (call_command) gets its own back.
             services.sweep_outbox(grace=sweep_grace)
-            super().handle(*args, **options)
+            saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                super().handle(*args, **options)
+            finally:
+                for sig, handler in saved.items():
+                    signal.signal(sig, handler)
             return
         stop = threading.Event()
         sweeper = threading.Thread(

@@ -1,0 +1,145 @@
+"""Background delivery over real HTTP against the sandbox: the worker command, level changes from the admin,
+retries until the limit, "Retry now", credentials fixed by an operator, and `deliver_pushes --once`."""
+
+import base64
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import MembershipLevel
+from messaging.attributes import make_member_token
+from messaging.client import reset_client
+from messaging.models import AttributePush
+from sandbox import defaults
+
+pytestmark = pytest.mark.django_db(transaction=True)
+URL = "/messaging/genesys/verify"
+PATCH_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
+AUTH = "Basic " + base64.b64encode(f"{defaults.DATA_ACTION_USERNAME}:{defaults.DATA_ACTION_PASSWORD}".encode()).decode()
+
+
+@pytest.fixture
+def genesys(sandbox, settings):
+    sandbox.configure(flow_enabled=False)
+    settings.GENESYS_RETRY_TOTAL = 0  # one HTTP attempt per call: the outbox does the retrying here
+    settings.GENESYS_PUSH_RETRY_BASE = 0.01
+    reset_client()
+    yield sandbox
+    reset_client()
+
+
+def verify(conversation_id: str, token: str) -> dict:
+    response = Client().post(
+        URL,
+        data=json.dumps({"conversationId": conversation_id, "memberToken": token}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=AUTH,
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def run_worker() -> None:
+    call_command("deliver_pushes", "--batch", "--no-startup-delay", "--sweep-grace", "0", stdout=io.StringIO())
+
+
+def server_levels(sandbox, conversation_id: str) -> list[str]:
+    """membershipLevel of every push the sandbox received, in order."""
+    return [p["attributes"].get("membershipLevel") for p in sandbox.conversation(conversation_id)["pushes"]]
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def test_a_level_change_in_the_admin_reaches_every_open_conversation_in_order(genesys, alice, bob, admin_client):
+    token = make_member_token(alice.member_profile)
+    first, second = genesys.start_conversation()["id"], genesys.start_conversation()["id"]
+    bobs = genesys.start_conversation()["id"]
+    verify(first, token)
+    verify(second, token)
+    verify(bobs, make_member_token(bob.member_profile))
+    platinum = MembershipLevel.objects.get(name="Platinum")
+    response = admin_client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "move_to_level", "level": platinum.pk, "_selected_action": [alice.pk]},
+        follow=True,
+    )
+    assert "Moved 1 member(s) to Platinum." in response.content.decode()
+    assert AttributePush.objects.filter(cause="level_change", state="pending").count() == 2
+    run_worker()
+    for cid in (first, second):
+        assert server_levels(genesys, cid) == ["Gold", "Platinum"]
+        attributes = genesys.conversation(cid)["attributes"]
+        assert attributes["membershipLevel"] == {"value": "Platinum", "origin": "server"}
+        assert attributes["verified"]["value"] == "true"
+    assert server_levels(genesys, bobs) == ["Silver"]
+    assert set(AttributePush.objects.values_list("state", flat=True)) == {"delivered"}
+
+
+def test_retries_until_the_limit_then_failed_and_retry_now_delivers(genesys, alice, admin_client, settings):
+    settings.GENESYS_PUSH_MAX_ATTEMPTS = 3
+    cid = genesys.start_conversation()["id"]
+    genesys.faults(route="api", status=503, ratio=1)
+    assert verify(cid, make_member_token(alice.member_profile))["pushState"] == "pending"
+    for _ in range(3):
+        run_worker()
+    push = AttributePush.objects.get()
+    assert push.state == "failed" and push.attempts == 3
+    assert push.last_error.startswith("gave up after 3 attempts: GenesysUnavailable")
+
+    changelist = reverse("admin:messaging_attributepush_changelist")
+    page = admin_client.get(changelist, {"state__exact": "failed"}).content.decode()
+    assert cid in page and "gave up after 3 attempts" in page
+
+    genesys.clear_faults()
+    response = admin_client.post(changelist, {"action": "retry_now", "_selected_action": [push.pk]}, follow=True)
+    assert "Queued 1 push(es) for delivery." in response.content.decode()
+    run_worker()
+    push.refresh_from_db()
+    assert push.state == "delivered" and push.attempts == 1
+    assert genesys.conversation(cid)["attributes"]["verified"] == {"value": "true", "origin": "server"}
+
+
+def test_a_rejected_push_fails_at_once(genesys, alice):
+    cid = genesys.start_conversation()["id"]
+    genesys.faults(route=PATCH_ROUTE, status=400, ratio=1)
+    assert verify(cid, make_member_token(alice.member_profile))["pushState"] == "failed"
+    assert "GenesysBadRequest" in AttributePush.objects.get().last_error
+
+
+def test_wrong_client_credentials_are_retried_until_an_operator_fixes_them(genesys, alice, settings):
+    settings.GENESYS_CLIENT_SECRET = "not-the-secret"
+    reset_client()
+    cid = genesys.start_conversation()["id"]
+    assert verify(cid, make_member_token(alice.member_profile))["pushState"] == "pending"
+    push = AttributePush.objects.get()
+    assert "GenesysTokenError" in push.last_error or "token" in push.last_error.lower()
+    assert "not-the-secret" not in push.last_error
+    settings.GENESYS_CLIENT_SECRET = defaults.CLIENT_SECRET
+    reset_client()
+    run_worker()
+    push.refresh_from_db()
+    assert push.state == "delivered"
+
+
+def test_deliver_pushes_once_delivers_everything_due(genesys, alice, bob):
+    ids = [genesys.start_conversation()["id"] for _ in range(3)]
+    genesys.faults(route="api", status=500, ratio=1)
+    for cid in ids:
+        verify(cid, make_member_token(alice.member_profile))
+    genesys.clear_faults()
+    AttributePush.objects.update(next_attempt_at=AttributePush.objects.values("created_at")[:1])
+    out = io.StringIO()
+    call_command("deliver_pushes", "--once", stdout=out)
+    assert "'delivered': 3" in out.getvalue()
+    assert set(AttributePush.objects.values_list("state", flat=True)) == {"delivered"}
+    for cid in ids:
+        assert genesys.conversation(cid)["attributes"]["verified"]["value"] == "true"
