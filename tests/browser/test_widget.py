@@ -1,0 +1,268 @@
+"""The widget on every page, end to end: Debian's chromium (Playwright) against the site (live_server) and the
+sandbox's Messenger stand-in, nothing mocked in between. What the sandbox recorded (/_conversations) is the
+proof: the customer attributes on each conversation's FIRST message.
+"""
+
+import re
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from messaging.attributes import read_member_token
+from messaging.selectors import messenger_csp_sources
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DEMO_PASSWORD = "demo-pass-2026"
+MEMBER_KEYS = {"memberId", "membershipLevel", "memberToken", "displayName", "email"}
+_URL = re.compile(r"^(https?|wss)://")
+
+
+@pytest.fixture
+def site(live_server, sandbox, seeded, settings) -> str:
+    """The live site with Messenger pointed at this run's sandbox. settings.py derived its CSP once, at start-up,
+    for the default sandbox port; the page must allow this sandbox's origin instead (and nothing wider)."""
+    policy = dict(settings.CONTENT_SECURITY_POLICY)
+    directives = {name: list(sources) for name, sources in policy["DIRECTIVES"].items()}
+    for directive, sources in messenger_csp_sources().items():
+        kept = [source for source in directives.get(directive, []) if not _URL.match(str(source))]
+        directives[directive] = kept + sources
+    settings.CONTENT_SECURITY_POLICY = {**policy, "DIRECTIVES": directives}
+    # Twenty sign-ins as alice in a minute are this test's doing, not an attack.
+    settings.LOGIN_RATE_PER_USERNAME = "1000/m"
+    # The widget alone: no data action back into the live server, whose thread would otherwise still be
+    # verifying (and writing to the test database) while the test tears down.
+    sandbox.configure(flow_enabled=False)
+    return live_server.url
+
+
+def new_page(browser: Any) -> tuple[Any, Any, list[str]]:
+    """A fresh context (no cookies, no localStorage) and a page that records dialogs and script errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    events: list[str] = []
+    page.on("dialog", lambda dialog: (events.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    page.on("pageerror", lambda error: events.append(f"uncaught: {error}"))
+    page.on("console", lambda message: events.append(message.text) if _counts(message) else None)
+    return context, page, events
+
+
+def _counts(message: Any) -> bool:
+    """Console errors that mean something broke: not a missing favicon, nor the stand-in's poll of a session
+    that a clear just ended (it answers 404 and the stand-in starts afresh)."""
+    if message.type != "error":
+        return False
+    url = (message.location or {}).get("url", "")
+    return not (
+        message.text.startswith("Failed to load resource")
+        and ("/favicon.ico" in url or "/webmessaging/v1/events" in url)
+    )
+
+
+def sign_in(page: Any, site: str, username: str) -> None:
+    # No waiting for "load" (the Messenger script and its stylesheet): the member acts as soon as she can.
+    page.goto(f"{site}/accounts/login/", wait_until="domcontentloaded")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("form.stacked button[type=submit]")
+    page.wait_for_url(f"{site}/", wait_until="commit")
+
+
+def sign_out(page: Any, site: str) -> None:
+    page.click("#logout-button")
+    page.wait_for_url(f"{site}/")
+
+
+def open_widget(page: Any) -> None:
+    if not page.locator("#genesys-messenger").is_visible():
+        page.click("#genesys-launcher")
+    page.locator("#genesys-input").wait_for(state="visible")
+
+
+def send(page: Any, text: str) -> None:
+    """Open the widget and send at once: no wait for anything but the controls being there."""
+    open_widget(page)
+    page.fill("#genesys-input", text)
+    page.click("#genesys-send")
+
+
+def conversation_with(sandbox: Any, text: str) -> dict[str, Any]:
+    """The sandbox's conversation whose first message is `text`."""
+
+    def probe() -> dict[str, Any] | None:
+        for conversation in sandbox.conversations():
+            messages = conversation["messages"]
+            if messages and messages[0].get("text") == text:
+                return conversation
+        return None
+
+    return sandbox.wait_for(probe, timeout=10)
+
+
+def first_message_attributes(conversation: dict[str, Any]) -> dict[str, str]:
+    first = conversation["messages"][0]
+    return dict(first["channel"].get("metadata", {}).get("customAttributes", {}))
+
+
+def profile_of(username: str) -> Any:
+    from accounts.models import MemberProfile
+
+    return MemberProfile.objects.select_related("level", "user").get(user__username=username)
+
+
+def assert_member_attributes(attrs: dict[str, str], username: str) -> None:
+    profile = profile_of(username)
+    assert attrs.get("isAuthenticated") == "true", attrs
+    assert attrs.get("memberId") == str(profile.member_id), attrs
+    assert attrs.get("membershipLevel") == profile.level.name, attrs
+    assert read_member_token(attrs.get("memberToken")) == profile.member_id
+    assert attrs.get("displayName") == profile.user.get_full_name()
+    assert attrs.get("email") == profile.user.email
+
+
+def test_first_message_carries_alice_attributes_20_of_20(browser, site, sandbox):
+    alice = profile_of("alice")
+    failures, started = [], time.monotonic()
+    for attempt in range(20):
+        context, page, events = new_page(browser)
+        try:
+            sign_in(page, site, "alice")
+            text = f"Hello from alice #{attempt} {uuid.uuid4().hex[:8]}"
+            send(page, text)
+            conversation = conversation_with(sandbox, text)
+            attrs = first_message_attributes(conversation)
+            ok = (
+                attrs.get("isAuthenticated") == "true"
+                and attrs.get("memberId") == str(alice.member_id)
+                and attrs.get("membershipLevel") == "Gold"
+                and read_member_token(attrs.get("memberToken", "")) == alice.member_id
+            )
+            if not ok or events:
+                failures.append((attempt, attrs, events))
+        except Exception as error:  # one attempt's failure is counted, the loop goes on
+            failures.append((attempt, repr(error), events))
+        finally:
+            context.close()
+    elapsed = time.monotonic() - started
+    assert not failures, f"{20 - len(failures)} of 20 first messages carried alice's attributes: {failures}"
+    print(f"20 of 20 first messages carried alice's attributes in {elapsed:.1f} s")
+
+
+def test_anonymous_visitor_sends_only_the_flag(browser, site, sandbox):
+    context, page, events = new_page(browser)
+    try:
+        page.goto(f"{site}/")
+        send(page, "Hello as a guest")
+        attrs = first_message_attributes(conversation_with(sandbox, "Hello as a guest"))
+        assert attrs == {"isAuthenticated": "false"}
+        assert not events
+    finally:
+        context.close()
+
+
+def test_after_sign_out_no_transcript_and_bob_starts_a_new_conversation(browser, site, sandbox):
+    context, page, events = new_page(browser)
+    try:
+        sign_in(page, site, "alice")
+        send(page, "Alice asks about her order")
+        alice_conversation = conversation_with(sandbox, "Alice asks about her order")
+        assert_member_attributes(first_message_attributes(alice_conversation), "alice")
+        page.locator("#genesys-transcript", has_text="Alice asks about her order").wait_for()
+
+        sign_out(page, site)
+        # The first page after sign-out cleared Messenger: no transcript, the old conversation ended.
+        open_widget(page)
+        page.wait_for_function("() => !document.querySelector('#genesys-transcript').textContent.trim()")
+        cleared = sandbox.wait_for(
+            lambda: next(c for c in sandbox.conversations() if c["id"] == alice_conversation["id"])["cleared"]
+        )
+        assert cleared
+
+        sign_in(page, site, "bob")
+        open_widget(page)
+        assert "Alice asks" not in page.locator("#genesys-transcript").inner_text()
+        send(page, "Bob has a question")
+        bob_conversation = conversation_with(sandbox, "Bob has a question")
+        assert bob_conversation["id"] != alice_conversation["id"]
+        attrs = first_message_attributes(bob_conversation)
+        assert_member_attributes(attrs, "bob")
+        assert set(attrs) == {"isAuthenticated"} | MEMBER_KEYS
+        assert [m["text"] for m in bob_conversation["messages"]] == ["Bob has a question"]
+        assert not events
+    finally:
+        context.close()
+
+
+def test_member_change_without_sign_out_clears_before_the_new_attributes(browser, site, sandbox):
+    """alice's session ends without a sign-out (expired, cookies gone); bob signs in at the same browser."""
+    context, page, events = new_page(browser)
+    try:
+        sign_in(page, site, "alice")
+        send(page, "Alice, before her session expires")
+        alice_conversation = conversation_with(sandbox, "Alice, before her session expires")
+        page.locator("#genesys-transcript", has_text="before her session expires").wait_for()
+
+        context.clear_cookies()  # the session is gone; localStorage (Messenger's and our marker) stays
+        sign_in(page, site, "bob")
+        open_widget(page)
+        page.wait_for_function("() => !document.querySelector('#genesys-transcript').textContent.trim()")
+        send(page, "Bob, on the same browser")
+        bob_conversation = conversation_with(sandbox, "Bob, on the same browser")
+        assert bob_conversation["id"] != alice_conversation["id"]
+        assert_member_attributes(first_message_attributes(bob_conversation), "bob")
+        cleared = next(c for c in sandbox.conversations() if c["id"] == alice_conversation["id"])
+        assert cleared["cleared"] and cleared["state"] == "disconnected"
+        assert not events
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["</script><script>alert(1)</script>", "<img src=x onerror=alert(1)>", "Zoë 🙂 مرحبا \u2028 ${alert(1)}"],
+)
+def test_hostile_names_stay_inert_and_arrive_as_text(browser, site, sandbox, name):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user(username="mallory", password=DEMO_PASSWORD, first_name=name)
+    context, page, events = new_page(browser)
+    try:
+        sign_in(page, site, "mallory")
+        text = f"Hello from mallory {uuid.uuid4().hex[:8]}"
+        send(page, text)
+        attrs = first_message_attributes(conversation_with(sandbox, text))
+        assert attrs["displayName"] == name.strip()
+        assert not [event for event in events if event.startswith(("dialog", "uncaught"))], events
+    finally:
+        context.close()
+
+
+def test_a_level_changed_by_an_admin_rides_on_the_next_page(browser, site, sandbox):
+    from accounts.models import MembershipLevel
+    from accounts.services import move_members_to_level
+
+    context, page, events = new_page(browser)
+    try:
+        sign_in(page, site, "alice")
+        send(page, "Before the upgrade")
+        conversation = conversation_with(sandbox, "Before the upgrade")
+        assert first_message_attributes(conversation)["membershipLevel"] == "Gold"
+        page.locator("#genesys-transcript", has_text="Before the upgrade").wait_for()
+
+        move_members_to_level(users=[profile_of("alice").user], level=MembershipLevel.objects.get(name="Platinum"))
+        page.reload(wait_until="domcontentloaded")
+        send(page, "After the upgrade")
+
+        def second_message() -> dict[str, Any] | None:
+            found = next(c for c in sandbox.conversations() if c["id"] == conversation["id"])
+            return found["messages"][1] if len(found["messages"]) > 1 else None
+
+        message = sandbox.wait_for(second_message)
+        assert message["text"] == "After the upgrade"  # the same conversation goes on: same member
+        assert message["channel"]["metadata"]["customAttributes"]["membershipLevel"] == "Platinum"
+        assert not events
+    finally:
+        context.close()
