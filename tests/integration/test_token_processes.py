@@ -1,0 +1,212 @@
+"""Exactly one token fetch when many threads or OS processes with cold caches ask at the same moment.
+
+Threads share the configured cache (the database cache by default, Redis with REDIS_URL). Processes share either
+a database cache in a temporary SQLite file (what every local process shares in development) or, in CI, a real
+Redis (what production uses). The sandbox counts the tokens it issues (`/_stats`).
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from messaging.client import get_client, reset_client
+from messaging.tokens import get_access_token
+
+ROOT = Path(__file__).resolve().parents[2]
+PROCESSES = 8
+THREADS = 16
+
+# Each child: set Django up (slow) first, say it is ready, wait for the starting signal, then ask for a token.
+CHILD = r"""
+import hashlib, json, pathlib, sys, time
+import django
+django.setup()
+from messaging.tokens import get_access_token
+ready, go = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+ready.touch()
+deadline = time.monotonic() + 60
+while not go.exists():
+    if time.monotonic() > deadline:
+        sys.exit(3)
+    time.sleep(0.002)
+started = time.monotonic()
+token = get_access_token()
+print(json.dumps({"token": hashlib.sha256(token.encode()).hexdigest()[:16], "ms": (time.monotonic() - started) * 1000}))
+"""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_client():
+    reset_client()
+    yield
+    reset_client()
+
+
+def _child_env(sandbox_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GENESYS_", "DJANGO_", "SANDBOX_", "REDIS_URL"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        GENESYS_SANDBOX="true",
+        GENESYS_API_BASE=sandbox_url,
+        GENESYS_LOGIN_BASE=sandbox_url,
+        GENESYS_APPS_BASE=sandbox_url,
+        CACHE_KEY_PREFIX=f"proc-{uuid.uuid4().hex[:8]}",  # a cold cache nobody else uses
+        LOG_LEVEL="WARNING",
+    )
+    env.update(extra)
+    return env
+
+
+def _race(tmp_path: Path, env: dict[str, str], processes: int = PROCESSES) -> list[dict]:
+    """Start `processes` children, release them together once all are ready, and collect what they print."""
+    go = tmp_path / "go"
+    ready = [tmp_path / f"ready-{i}" for i in range(processes)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(flag), str(go)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for flag in ready
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not all(flag.exists() for flag in ready):
+            failed = [c for c in children if c.poll() is not None]
+            assert not failed, failed[0].communicate()[1]
+            assert time.monotonic() < deadline, "children did not get ready"
+            time.sleep(0.01)
+        go.touch()
+        results = []
+        for child in children:
+            out, err = child.communicate(timeout=60)
+            assert child.returncode == 0, err
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        return results
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+
+def _in_memory_sqlite() -> bool:
+    db = connections["default"]
+    return db.vendor == "sqlite" and db.is_in_memory_db()
+
+
+@pytest.fixture(params=["configured", "locmem"])
+def shared_cache(request, settings):
+    """The configured cache (database cache or Redis), and a process-local cache running the same lock code.
+    The tests are marked django_db(transaction=True) statically: threads use their own connections, so rows
+    must be committed (and pytest-django only creates the test database for statically marked tests)."""
+    if request.param == "locmem":
+        settings.CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
+        }
+    elif "DatabaseCache" in settings.CACHES["default"]["BACKEND"] and _in_memory_sqlite():
+        pytest.skip(
+            "SQLite's in-memory test database locks tables across threads without waiting (SQLITE_LOCKED); "
+            "the database cache on a SQLite file is covered by test_processes_sharing_the_database_cache_get_one_token"
+        )
+    return request.param
+
+
+def _in_threads(count: int, work) -> list[BaseException]:
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            barrier.wait()
+            work()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_threads_with_a_cold_cache_get_one_token(sandbox, shared_cache):
+    # A slow login host widens the window in which the other threads must wait instead of fetching too.
+    sandbox.faults(route="token", latency_ms=300)
+    tokens: list[str] = []
+    errors = _in_threads(THREADS, lambda: tokens.append(get_access_token()))
+    assert not errors, errors
+    assert len(tokens) == THREADS and len(set(tokens)) == 1
+    assert sandbox.stats()["tokens_issued"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_threads_making_calls_share_one_token(sandbox, shared_cache):
+    conversation = sandbox.start_conversation("threads")
+    client = get_client()
+
+    def work():
+        for _ in range(5):
+            assert client.get_message_conversation(conversation["id"])["id"] == conversation["id"]
+
+    errors = _in_threads(8, work)
+    assert not errors, errors
+    stats = sandbox.stats()
+    assert stats["tokens_issued"] == 1
+    assert stats["requests"]["GET /api/v2/conversations/messages/{conversationId}"] == 40
+
+
+def test_processes_sharing_the_database_cache_get_one_token(sandbox, tmp_path):
+    """Development's shared cache: Django's database cache in one SQLite file, as `make run`'s processes use."""
+    database_url = f"sqlite:///{tmp_path / 'cache.sqlite3'}"
+    env = _child_env(sandbox.url, DATABASE_URL=database_url)
+    subprocess.run(
+        [sys.executable, "manage.py", "createcachetable"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    sandbox.faults(route="token", latency_ms=300)
+    results = _race(tmp_path, env, processes=6)  # 6, not 8: Django's start-up dominates on a small CI box
+    assert len(results) == 6
+    assert len({r["token"] for r in results}) == 1
+    assert sandbox.stats()["tokens_issued"] == 1
+
+
+@pytest.mark.needs_services
+def test_processes_sharing_redis_get_one_token(sandbox, tmp_path):
+    """Production's shared cache: several OS processes, cold caches, one Redis; the sandbox issues one token."""
+    redis_url = os.environ.get("REDIS_URL")
+    assert redis_url, "CI provides REDIS_URL"
+    # No database at all: opening this file would fail, so the children prove the token path never touches it.
+    env = _child_env(sandbox.url, REDIS_URL=redis_url, DATABASE_URL="sqlite:////nonexistent-dir/no.sqlite3")
+    sandbox.faults(route="token", latency_ms=300)
+    results = _race(tmp_path, env)
+    assert len(results) == PROCESSES
+    assert len({r["token"] for r in results}) == 1
+    assert sandbox.stats()["tokens_issued"] == 1
+    # And the token they share is the one this process now reads from Redis.
+    assert hashlib.sha256(get_access_token_from(env).encode()).hexdigest()[:16] == results[0]["token"]
+    assert sandbox.stats()["tokens_issued"] == 1
+
+
+def get_access_token_from(env: dict[str, str]) -> str:
+    """The token as another process (same Redis, same key prefix) reads it from the cache."""
+    code = "import django; django.setup(); from messaging.tokens import get_access_token; print(get_access_token())"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    return result.stdout.strip()
