@@ -4,7 +4,11 @@ REDIS_URL), hence the database fixture."""
 
 import io
 import logging
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -348,3 +352,26 @@ def test_genesys_check_reads_a_conversation(sandbox, conversation):
     with pytest.raises(CommandError) as caught:
         call_command("genesys_check", "--conversation", "missing", stdout=io.StringIO())
     assert "GenesysNotFound" in str(caught.value)
+
+
+def _genesys_check_process(sandbox, **env: str):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GENESYS_", "DJANGO_", "SANDBOX_"))}
+    clean.update(GENESYS_API_BASE=sandbox.url, GENESYS_LOGIN_BASE=sandbox.url, GENESYS_APPS_BASE=sandbox.url, **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", "genesys_check", "--no-store"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_genesys_check_exit_codes_as_a_command(sandbox):
+    ok = _genesys_check_process(sandbox)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "Genesys check passed." in ok.stdout and "lifetime:       86400 s" in ok.stdout
+    failed = _genesys_check_process(sandbox, GENESYS_SANDBOX="true", GENESYS_CLIENT_SECRET=WRONG_SECRET)
+    assert failed.returncode != 0
+    assert "invalid_client" in failed.stdout + failed.stderr
+    assert WRONG_SECRET not in failed.stdout + failed.stderr
