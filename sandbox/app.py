@@ -178,6 +178,10 @@ class SandboxApp:
             return error.get_response(request.environ)  # type: ignore[return-value]
         if request.method == "OPTIONS":
             return Response(status=204, headers=CORS_HEADERS)
+        if _cross_site_write(request, kind, endpoint):
+            # The hooks and the agent's actions change state: no other site open in the developer's browser may
+            # trigger them (a simple cross-origin POST needs no preflight). curl and tests send no Origin.
+            return json_response({"error": "cross-origin requests may not change the sandbox"}, 403)
         route_key = f"{request.method} {self.templates[endpoint]}"
         if kind != "hook":
             self.state.count_request(route_key)
@@ -225,6 +229,7 @@ class SandboxApp:
             headers["Retry-After"] = str(int(retry_after)) if float(retry_after).is_integer() else str(retry_after)
         if kind == "guest":
             response = guest_envelope(fault.status or 500, "Injected fault")
+            response.status_code = fault.status or 500  # a transport failure, not a frame
             response.headers.update(headers)
             return response
         return genesys_error(fault.status or 500, correlation_id, headers=headers)
@@ -613,6 +618,13 @@ def _page_headers() -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
     }
+
+
+def _cross_site_write(request: Request, kind: str, endpoint: str) -> bool:
+    if request.method in {"GET", "HEAD"} or not (kind == "hook" or endpoint.startswith("agent_")):
+        return False
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != f"{request.scheme}://{request.host}"
 
 
 def _is_presence_join(events: Any) -> bool:

@@ -347,3 +347,17 @@ def test_database_commands_and_ready_republish(sandbox, site, page):
     assert page.locator("#genesys-messenger").is_visible()
     command(page, "Messenger.close")
     assert page.locator("#genesys-messenger").is_hidden()
+
+
+def test_a_failed_send_is_reported_and_the_next_one_goes_through(sandbox, site, page):
+    open_page(page, site, memberId="5")
+    page.locator("#genesys-launcher").click()
+    sandbox.faults(route="POST /webmessaging/v1/messages", status=503, count=1)
+    answer = command(page, "MessagingService.sendMessage", {"message": "Lost?"})
+    assert answer["code"] == 503
+    wait_event(page, "MessagingService.error", "e.data.code === 503")
+    assert "Message not sent" in page.locator("#genesys-status").inner_text()
+    assert sandbox.conversations() == []
+    send(page, "Second try")
+    [conversation] = sandbox.wait_for(sandbox.conversations)
+    assert [m["text"] for m in conversation["messages"]] == ["Second try"]

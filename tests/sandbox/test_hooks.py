@@ -118,3 +118,21 @@ def test_hooks_are_not_counted(sandbox):
     sandbox.stats()
     sandbox.conversations()
     assert sandbox.stats()["requests"] == {}
+
+
+def test_other_origins_may_not_change_the_sandbox(sandbox, http):
+    foreign = {"Origin": "http://evil.example"}
+    assert http.post(f"{sandbox.url}/_reset", headers=foreign).status_code == 403
+    assert http.post(f"{sandbox.url}/_config", json={"flow_enabled": False}, headers=foreign).status_code == 403
+    assert http.get(f"{sandbox.url}/_stats", headers=foreign).status_code == 200  # reading is harmless (no CORS)
+    assert "Access-Control-Allow-Origin" not in http.get(f"{sandbox.url}/_conversations", headers=foreign).headers
+    assert http.post(f"{sandbox.url}/_reset", headers={"Origin": sandbox.url}).status_code == 200
+
+
+def test_fault_on_guest_routes_is_an_http_failure(sandbox, http):
+    sandbox.faults(route="guest", status=503, count=1)
+    body = {"action": "configureSession", "deploymentId": "d", "token": "t" * 10}
+    failed = http.post(f"{sandbox.url}/webmessaging/v1/sessions", json=body)
+    assert failed.status_code == 503 and failed.json()["code"] == 503
+    assert failed.headers["Access-Control-Allow-Origin"] == "*"
+    assert http.post(f"{sandbox.url}/webmessaging/v1/sessions", json=body).json()["code"] == 200
