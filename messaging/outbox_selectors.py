@@ -52,6 +52,22 @@ def overdue_conversation_ids(*, before: datetime.datetime, limit: int = 500) -> 
     )
 
 
+def conversations_with_queued_delivery(link_ids: list[int]) -> set[int]:
+    """Which of these conversations already have a delivery task waiting in the queue (database backend only;
+    with another backend nothing is known and the sweep enqueues anyway, which is harmless)."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from .tasks import deliver_conversation_pushes
+
+    if not link_ids or not isinstance(deliver_conversation_pushes.get_backend(), DatabaseBackend):
+        return set()
+    queued = DBTaskResult.objects.filter(
+        status="READY", task_path=deliver_conversation_pushes.module_path, args_kwargs__args__0__in=link_ids
+    ).values_list("args_kwargs", flat=True)
+    return {args_kwargs["args"][0] for args_kwargs in queued}
+
+
 def due_conversation_ids(*, now: datetime.datetime | None = None) -> list[int]:
     """Conversations with a push that may be delivered now (used by `deliver_pushes --once`)."""
     now = now or timezone.now()

@@ -631,14 +631,17 @@ def sweep_outbox(*, grace: float | None = None) -> SweepReport:
 
     django-tasks' database worker never re-runs a task that was RUNNING when its worker died, so the outbox is
     swept instead: pushes delivering under an expired lease go back to pending, and pending pushes overdue by
-    more than `grace` seconds (their task is lost, or the queue is far behind) get a new task. Duplicate tasks
-    are harmless: deliveries are serialised by the lease and idempotent per version.
+    more than `grace` seconds with no task waiting for them (it was lost, or ran while the lease was taken) get a
+    new task. A duplicate task is harmless: deliveries are serialised by the lease and idempotent per version.
     """
     grace = app_settings.PUSH_SWEEP_GRACE if grace is None else grace
     now = timezone.now()
     stale = outbox_selectors.stale_deliveries(now=now)
     stale_ids = list(stale.order_by().values_list("id", "conversation_id"))
     overdue = outbox_selectors.overdue_conversation_ids(before=now - datetime.timedelta(seconds=grace))
+    # An overdue push whose task still waits in the queue is late, not lost: a long queue after an outage must
+    # not be multiplied by the sweep.
+    overdue = list(set(overdue) - outbox_selectors.conversations_with_queued_delivery(overdue))
     link_ids = {link_id for _, link_id in stale_ids} | set(overdue)
     if not link_ids:
         return SweepReport(0, 0)

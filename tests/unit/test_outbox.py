@@ -485,3 +485,14 @@ def test_a_task_that_finds_the_lease_taken_looks_again_shortly(alice):
     AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERED)
     services.deliver_from_task(link_id=push.conversation_id, client=FakeClient())
     assert tasks().count() == 1
+
+
+def test_sweep_leaves_overdue_pushes_whose_task_still_waits(alice):
+    """A long queue (after an outage) is late, not lost: the sweep must not multiply it."""
+    late = record(uuid.uuid4(), alice.member_profile)
+    lost = record(uuid.uuid4(), alice.member_profile)
+    long_ago = timezone.now() - datetime.timedelta(minutes=5)
+    AttributePush.objects.filter(pk__in=[late.pk, lost.pk]).update(next_attempt_at=long_ago)
+    services._enqueue_delivery(late.conversation_id)
+    assert services.sweep_outbox(grace=30).enqueued == 1
+    assert sorted(t.args_kwargs["args"][0] for t in tasks()) == sorted([late.conversation_id, lost.conversation_id])
