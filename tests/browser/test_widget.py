@@ -77,6 +77,9 @@ def sign_out(page: Any, site: str) -> None:
 
 
 def open_widget(page: Any) -> None:
+    # The stand-in builds launcher and panel together and reopens the panel if it was open on the last page:
+    # look at the panel only once the launcher is there, or the click would close it.
+    page.locator("#genesys-launcher").wait_for()
     if not page.locator("#genesys-messenger").is_visible():
         page.click("#genesys-launcher")
     page.locator("#genesys-input").wait_for(state="visible")
@@ -89,7 +92,21 @@ def send(page: Any, text: str) -> None:
     page.click("#genesys-send")
 
 
-def conversation_with(sandbox: Any, text: str) -> dict[str, Any]:
+def wait_for(sandbox: Any, probe: Any, page: Any, timeout: float = 15) -> Any:
+    """sandbox.wait_for, and on a timeout what the sandbox and the widget show, to tell slow from broken."""
+    try:
+        return sandbox.wait_for(probe, timeout=timeout)
+    except AssertionError as error:
+        seen = [(c["id"], c["state"], [m.get("text") for m in c["messages"]]) for c in sandbox.conversations()]
+        widget = page.evaluate(
+            """() => ({transcript: document.querySelector('#genesys-transcript')?.textContent,
+                       status: document.querySelector('#genesys-status')?.textContent,
+                       input: document.querySelector('#genesys-input')?.value})"""
+        )
+        raise AssertionError(f"{error}; sandbox conversations {seen}; widget {widget}") from None
+
+
+def conversation_with(sandbox: Any, text: str, page: Any) -> dict[str, Any]:
     """The sandbox's conversation whose first message is `text`."""
 
     def probe() -> dict[str, Any] | None:
@@ -99,7 +116,7 @@ def conversation_with(sandbox: Any, text: str) -> dict[str, Any]:
                 return conversation
         return None
 
-    return sandbox.wait_for(probe, timeout=10)
+    return wait_for(sandbox, probe, page)
 
 
 def first_message_attributes(conversation: dict[str, Any]) -> dict[str, str]:
@@ -132,7 +149,7 @@ def test_first_message_carries_alice_attributes_20_of_20(browser, site, sandbox)
             sign_in(page, site, "alice")
             text = f"Hello from alice #{attempt} {uuid.uuid4().hex[:8]}"
             send(page, text)
-            conversation = conversation_with(sandbox, text)
+            conversation = conversation_with(sandbox, text, page)
             attrs = first_message_attributes(conversation)
             ok = (
                 attrs.get("isAuthenticated") == "true"
@@ -156,7 +173,7 @@ def test_anonymous_visitor_sends_only_the_flag(browser, site, sandbox):
     try:
         page.goto(f"{site}/")
         send(page, "Hello as a guest")
-        attrs = first_message_attributes(conversation_with(sandbox, "Hello as a guest"))
+        attrs = first_message_attributes(conversation_with(sandbox, "Hello as a guest", page))
         assert attrs == {"isAuthenticated": "false"}
         assert not events
     finally:
@@ -168,7 +185,7 @@ def test_after_sign_out_no_transcript_and_bob_starts_a_new_conversation(browser,
     try:
         sign_in(page, site, "alice")
         send(page, "Alice asks about her order")
-        alice_conversation = conversation_with(sandbox, "Alice asks about her order")
+        alice_conversation = conversation_with(sandbox, "Alice asks about her order", page)
         assert_member_attributes(first_message_attributes(alice_conversation), "alice")
         page.locator("#genesys-transcript", has_text="Alice asks about her order").wait_for()
 
@@ -185,7 +202,7 @@ def test_after_sign_out_no_transcript_and_bob_starts_a_new_conversation(browser,
         open_widget(page)
         assert "Alice asks" not in page.locator("#genesys-transcript").inner_text()
         send(page, "Bob has a question")
-        bob_conversation = conversation_with(sandbox, "Bob has a question")
+        bob_conversation = conversation_with(sandbox, "Bob has a question", page)
         assert bob_conversation["id"] != alice_conversation["id"]
         attrs = first_message_attributes(bob_conversation)
         assert_member_attributes(attrs, "bob")
@@ -202,7 +219,7 @@ def test_member_change_without_sign_out_clears_before_the_new_attributes(browser
     try:
         sign_in(page, site, "alice")
         send(page, "Alice, before her session expires")
-        alice_conversation = conversation_with(sandbox, "Alice, before her session expires")
+        alice_conversation = conversation_with(sandbox, "Alice, before her session expires", page)
         page.locator("#genesys-transcript", has_text="before her session expires").wait_for()
 
         context.clear_cookies()  # the session is gone; localStorage (Messenger's and our marker) stays
@@ -210,7 +227,7 @@ def test_member_change_without_sign_out_clears_before_the_new_attributes(browser
         open_widget(page)
         page.wait_for_function("() => !document.querySelector('#genesys-transcript').textContent.trim()")
         send(page, "Bob, on the same browser")
-        bob_conversation = conversation_with(sandbox, "Bob, on the same browser")
+        bob_conversation = conversation_with(sandbox, "Bob, on the same browser", page)
         assert bob_conversation["id"] != alice_conversation["id"]
         assert_member_attributes(first_message_attributes(bob_conversation), "bob")
         cleared = next(c for c in sandbox.conversations() if c["id"] == alice_conversation["id"])
@@ -233,7 +250,7 @@ def test_hostile_names_stay_inert_and_arrive_as_text(browser, site, sandbox, nam
         sign_in(page, site, "mallory")
         text = f"Hello from mallory {uuid.uuid4().hex[:8]}"
         send(page, text)
-        attrs = first_message_attributes(conversation_with(sandbox, text))
+        attrs = first_message_attributes(conversation_with(sandbox, text, page))
         assert attrs["displayName"] == name.strip()
         assert not [event for event in events if event.startswith(("dialog", "uncaught"))], events
     finally:
@@ -248,7 +265,7 @@ def test_a_level_changed_by_an_admin_rides_on_the_next_page(browser, site, sandb
     try:
         sign_in(page, site, "alice")
         send(page, "Before the upgrade")
-        conversation = conversation_with(sandbox, "Before the upgrade")
+        conversation = conversation_with(sandbox, "Before the upgrade", page)
         assert first_message_attributes(conversation)["membershipLevel"] == "Gold"
         page.locator("#genesys-transcript", has_text="Before the upgrade").wait_for()
 
@@ -260,7 +277,7 @@ def test_a_level_changed_by_an_admin_rides_on_the_next_page(browser, site, sandb
             found = next(c for c in sandbox.conversations() if c["id"] == conversation["id"])
             return found["messages"][1] if len(found["messages"]) > 1 else None
 
-        message = sandbox.wait_for(second_message)
+        message = wait_for(sandbox, second_message, page)
         assert message["text"] == "After the upgrade"  # the same conversation goes on: same member
         assert message["channel"]["metadata"]["customAttributes"]["membershipLevel"] == "Platinum"
         assert not events
