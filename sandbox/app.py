@@ -96,7 +96,7 @@ def _rules() -> list[Rule]:
         Rule("/_stats", endpoint="hook_stats", methods=["GET"]),
         Rule("/_reset", endpoint="hook_reset", methods=["POST"]),
         Rule("/_faults", endpoint="hook_faults", methods=["GET", "POST", "DELETE"]),
-        Rule("/_conversations", endpoint="hook_conversations", methods=["GET"]),
+        Rule("/_conversations", endpoint="hook_conversations", methods=["GET", "POST"]),
         Rule("/_config", endpoint="hook_config", methods=["GET", "POST"]),
         Rule("/_tokens/revoke", endpoint="hook_revoke", methods=["POST"]),
         Rule("/_demo", endpoint="hook_demo", methods=["GET"]),
@@ -530,10 +530,27 @@ class SandboxApp:
             return json_response({"faults": [f.public() for f in self.state.faults]})
 
     def hook_conversations(self, request: Request) -> Response:
+        if request.method == "POST":
+            return self._hook_create_conversation(request)
         wanted = request.args.get("id")
         with self.state.lock:
             conversations = [c.to_hook() for c in self.state.conversations.values() if wanted is None or c.id == wanted]
         return json_response({"conversations": conversations})
+
+    def _hook_create_conversation(self, request: Request) -> Response:
+        """A guest's first message without the guest round trips: {"attributes": {...}, "text": "..."} -> the new
+        conversation's ids. For load tests and benchmarks that play the flow themselves (flow_enabled false) and
+        need many conversations without scanning /_conversations for each."""
+        data = request.get_json(silent=True)
+        attributes = data.get("attributes", {}) if isinstance(data, dict) else None
+        text = data.get("text", "Hello") if isinstance(data, dict) else None
+        if not is_str_map(attributes) or not isinstance(text, str) or not text.strip():
+            return json_response({"error": 'send {"attributes": {str: str}, "text": "..."}'}, 400)
+        session, _, _ = self.state.configure_session(uuid.uuid4().hex, self.state.config.deployment_id)
+        conversation, _, created = self.state.guest_message(session, text, attributes)
+        if created:
+            flow.start(self.state, conversation.id)
+        return json_response({"id": conversation.id, "customerId": conversation.customer.id}, 201)
 
     def hook_config(self, request: Request) -> Response:
         if request.method == "POST":

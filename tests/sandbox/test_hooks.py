@@ -136,3 +136,18 @@ def test_fault_on_guest_routes_is_an_http_failure(sandbox, http):
     assert failed.status_code == 503 and failed.json()["code"] == 503
     assert failed.headers["Access-Control-Allow-Origin"] == "*"
     assert http.post(f"{sandbox.url}/webmessaging/v1/sessions", json=body).json()["code"] == 200
+
+
+def test_conversations_hook_creates_a_conversation_with_widget_attributes(sandbox, http):
+    sandbox.configure(flow_enabled=False)
+    response = http.post(f"{sandbox.url}/_conversations", json={"attributes": {"memberId": "m-1"}, "text": "Hi"})
+    assert response.status_code == 201
+    created = response.json()
+    conversation = sandbox.conversation(created["id"])
+    customer = next(p for p in conversation["participants"] if p["purpose"] == "customer")
+    assert customer["id"] == created["customerId"]
+    assert customer["attributes"]["memberId"] == "m-1"
+    assert customer["attributeOrigins"]["memberId"] == "widget"
+    assert conversation["dataActionCalls"] == []
+    bad = http.post(f"{sandbox.url}/_conversations", json={"attributes": {"n": 1}})
+    assert bad.status_code == 400 and "attributes" in bad.json()["error"]
