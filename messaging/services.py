@@ -253,8 +253,9 @@ class _Budget:
             raise _InlineTimeout from None
 
 
-def _claim(link_id: int, now: datetime.datetime) -> str | None:
+def _claim(link_id: int) -> str | None:
     """Take the conversation's delivery lease if it is free or expired; the lease token, or None."""
+    now = timezone.now()
     token = secrets.token_hex(16)
     claimed = (
         ConversationLink.objects.filter(pk=link_id)
@@ -264,50 +265,48 @@ def _claim(link_id: int, now: datetime.datetime) -> str | None:
     return token if claimed else None
 
 
-def _release(link_id: int, token: str, *, only_if_idle: bool) -> bool:
-    """Give the lease back. only_if_idle: not while a push is due (the caller goes on delivering); the link row is
-    locked first, so a push recorded concurrently is either seen here or finds the lease free."""
-    with transaction.atomic():
-        link = ConversationLink.objects.select_for_update().filter(pk=link_id, lease_token=token).first()
-        if link is None:
-            return True
-        if only_if_idle and link.pushes.filter(state__in=OPEN_STATES, next_attempt_at__lte=timezone.now()).exists():
-            return False
-        ConversationLink.objects.filter(pk=link_id).update(lease_until=None, lease_token="")
-        return True
+def _release(link_id: int, token: str) -> None:
+    ConversationLink.objects.filter(pk=link_id, lease_token=token).update(lease_until=None, lease_token="")
 
 
-_LOST = object()
-_AGAIN = object()
+_LOST = object()  # the lease is no longer ours
+_IDLE = object()  # nothing due: the lease was given back
+_AGAIN = object()  # the newest push was tried in this run already: lease given back, a task will retry it
 
 
-def _start_next(link_id: int, token: str, attempted: set[int]) -> Any:
-    """Under the lease: supersede stale versions and mark the newest due push delivering (one more attempt).
-    Returns (link, push), None when nothing is due, _AGAIN when the newest push was already tried in this run
-    (its retry waits for its task, with backoff), or _LOST when the lease is no longer ours."""
+def _next_step(link_id: int, token: str, attempted: set[int]) -> Any:
+    """Under the lease, in one transaction with the link row locked: supersede stale versions and mark the newest
+    due push delivering (one more attempt), returning (link, push); or, when there is nothing to send now, give
+    the lease back (a push recorded meanwhile waits for the lock, then finds the lease free)."""
     now = timezone.now()
     with transaction.atomic():
         link = ConversationLink.objects.select_for_update().filter(pk=link_id).first()
         if link is None or link.lease_token != token:
             return _LOST
+        push = None
         newest = link.pushes.aggregate(v=Max("version"))["v"]
-        if newest is None:
-            return None
-        link.pushes.filter(state__in=OPEN_STATES, version__lt=newest).update(state=State.SUPERSEDED, updated_at=now)
-        push = link.pushes.filter(version=newest, state__in=OPEN_STATES).first()
-        if push is None or push.next_attempt_at > now:
-            return None
-        if push.pk in attempted:
+        if newest is not None:
+            link.pushes.filter(state__in=OPEN_STATES, version__lt=newest).update(state=State.SUPERSEDED, updated_at=now)
+            push = link.pushes.filter(version=newest, state__in=OPEN_STATES).first()
+        if push is not None and push.next_attempt_at <= now and push.pk in attempted:
+            # One attempt per push per run; its retry is already due (a tiny backoff): a task takes it, and
+            # commits with the release, so it cannot find the lease still taken.
+            _release(link_id, token)
+            _enqueue_delivery(link_id)
             return _AGAIN
+        if push is not None and push.next_attempt_at <= now and push.attempts >= app_settings.PUSH_MAX_ATTEMPTS:
+            # Only attempts cut short by a dead process get here (a failed attempt fails the push itself).
+            push.state = State.FAILED
+            push.last_error = f"gave up after {push.attempts} attempts: delivery interrupted"
+            push.save(update_fields=["state", "last_error", "updated_at"])
+            logger.error("push failed conversation=%s version=%d: out of attempts", link.conversation_id, push.version)
+            push = None
+        if push is None or push.next_attempt_at > now:
+            _release(link_id, token)
+            return _IDLE
         if push.state == State.DELIVERING:
             # Its deliverer died mid-call (we hold the lease now): the attempt it spent counts.
             push.last_error = "delivery interrupted (the process stopped mid-call); retrying"
-        if push.attempts >= app_settings.PUSH_MAX_ATTEMPTS:
-            push.state = State.FAILED
-            push.last_error = f"gave up after {push.attempts} attempts: {push.last_error}"[:500]
-            push.save(update_fields=["state", "last_error", "updated_at"])
-            logger.error("push failed conversation=%s version=%d: out of attempts", link.conversation_id, push.version)
-            return None
         push.state = State.DELIVERING
         push.attempts += 1
         push.last_attempt_at = now
@@ -315,14 +314,15 @@ def _start_next(link_id: int, token: str, attempted: set[int]) -> Any:
         return link, push
 
 
-def _still_current(link_id: int, push: AttributePush, token: str) -> str:
-    """Just before the PATCH: renew the lease and make sure this is still the version to send."""
+def _still_current(link_id: int, push: AttributePush, token: str, participant_id: str | None) -> str:
+    """Just before the PATCH, in one transaction: remember a participant just found, renew the lease, and make
+    sure this is still the version to send."""
     now = timezone.now()
     with transaction.atomic():
-        renewed = ConversationLink.objects.filter(pk=link_id, lease_token=token).update(
-            lease_until=now + datetime.timedelta(seconds=app_settings.PUSH_LEASE)
-        )
-        if not renewed:
+        changes: dict[str, Any] = {"lease_until": now + datetime.timedelta(seconds=app_settings.PUSH_LEASE)}
+        if participant_id:
+            changes["participant_id"] = participant_id
+        if not ConversationLink.objects.filter(pk=link_id, lease_token=token).update(**changes):
             return "lost"
         state = AttributePush.objects.filter(pk=push.pk).values_list("state", flat=True).first()
         if AttributePush.objects.filter(conversation_id=link_id, version__gt=push.version).exists():
@@ -361,7 +361,7 @@ def retry_delay(attempts: int, retry_after: float | None = None) -> float:
     return delay
 
 
-def _record_success(push: AttributePush) -> None:
+def _record_success(link: ConversationLink, push: AttributePush) -> str:
     now = timezone.now()
     done = AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
         state=State.DELIVERED, delivered_at=now, last_error="", updated_at=now
@@ -370,11 +370,9 @@ def _record_success(push: AttributePush) -> None:
         # Superseded while in flight: it did land, and the newer version goes next under the same lease.
         AttributePush.objects.filter(pk=push.pk).update(delivered_at=now, updated_at=now)
     logger.info(
-        "push delivered conversation=%s version=%d attempts=%d",
-        push.conversation.conversation_id,
-        push.version,
-        push.attempts,
+        "push delivered conversation=%s version=%d attempts=%d", link.conversation_id, push.version, push.attempts
     )
+    return "delivered"
 
 
 def _record_failure(link: ConversationLink, push: AttributePush, error: BaseException) -> str:
@@ -382,62 +380,146 @@ def _record_failure(link: ConversationLink, push: AttributePush, error: BaseExce
     retryable, retry_after = classify_error(error)
     message = describe_error(error)
     if not isinstance(error, GenesysError):
-        logger.exception("push delivery raised conversation=%s version=%d", link.conversation_id, push.version)
-    with transaction.atomic():
-        if isinstance(error, GenesysNotFound):
-            # The conversation (or its customer) is gone: nothing will ever take this push.
-            ConversationLink.objects.filter(pk=link.pk).update(state=ConversationLink.State.CLOSED)
-        if retryable and push.attempts < app_settings.PUSH_MAX_ATTEMPTS:
-            delay = retry_delay(push.attempts, retry_after)
-            when = now + datetime.timedelta(seconds=delay)
-            if AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
-                state=State.PENDING, next_attempt_at=when, last_error=message, updated_at=now
-            ):
-                _enqueue_delivery(link.pk, run_after=when)
-            logger.warning(
-                "push retry conversation=%s version=%d attempt=%d in %.1fs: %s",
-                link.conversation_id,
-                push.version,
-                push.attempts,
-                delay,
-                message,
-            )
-            return "retry"
-        if retryable:
-            message = f"gave up after {push.attempts} attempts: {message}"[:500]
-        AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
-            state=State.FAILED, last_error=message, updated_at=now
+        logger.error(
+            "push delivery raised conversation=%s version=%d", link.conversation_id, push.version, exc_info=error
         )
+    if isinstance(error, GenesysNotFound):
+        # The conversation (or its customer) is gone: nothing will ever take this push.
+        ConversationLink.objects.filter(pk=link.pk).update(state=ConversationLink.State.CLOSED)
+    if retryable and push.attempts < app_settings.PUSH_MAX_ATTEMPTS:
+        delay = retry_delay(push.attempts, retry_after)
+        when = now + datetime.timedelta(seconds=delay)
+        if AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
+            state=State.PENDING, next_attempt_at=when, last_error=message, updated_at=now
+        ):
+            _enqueue_delivery(link.pk, run_after=when)
+        logger.warning(
+            "push retry conversation=%s version=%d attempt=%d in %.1fs: %s",
+            link.conversation_id,
+            push.version,
+            push.attempts,
+            delay,
+            message,
+        )
+        return "retry"
+    if retryable:
+        message = f"gave up after {push.attempts} attempts: {message}"[:500]
+    AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
+        state=State.FAILED, last_error=message, updated_at=now
+    )
     logger.error("push failed conversation=%s version=%d: %s", link.conversation_id, push.version, message)
     return "failed"
 
 
-def _deliver_one(link: ConversationLink, push: AttributePush, token: str, client: PushClient, budget: _Budget) -> str:
-    """One attempt: find the customer (once per conversation), check, PATCH, record. The outcome's name."""
+def _attempt(
+    link: ConversationLink, push: AttributePush, token: str, client: PushClient, budget: _Budget
+) -> tuple[str, BaseException | None]:
+    """The calls of one attempt: find the customer (once per conversation), check, PATCH. Records nothing but
+    the participant; returns ("ok" | "error" | "superseded" | "lost" | "deferred" | "in_flight", error)."""
     conversation_id = str(link.conversation_id)
     try:
         participant_id = link.participant_id
+        found = None
         if not participant_id:
             conversation = budget.call(client.get_message_conversation, conversation_id)
-            participant_id = str(client.customer_participant(conversation)["id"])
-            ConversationLink.objects.filter(pk=link.pk).update(participant_id=participant_id)
-        current = _still_current(link.pk, push, token)
+            participant_id = found = str(client.customer_participant(conversation)["id"])
+        current = _still_current(link.pk, push, token, found)
         if current != "ok":
-            return current
+            return current, None
         budget.call(client.patch_participant_attributes, conversation_id, participant_id, dict(push.attributes))
     except _BudgetExhausted:
-        now = timezone.now()
-        AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
-            state=State.PENDING, next_attempt_at=now, updated_at=now
-        )
-        return "deferred"
+        return "deferred", None
     except _InlineTimeout:
-        # The call may still land: keep the lease until it expires (nothing newer may overtake it), and have the
-        # worker try again right after.
+        return "in_flight", None
+    except Exception as error:
+        return "error", error
+    return "ok", None
+
+
+class _Delivery:
+    """One holder of a conversation's lease, delivering what is due, newest version first and only."""
+
+    def __init__(self, link_id: int, token: str) -> None:
+        self.link_id = link_id
+        self.token = token
+        self.attempted: set[int] = set()
+        self.step: Any = None
+
+    @classmethod
+    def begin(cls, link_id: int) -> _Delivery | None:
+        """Claim the lease and take the first step, in one transaction (the caller's, when it has one)."""
+        with transaction.atomic():
+            token = _claim(link_id)
+            if token is None:
+                return None
+            delivery = cls(link_id, token)
+            delivery.step = _next_step(link_id, token, delivery.attempted)
+            return delivery
+
+    def run(self, client: PushClient, budget_seconds: float | None, max_pushes: int = 10) -> str:
+        budget = _Budget(budget_seconds)
+        outcome = "idle"
+        holding = True
+        try:
+            for _ in range(max_pushes):
+                step = self.step
+                if step is _LOST:
+                    holding = False
+                    return "lost"
+                if step is _IDLE or step is _AGAIN:
+                    holding = False
+                    return outcome
+                link, push = step
+                self.attempted.add(push.pk)
+                kind, error = _attempt(link, push, self.token, client, budget)
+                if kind == "lost":
+                    holding = False
+                    return "lost"
+                if kind == "in_flight":
+                    holding = False
+                    self._leave_in_flight(link, push)
+                    return "pending"
+                if kind == "deferred":
+                    holding = False
+                    self._defer(push)
+                    return "pending"
+                # The outcome and the next step (or the release) commit together.
+                with transaction.atomic():
+                    if kind == "ok":
+                        outcome = _record_success(link, push)
+                    elif kind == "error":
+                        outcome = _record_failure(link, push, error)  # type: ignore[arg-type]
+                    else:
+                        outcome = kind
+                    self.step = _next_step(self.link_id, self.token, self.attempted)
+            # A long run of new versions: hand over to the queue.
+            holding = False
+            with transaction.atomic():
+                _release(self.link_id, self.token)
+                _enqueue_delivery(self.link_id)
+            return "pending"
+        finally:
+            if holding:
+                # An unexpected error: let go, so the worker (or the sweep) can take over at once.
+                _release(self.link_id, self.token)
+
+    def _defer(self, push: AttributePush) -> None:
+        """Out of inline budget before a call was made: back to pending, lease released, a task for the worker."""
+        now = timezone.now()
+        with transaction.atomic():
+            AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
+                state=State.PENDING, next_attempt_at=now, updated_at=now
+            )
+            _release(self.link_id, self.token)
+            _enqueue_delivery(self.link_id)
+
+    def _leave_in_flight(self, link: ConversationLink, push: AttributePush) -> None:
+        """A call outlived the inline budget and may still land: keep the lease until it expires (nothing newer may
+        overtake it) and have the worker try again right after."""
         now = timezone.now()
         lease_end = now + datetime.timedelta(seconds=app_settings.PUSH_LEASE)
-        ConversationLink.objects.filter(pk=link.pk, lease_token=token).update(lease_until=lease_end)
         with transaction.atomic():
+            ConversationLink.objects.filter(pk=link.pk, lease_token=self.token).update(lease_until=lease_end)
             if AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
                 state=State.PENDING,
                 next_attempt_at=lease_end,
@@ -445,12 +527,6 @@ def _deliver_one(link: ConversationLink, push: AttributePush, token: str, client
                 updated_at=now,
             ):
                 _enqueue_delivery(link.pk, run_after=lease_end + datetime.timedelta(seconds=1))
-        return "in_flight"
-    except Exception as error:
-        return _record_failure(link, push, error)
-    push.conversation = link
-    _record_success(push)
-    return "delivered"
 
 
 def deliver_conversation(
@@ -458,55 +534,14 @@ def deliver_conversation(
 ) -> str:
     """Deliver what is due for one conversation, newest version only, while holding its lease.
 
-    Returns "delivered", "retry", "failed", "pending" (left to the worker), "busy" (someone else holds the lease
-    and will deliver what is due before letting go), "idle" (nothing due) or "lost" (our lease expired).
+    Returns "delivered", "retry", "failed", "superseded", "pending" (left to the worker), "busy" (someone else
+    holds the lease and delivers what is due before letting go), "idle" (nothing due) or "lost" (lease expired).
     budget_seconds: the inline limit of the verify endpoint; None in the worker.
     """
-    token = _claim(link_id, timezone.now())
-    if token is None:
+    delivery = _Delivery.begin(link_id)
+    if delivery is None:
         return "busy"
-    budget = _Budget(budget_seconds)
-    outcome = "idle"
-    release = True
-    follow_up = False
-    try:
-        attempted: set[int] = set()
-        for _ in range(max_pushes):
-            step = _start_next(link_id, token, attempted)
-            if step is _LOST:
-                release = False
-                return "lost"
-            if step is _AGAIN:
-                # One attempt per push per run: its retry is due already (a tiny backoff), so hand it to a task
-                # that will find the lease free.
-                follow_up = True
-                return outcome
-            if step is None:
-                if _release(link_id, token, only_if_idle=True):
-                    release = False
-                    return outcome
-                continue
-            link, push = step
-            attempted.add(push.pk)
-            result = _deliver_one(link, push, token, client, budget)
-            if result == "in_flight":
-                release = False
-                return "pending"
-            if result == "lost":
-                release = False
-                return "lost"
-            if result == "deferred":
-                follow_up = True
-                return "pending"
-            outcome = result
-        follow_up = True
-        return "pending"
-    finally:
-        if release:
-            _release(link_id, token, only_if_idle=False)
-        if follow_up:
-            # After the release, or the task could find the lease still taken and leave.
-            _enqueue_delivery(link_id)
+    return delivery.run(client, budget_seconds, max_pushes)
 
 
 def deliver_from_task(*, link_id: int, client: PushClient) -> str:
@@ -546,15 +581,19 @@ def verify_conversation(
         attributes = verified_attributes(check.profile, at=now)
     else:
         attributes = unverified_attributes(at=now)
-    push = record_push(
-        conversation_id=conversation_id,
-        profile=check.profile,
-        attributes=attributes,
-        verified=check.profile is not None,
-        now=now,
-    )
+    # Recorded, claimed and marked delivering in one transaction (one commit: SQLite fsyncs each).
+    with transaction.atomic():
+        push = record_push(
+            conversation_id=conversation_id,
+            profile=check.profile,
+            attributes=attributes,
+            verified=check.profile is not None,
+            now=now,
+        )
+        delivery = _Delivery.begin(push.conversation_id)
     try:
-        deliver_conversation(link_id=push.conversation_id, client=client, budget_seconds=budget_seconds)
+        if delivery is not None:
+            delivery.run(client, budget_seconds)
     except Exception:
         # The answer comes from the database regardless; the sweep (or this task) delivers later.
         logger.exception("inline delivery failed conversation=%s; left to the worker", conversation_id)

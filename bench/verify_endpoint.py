@@ -1,0 +1,155 @@
+"""Throughput and latency of the data-action endpoint against the sandbox, and what each verify costs in Genesys calls.
+
+    .venv/bin/python bench/verify_endpoint.py [--conversations 200] [--concurrency 8] [--server gunicorn|runserver]
+
+Separate processes (bench/_verify_stack.py): the sandbox, the site (gunicorn with config/gunicorn.py by default)
+and a fresh database (SQLite file; a new PostgreSQL database when DATABASE_URL names PostgreSQL; Redis for the
+cache when REDIS_URL is set). The sandbox's own flow is off: this script plays the data action, with Basic
+credentials, `concurrency` calls at a time. Two rounds over the same conversations:
+  new     the first verify of each conversation: target one GET (find the customer) and one PATCH;
+  repeat  the same verify again (Genesys retrying the action): target one PATCH and no GET.
+Prints JSON (calls per second, latency p50/p95/p99 in milliseconds, Genesys calls per verify) and a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._verify_stack import VERIFY_PATH, VerifyStack  # noqa: E402
+from sandbox import defaults  # noqa: E402
+
+GET_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
+PATCH_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def start_conversations(
+    sandbox_url: str, members: dict[str, dict[str, str]], count: int, prefix: str = "bench"
+) -> list[tuple[str, str]]:
+    """`count` conversations over the Guest API, each with a member's page attributes: (conversation id, token)."""
+    http = requests.Session()
+    names = sorted(members)
+    texts = {}
+    for i in range(count):
+        attributes = members[names[i % len(names)]]
+        guest = os.urandom(12).hex()
+        http.post(
+            f"{sandbox_url}/webmessaging/v1/sessions",
+            json={"action": "configureSession", "deploymentId": defaults.DEPLOYMENT_ID, "token": guest},
+            timeout=10,
+        ).raise_for_status()
+        message = {"type": "Text", "text": f"{prefix} {i}", "channel": {"metadata": {"customAttributes": attributes}}}
+        http.post(
+            f"{sandbox_url}/webmessaging/v1/messages",
+            json={"action": "onMessage", "token": guest, "message": message},
+            timeout=10,
+        ).raise_for_status()
+        texts[f"{prefix} {i}"] = attributes["memberToken"]
+    conversations = http.get(f"{sandbox_url}/_conversations", timeout=30).json()["conversations"]
+    return [(c["id"], texts[c["messages"][0]["text"]]) for c in conversations if c["messages"][0]["text"] in texts]
+
+
+def sandbox_calls(sandbox_url: str) -> tuple[int, int]:
+    counts = requests.get(f"{sandbox_url}/_stats", timeout=10).json()["requests"]
+    return counts.get(GET_ROUTE, 0), counts.get(PATCH_ROUTE, 0)
+
+
+def run_round(site_url: str, sandbox_url: str, work: list[tuple[str, str]], concurrency: int) -> dict:
+    http = requests.Session()
+    http.auth = (defaults.DATA_ACTION_USERNAME, defaults.DATA_ACTION_PASSWORD)
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=concurrency)
+    http.mount("http://", adapter)
+    url = f"{site_url}{VERIFY_PATH}"
+
+    def one(item: tuple[str, str]) -> tuple[float, dict]:
+        started = time.perf_counter()
+        response = http.post(url, json={"conversationId": item[0], "memberToken": item[1]}, timeout=30)
+        elapsed = (time.perf_counter() - started) * 1000
+        response.raise_for_status()
+        return elapsed, response.json()
+
+    gets_before, patches_before = sandbox_calls(sandbox_url)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(one, work))
+    wall = time.perf_counter() - started
+    gets_after, patches_after = sandbox_calls(sandbox_url)
+    latencies = [elapsed for elapsed, _ in results]
+    states: dict[str, int] = {}
+    for _, body in results:
+        states[body["pushState"]] = states.get(body["pushState"], 0) + 1
+    verified = sum(body["verified"] == "true" for _, body in results)
+    return {
+        "verifies": len(work),
+        "seconds": round(wall, 2),
+        "verifies_per_second": round(len(work) / wall, 1),
+        "latency_ms": {
+            "p50": round(statistics.median(latencies), 1),
+            "p95": round(percentile(latencies, 0.95), 1),
+            "p99": round(percentile(latencies, 0.99), 1),
+            "max": round(max(latencies), 1),
+        },
+        "genesys_gets_per_verify": round((gets_after - gets_before) / len(work), 3),
+        "genesys_patches_per_verify": round((patches_after - patches_before) / len(work), 3),
+        "push_states": states,
+        "verified": verified,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    args = parser.parse_args()
+
+    # Generous limits: the benchmark measures the endpoint, not its rate limiter or the sandbox's.
+    env = {"GENESYS_VERIFY_RATE": "1000000/m", "LOG_LEVEL": "WARNING"}
+    with VerifyStack(env=env, server=args.server) as stack:
+        assert stack.sandbox_url
+        requests.post(
+            f"{stack.sandbox_url}/_config", json={"flow_enabled": False, "rate_per_minute": 1_000_000}, timeout=10
+        ).raise_for_status()
+        stack.start_site(workers=args.workers, threads=args.threads)
+        work = start_conversations(stack.sandbox_url, stack.initial_members, args.conversations)
+        # One warm-up call (token fetch, connection pools) on a conversation of its own, outside the rounds.
+        warm = start_conversations(stack.sandbox_url, stack.initial_members, 1, prefix="warm-up")
+        run_round(stack.site_url, stack.sandbox_url, warm, 1)
+        report = {
+            "server": args.server,
+            "database": "postgresql" if stack.pg_database else "sqlite",
+            "cache": "redis" if os.environ.get("REDIS_URL") else "database",
+            "concurrency": args.concurrency,
+            "new": run_round(stack.site_url, stack.sandbox_url, work, args.concurrency),
+            "repeat": run_round(stack.site_url, stack.sandbox_url, work, args.concurrency),
+        }
+    print(json.dumps(report, indent=2))
+    for name in ("new", "repeat"):
+        r = report[name]
+        print(
+            f"{name:6} {r['verifies_per_second']:7.1f} verifies/s  p50 {r['latency_ms']['p50']:6.1f} ms  "
+            f"p95 {r['latency_ms']['p95']:6.1f} ms  p99 {r['latency_ms']['p99']:6.1f} ms  "
+            f"Genesys per verify: {r['genesys_gets_per_verify']:.2f} GET + {r['genesys_patches_per_verify']:.2f} PATCH"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
