@@ -400,3 +400,26 @@ def test_token_module_accessors(monkeypatch, locmem):
     tokens_module.invalidate_token(token)
     assert tokens_module.get_access_token() != token
     assert service.fetches == 2
+
+
+def test_session_follows_retry_settings_and_is_rebuilt_after_a_fork(settings, monkeypatch):
+    from messaging.http import PooledSession
+
+    pooled = PooledSession()
+    session = pooled.get()
+    assert session.get_adapter("https://api.example.test").max_retries.max_wait == 10
+    settings.GENESYS_MAX_RETRY_WAIT = 3
+    settings.GENESYS_RETRY_TOTAL = 1
+    assert pooled.get() is session  # same pooled connections, new Retry
+    retry = session.get_adapter("https://api.example.test").max_retries
+    assert retry.max_wait == 3 and retry.total == 1
+    real_pid = client_module.os.getpid()
+    monkeypatch.setattr("messaging.http.os.getpid", lambda: real_pid + 1)
+    assert pooled.get() is not session  # a forked child never shares the parent's sockets
+
+
+def test_session_refuses_cookies_and_sends_json_headers():
+    session = GenesysClient(tokens=_Untouchable()).session
+    assert session.headers["Accept"] == "application/json"
+    assert "member-messaging" in session.headers["User-Agent"]
+    assert session.cookies.get_policy().allowed_domains() == ()
