@@ -7,7 +7,7 @@ PORT ?= 8000
 SANDBOX_PORT ?= 8100
 export PORT SANDBOX_PORT
 
-.PHONY: run test install install-dev chromium lint migrate seed clean
+.PHONY: run test install install-dev install-load chromium lint migrate seed loadtest clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+$(VENV)/.installed-load: $(VENV)/.installed-dev requirements-load.txt
+	$(PY) -m pip install -q -r requirements-load.txt
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-load: $(VENV)/.installed-load
 
 # Debian's chromium for the browser tests (Playwright drives /usr/bin/chromium; no browser download).
 chromium:
@@ -42,6 +47,11 @@ run: seed
 
 test: install-dev chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The production profile (gunicorn, worker, PostgreSQL, Redis) under locust for LOADTEST_ARGS (default 60 s).
+# DATABASE_URL (PostgreSQL) and REDIS_URL default to 127.0.0.1, as on CI.
+loadtest: install-load
+	$(PY) bench/loadtest.py $(LOADTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
