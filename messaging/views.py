@@ -39,6 +39,21 @@ def _rate_period(rate: str) -> int:
     return int(digits or 1) * _PERIODS.get(period[len(digits) :] or "s", 1)
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """json.loads hook: a repeated key is refused, so a token with quotes in it that slipped past the template's
+    escaping cannot name a second conversationId (most parsers keep the last one)."""
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def _authorized(request: HttpRequest) -> bool:
     """HTTP Basic with the data action integration's credentials, compared in constant time."""
     username, password = app_settings.DATA_ACTION_USERNAME, app_settings.DATA_ACTION_PASSWORD
@@ -94,7 +109,9 @@ def verify(request: HttpRequest) -> JsonResponse:
     if request.content_type != "application/json":
         return _error(415, "unsupported_media_type", expected="application/json")
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as duplicate:
+        return _error(400, "invalid_json", detail=f"duplicate key {str(duplicate)[:40]!r}")
     except (UnicodeDecodeError, ValueError):
         return _error(400, "invalid_json")
     if not isinstance(payload, dict):

@@ -5,8 +5,10 @@ anonymous, a repeat, Genesys down, and no secret in any answer or log line."""
 import base64
 import json
 import logging
+import re
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -363,3 +365,48 @@ def test_csrf_does_not_apply(genesys, alice):
     cid = genesys.start_conversation()["id"]
     response = post(Client(enforce_csrf_checks=True), {"conversationId": cid, "memberToken": ""})
     assert response.status_code == 200
+
+
+# --- the data action export in deploy/genesys matches this endpoint ---
+
+DATA_ACTION = Path(__file__).resolve().parents[2] / "deploy" / "genesys" / "verify-member.data-action.json"
+
+
+def render_request(template: str, inputs: dict[str, str]) -> str:
+    """The two Velocity forms the export uses: $!esc.jsonString($!{input.x}) (JSON string escaping, no quotes)."""
+
+    def escaped(match):
+        return json.dumps(inputs.get(match.group(1), ""))[1:-1]
+
+    return re.sub(r"\$!esc\.jsonString\(\$!\{input\.(\w+)\}\)", escaped, template)
+
+
+def test_the_data_action_export_fits_the_endpoint():
+    action = json.loads(DATA_ACTION.read_text())
+    assert action["integrationType"] == "custom-rest-actions" and action["actionType"] == "custom"
+    request = action["config"]["request"]
+    assert request["requestType"] == "POST" and request["requestUrlTemplate"].endswith(URL)
+    assert request["headers"]["Content-Type"] == "application/json"
+    assert "Authorization" not in request["headers"]  # the integration's Basic credentials add it
+    assert 0 < action["config"]["timeoutSeconds"] <= 20
+    outputs = action["contract"]["output"]["successSchema"]["properties"]
+    response = action["config"]["response"]
+    assert set(outputs) == set(response["translationMap"]) == set(response["translationMapDefaults"])
+    assert set(outputs) <= ANSWER_KEYS and {"verified", "membershipLevel", "pushState"} <= set(outputs)
+    assert json.loads(response["translationMapDefaults"]["verified"]) == "false"
+    assert set(action["contract"]["input"]["inputSchema"]["properties"]) == {"conversationId", "memberToken"}
+    # A token with quotes in it stays one string: it cannot add a second conversationId.
+    cid = str(uuid.uuid4())
+    nasty = f'x", "conversationId": "{uuid.uuid4()}'
+    body = json.loads(render_request(request["requestTemplate"], {"conversationId": cid, "memberToken": nasty}))
+    assert body == {"conversationId": cid, "memberToken": nasty}
+
+
+@pytest.mark.django_db
+def test_a_repeated_key_is_refused(client, credentials):
+    cid, other = uuid.uuid4(), uuid.uuid4()
+    body = f'{{"conversationId": "{cid}", "memberToken": "x", "conversationId": "{other}"}}'
+    response = post(client, body)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_json" and "conversationId" in response.json()["detail"]
+    assert not ConversationLink.objects.exists()
