@@ -54,7 +54,7 @@ def _fresh_cache(request):
     uses_db = bool({"db", "transactional_db", "live_server"} & set(request.fixturenames)) or bool(
         request.node.get_closest_marker("django_db")
     )
-    if "redis" not in settings.CACHES["default"]["BACKEND"] and not uses_db:
+    if "redis" not in settings.CACHES["default"]["BACKEND"].lower() and not uses_db:
         yield
         return
     if uses_db:
