@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
+from accounts.models import MemberProfile
 from accounts.selectors import member_profile_for
 
 from .app_settings import app_settings
@@ -27,16 +28,26 @@ def messenger_owner(profile: Any) -> str:
     return "m-" + salted_hmac("messaging.messenger-owner", str(profile.member_id)).hexdigest()[:32]
 
 
-def messenger_context(request: HttpRequest) -> dict[str, Any] | None:
+def _profile_for_request(request: HttpRequest, known: Any = None) -> MemberProfile | None:
+    """The signed-in member's profile, fresh from the database in this request. `known`: one the view already
+    read (the home page has it), used only if it is the signed-in user's own, to save the same query twice."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    if isinstance(known, MemberProfile) and known.user_id == user.pk:
+        return known
+    return member_profile_for(user)
+
+
+def messenger_context(request: HttpRequest, known_profile: Any = None) -> dict[str, Any] | None:
     """What the page needs to start Messenger for this request, or None when Messenger is not configured.
 
-    Reads the member fresh from the database, so a level an admin changed shows on the next page. Takes the
-    one-shot logout flag out of the session (the only write: it must clear exactly one page).
+    Reads the member in this request, so a level an admin changed shows on the next page. Takes the one-shot
+    logout flag out of the session (the only write: it must clear exactly one page).
     """
     if not app_settings.MESSENGER_CONFIGURED:
         return None
-    user = getattr(request, "user", None)
-    profile = member_profile_for(user) if user is not None else None
+    profile = _profile_for_request(request, known_profile)
     attributes = page_attributes(profile) if profile is not None else anonymous_attributes()
     member_keys = member_attribute_keys()
     session = getattr(request, "session", None)

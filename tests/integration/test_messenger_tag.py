@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.checks import run_checks
+from django.db import connection
 from django.template import Context, Template
+from django.test.utils import CaptureQueriesContext
 
 from accounts.services import move_members_to_level
 from messaging.attributes import read_member_token
@@ -244,3 +247,25 @@ def test_start_up_reads_the_mapping_from_the_environment_and_refuses_a_reserved_
     assert "may not set 'memberId'" in result.stderr
     result = _manage("check", GENESYS_ATTRIBUTE_MAPPING='{"nick": "get_short_name"}')
     assert result.returncode == 0, result.stderr
+
+
+def test_the_tag_adds_no_query_to_the_home_page(client, alice, settings):
+    client.login(username="alice", password=DEMO_PASSWORD)
+    client.get("/")
+    counts = {}
+    for deployment in ("", "11111111-2222-4333-8444-555555555555"):
+        settings.GENESYS_DEPLOYMENT_ID = deployment
+        with CaptureQueriesContext(connection) as queries:
+            client.get("/")
+        counts[deployment] = len(queries)
+    assert counts[""] == counts["11111111-2222-4333-8444-555555555555"], counts
+
+
+def test_a_profile_in_the_context_that_is_not_the_members_own_is_not_used(rf, alice, bob):
+    request = rf.get("/")
+    request.user, request.session, request.csp_nonce = alice, SessionStore(), "n"
+    html = Template("{% load genesys %}{% genesys_messenger %}").render(
+        Context({"request": request, "profile": bob.member_profile})
+    )
+    data = json.loads(DATA_RE.search(html).group(1))
+    assert data["attributes"]["memberId"] == str(alice.member_profile.member_id)
