@@ -228,6 +228,10 @@ GENESYS_MEMBER_TOKEN_MAX_AGE = env.int("GENESYS_MEMBER_TOKEN_MAX_AGE", default=3
 GENESYS_ATTRIBUTE_MAPPING = env.json(
     "GENESYS_ATTRIBUTE_MAPPING", default={"displayName": "get_full_name", "email": "email"}
 )
+# Platform API client: timeouts and the longest Retry-After waited inside one call.
+GENESYS_CONNECT_TIMEOUT = env.float("GENESYS_CONNECT_TIMEOUT", default=3.05)
+GENESYS_READ_TIMEOUT = env.float("GENESYS_READ_TIMEOUT", default=10.0)
+GENESYS_MAX_RETRY_WAIT = env.float("GENESYS_MAX_RETRY_WAIT", default=10.0)
 # Data-action endpoint and the attribute-push outbox (meaning and the other defaults: messaging/app_settings.py).
 GENESYS_VERIFY_RATE = env.str("GENESYS_VERIFY_RATE", default="600/m")
 GENESYS_PUSH_MAX_ATTEMPTS = env.int("GENESYS_PUSH_MAX_ATTEMPTS", default=8)
