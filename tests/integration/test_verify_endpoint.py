@@ -215,7 +215,7 @@ def test_a_valid_token_pushes_the_servers_attributes(client, genesys, alice):
     cid = conversation["id"]
     started = time.monotonic()
     data = verify(client, cid, make_member_token(profile))
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10  # far inside the data action's 20 s, on a busy CI machine too
     assert data["verified"] == "true" and data["pushState"] == "delivered"
     assert data["isAuthenticated"] == "true"
     assert data["memberId"] == str(profile.member_id)
@@ -280,7 +280,7 @@ def test_genesys_down_still_answers_from_the_database(client, genesys, alice, se
     genesys.faults(route="api", status=503, ratio=1)
     started = time.monotonic()
     data = verify(client, cid, make_member_token(alice.member_profile))
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10
     assert data["verified"] == "true" and data["membershipLevel"] == "Gold"
     assert data["pushState"] == "pending"
     push = AttributePush.objects.get()
@@ -301,12 +301,12 @@ def test_genesys_down_still_answers_from_the_database(client, genesys, alice, se
 def test_a_slow_genesys_cannot_hold_the_answer(client, genesys, alice, settings):
     settings.GENESYS_VERIFY_INLINE_BUDGET = 1.0
     cid = genesys.start_conversation()["id"]
-    genesys.faults(route="api", latency_ms=3000)
+    genesys.faults(route="api", latency_ms=5000)
     started = time.monotonic()
     data = verify(client, cid, make_member_token(alice.member_profile))
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 4  # the budget (1 s), not Genesys' 5 s
     assert data["pushState"] == "pending" and data["verified"] == "true"
-    time.sleep(2.5)  # let the call in flight finish before the database is flushed
+    time.sleep(4.5)  # let the call in flight finish before the database is flushed
 
 
 @pytest.mark.django_db(transaction=True)

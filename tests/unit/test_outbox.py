@@ -383,10 +383,10 @@ def test_interrupted_deliveries_count_towards_the_limit(alice, fast_retries):
 def test_inline_budget_bounds_a_slow_genesys(alice, settings):
     settings.GENESYS_PUSH_LEASE = 30
     push = record(uuid.uuid4(), alice.member_profile)
-    client = FakeClient(delay=1.5)
+    client = FakeClient(delay=2.0)
     started = time.monotonic()
     outcome = services.deliver_conversation(link_id=push.conversation_id, client=client, budget_seconds=0.5)
-    assert time.monotonic() - started < 1.2
+    assert time.monotonic() - started < 1.5  # the budget, not the 2 s call
     assert outcome == "pending"
     push.refresh_from_db()
     link = push.conversation
@@ -395,7 +395,7 @@ def test_inline_budget_bounds_a_slow_genesys(alice, settings):
     assert push.state == State.PENDING and link.lease_token
     assert abs((push.next_attempt_at - link.lease_until).total_seconds()) < 1
     assert tasks().get().run_after > link.lease_until
-    time.sleep(1.2)  # let the orphaned call finish before the test database goes away
+    time.sleep(2.0)  # let the orphaned call finish before the test database goes away
 
 
 def test_an_exhausted_budget_defers_without_sending(alice):
