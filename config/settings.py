@@ -232,6 +232,12 @@ GENESYS_ATTRIBUTE_MAPPING = env.json(
 GENESYS_CONNECT_TIMEOUT = env.float("GENESYS_CONNECT_TIMEOUT", default=3.05)
 GENESYS_READ_TIMEOUT = env.float("GENESYS_READ_TIMEOUT", default=10.0)
 GENESYS_MAX_RETRY_WAIT = env.float("GENESYS_MAX_RETRY_WAIT", default=10.0)
+# API pacing and the token pool (messaging/pacing.py): each token's per-minute budget, shared by every process.
+GENESYS_PACING = env.bool("GENESYS_PACING", default=True)
+GENESYS_TOKEN_RATE_PER_MINUTE = env.int("GENESYS_TOKEN_RATE_PER_MINUTE", default=300)
+GENESYS_TOKEN_RATE_HEADROOM = env.float("GENESYS_TOKEN_RATE_HEADROOM", default=0.1)
+GENESYS_TOKEN_POOL_SIZE = env.int("GENESYS_TOKEN_POOL_SIZE", default=1)
+GENESYS_PACING_MAX_WAIT = env.float("GENESYS_PACING_MAX_WAIT", default=2.0)
 # Data-action endpoint and the attribute-push outbox (meaning and the other defaults: messaging/app_settings.py).
 GENESYS_VERIFY_RATE = env.str("GENESYS_VERIFY_RATE", default="600/m")
 GENESYS_PUSH_MAX_ATTEMPTS = env.int("GENESYS_PUSH_MAX_ATTEMPTS", default=8)

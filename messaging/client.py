@@ -1,17 +1,20 @@
 """The Platform API calls the site makes, on one pooled `requests.Session` per process.
 
 Production talks to Genesys, development and tests to the sandbox, through this same code: only the base URLs
-differ (app_settings.API_BASE / LOGIN_BASE). Every call has connect and read timeouts, is retried on 429 and
-502/503/504 by urllib3's Retry within a wait budget (messaging.http), retried once with a fresh token on 401,
-logged in one line, and ends in a dict or a typed error from messaging.exceptions.
+differ (app_settings.API_BASE / LOGIN_BASE). Every call is paced (messaging.pacing: a slot of the token pool with
+budget left, or GenesysRateLimited after a bounded wait), has connect and read timeouts, is retried on 429 and
+502/503/504 by urllib3's Retry within a wait budget (messaging.http), retried once with a fresh token of the same
+slot on 401, logged in one line, and ends in a dict or a typed error from messaging.exceptions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -28,7 +31,7 @@ from .exceptions import (
     InvalidAttributes,
 )
 from .http import PooledSession, correlation_id, log_call, transport_failure
-from .tokens import get_token_service
+from .tokens import TokenPool, get_token_pool
 
 CONVERSATION_ROUTE = "/api/v2/conversations/messages/{conversationId}"
 PARTICIPANT_ATTRIBUTES_ROUTE = "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
@@ -36,11 +39,25 @@ SECURE_ATTRIBUTES_ROUTE = "/api/v2/conversations/{conversationId}/secureattribut
 
 
 class TokenProvider(Protocol):
-    """What the client needs from a token source (TokenService; the benchmark's naive cache)."""
+    """A single token source (TokenService; the benchmark's naive cache): used as is, one token, no pacing."""
 
     def get_token(self, force_refresh: bool = False) -> str: ...
 
     def invalidate(self, token: str | None = None) -> None: ...
+
+
+_pacing_wait: ContextVar[float | None] = ContextVar("genesys_pacing_wait", default=None)
+
+
+@contextlib.contextmanager
+def pacing_wait(seconds: float) -> Iterator[None]:
+    """Within the block (this thread or task), an API call waits up to `seconds` for budget instead of
+    GENESYS_PACING_MAX_WAIT: the push worker can afford to wait longer than the verify endpoint."""
+    reset = _pacing_wait.set(float(seconds))
+    try:
+        yield
+    finally:
+        _pacing_wait.reset(reset)
 
 
 def validate_attributes(attributes: Any) -> dict[str, str]:
@@ -62,10 +79,14 @@ def validate_attributes(attributes: Any) -> dict[str, str]:
 
 
 class GenesysClient:
-    """A small Platform API client. Thread-safe; share one per process (`get_client()`)."""
+    """A small Platform API client. Thread-safe; share one per process (`get_client()`).
 
-    def __init__(self, tokens: TokenProvider | None = None) -> None:
-        self.tokens: TokenProvider = tokens if tokens is not None else get_token_service()
+    `tokens`: the process-wide TokenPool by default (paced slots); a TokenPool of one's own (a benchmark's); or a
+    single TokenProvider, used unpaced.
+    """
+
+    def __init__(self, tokens: TokenProvider | TokenPool | None = None) -> None:
+        self.tokens: TokenProvider | TokenPool = tokens if tokens is not None else get_token_pool()
         self._session = PooledSession(pool_maxsize=app_settings.HTTP_POOL_MAXSIZE)
         self.pid = os.getpid()
 
@@ -120,13 +141,26 @@ class GenesysClient:
     def _call(self, method: str, route: str, *, json: Any = None, **ids: str) -> dict:
         path = route.format(**{name: quote(str(value), safe="") for name, value in ids.items()})
         url = f"{app_settings.API_BASE}{path}"
-        token = self.tokens.get_token()
+        pool = self.tokens if isinstance(self.tokens, TokenPool) else None
+        if pool is None:
+            tokens, permit = self.tokens, None
+        else:
+            permit = pool.acquire(_max_wait())
+            tokens = pool.service(permit.slot)
+        token = tokens.get_token()
         response = self._send(method, path, url, token, json)
+        if pool is not None and permit is not None:
+            pool.observe(permit, response)
         if response.status_code == 401:
-            # The cached token was revoked or expired early: drop it (only if still cached) and retry once.
-            self.tokens.invalidate(token)
-            token = self.tokens.get_token()
+            # The slot's cached token was revoked or expired early: drop it (only if still cached) and retry once,
+            # on the same slot, so the other slots' tokens are untouched.
+            tokens.invalidate(token)
+            token = tokens.get_token()
+            if pool is not None and permit is not None:
+                permit = pool.acquire(_max_wait(), slot=permit.slot)
             response = self._send(method, path, url, token, json)
+            if pool is not None and permit is not None:
+                pool.observe(permit, response)
             if response.status_code == 401:
                 raise _error("Genesys refused a freshly fetched token", response, GenesysAuthError)
         return _result(response, method, path)
@@ -146,6 +180,11 @@ class GenesysClient:
             raise GenesysUnavailable(f"Genesys did not answer {method} {path}: {transport_failure(error)}") from None
         log_call(method, path, status=response.status_code, started=started, response=response)
         return response
+
+
+def _max_wait() -> float:
+    wait = _pacing_wait.get()
+    return app_settings.PACING_MAX_WAIT if wait is None else wait
 
 
 def _body(response: requests.Response) -> dict[str, Any]:

@@ -6,8 +6,10 @@ When it is missing, exactly one caller fetches it: the one that wins `cache.add(
 poll the cache for the new token for at most TOKEN_LOCK_TIMEOUT. With Redis (production) the lock is
 cluster-wide; with the database cache every local process shares it.
 
-The slot (default 0) leaves room for a pool of tokens used in turn (GENESYS_TOKEN_POOL_SIZE): each slot is an
-independent token with its own key and lock.
+A pool of GENESYS_TOKEN_POOL_SIZE tokens (`TokenPool`) multiplies the API budget, since Genesys limits each token
+per minute: each slot is an independent token with its own key and lock (the same single-flight rule per slot), and
+messaging.pacing picks the slot with the most budget left for each call. `get_access_token()` and
+`invalidate_token()` are slot 0.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from .exceptions import (
     GenesysTokenLockTimeout,
     GenesysUnavailable,
 )
-from .http import API_RETRY_METHODS, PooledSession, correlation_id, log_call, transport_failure
+from .http import API_RETRY_METHODS, PooledSession, attempts_of, correlation_id, log_call, transport_failure
+from .pacing import Permit, RateLimiter
 
 logger = logging.getLogger("messaging.tokens")
 
@@ -352,9 +355,76 @@ def _error_from_memory(memory: dict[str, Any]) -> GenesysError:
     return cls(str(memory.get("message") or "Genesys token request failed."), **kwargs)
 
 
+class TokenPool:
+    """GENESYS_TOKEN_POOL_SIZE tokens (slots 0..N-1) and the limiter that picks one for each API call.
+
+    Each slot is a TokenService: fetched and renewed on its own, by one caller across the cluster. With pacing on
+    (GENESYS_PACING), `acquire()` admits a call on the slot with the most budget left, waiting for budget at most
+    `max_wait`; with pacing off, slots are used in turn and nothing is counted (what the site did before). Size
+    and pacing are read on every call unless given, so settings may change at run time (tests, benchmarks).
+    """
+
+    def __init__(
+        self,
+        *,
+        size: int | None = None,
+        paced: bool | None = None,
+        cache: BaseCache | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self._size = size
+        self._paced = paced
+        self._cache = cache
+        self.limiter = limiter if limiter is not None else RateLimiter(cache=cache)
+        self._services: dict[int, TokenService] = {}
+        self._lock = threading.Lock()
+        self._turn = random.randrange(1 << 16)
+
+    @property
+    def size(self) -> int:
+        return max(1, self._size if self._size is not None else app_settings.TOKEN_POOL_SIZE)
+
+    @property
+    def paced(self) -> bool:
+        return self._paced if self._paced is not None else app_settings.PACING
+
+    def service(self, slot: int) -> TokenService:
+        """The slot's token service (the process-wide one when the pool uses the default cache)."""
+        if self._cache is None:
+            return get_token_service(slot)
+        with self._lock:
+            service = self._services.get(slot)
+            if service is None:
+                service = self._services[slot] = TokenService(slot=slot, cache=self._cache)
+            return service
+
+    def acquire(self, max_wait: float | None = None, *, slot: int | None = None) -> Permit:
+        """A slot for one API call (`slot` to stay on a given token). Raises GenesysRateLimited (retryable, with
+        retry_after) when no slot has budget within `max_wait` (default GENESYS_PACING_MAX_WAIT)."""
+        if not self.paced:
+            if slot is None:
+                with self._lock:
+                    self._turn += 1
+                    slot = self._turn % self.size
+            return Permit(slot=slot, paced=False)
+        wait = app_settings.PACING_MAX_WAIT if max_wait is None else max_wait
+        return self.limiter.acquire(self.size, max_wait=wait, slot=slot)
+
+    def observe(self, permit: Permit, response: requests.Response) -> None:
+        """Correct the slot's budget from Genesys' answer (inin-ratelimit-* headers, 429, urllib3's retries)."""
+        self.limiter.observe(permit, response.status_code, response.headers, attempts=attempts_of(response))
+
+    def close(self) -> None:
+        with self._lock:
+            for service in self._services.values():
+                service.close()
+            self._services.clear()
+
+
 # --- the process-wide service ---
 _services: dict[int, TokenService] = {}
 _services_lock = threading.Lock()
+_pool: TokenPool | None = None
 
 
 def get_token_service(slot: int = 0) -> TokenService:
@@ -365,12 +435,23 @@ def get_token_service(slot: int = 0) -> TokenService:
         return service
 
 
+def get_token_pool() -> TokenPool:
+    """The process-wide pool (size and pacing from the settings), over the process-wide services."""
+    global _pool
+    with _services_lock:
+        if _pool is None:
+            _pool = TokenPool()
+        return _pool
+
+
 def reset_token_services() -> None:
-    """For tests: forget the process-wide services and close their Sessions (the cache is not touched)."""
+    """For tests: forget the process-wide services and pool and close their Sessions (the cache is not touched)."""
+    global _pool
     with _services_lock:
         for service in _services.values():
             service.close()
         _services.clear()
+        _pool = None
 
 
 def get_access_token(force_refresh: bool = False) -> str:

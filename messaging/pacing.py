@@ -1,0 +1,339 @@
+"""Pacing of Platform API calls: every process together keeps each token under Genesys' per-minute budget.
+
+Genesys allows each client-credentials token GENESYS_TOKEN_RATE_PER_MINUTE API requests a minute (300 published)
+and answers 429 beyond. Its minute starts when Genesys decides (the sandbox opens one at the first request after the
+previous one closed), so we cannot line up with it. The limiter makes sure instead that *every* 60-second interval
+holds at most the budget, wherever Genesys' minute falls:
+
+- Time is cut in BUCKETS buckets per window (5 s each by default), numbered from the epoch (wall clock, since
+  every host of the cluster counts in the same keys). A call is admitted in bucket i only while the calls counted
+  in buckets i-BUCKETS..i (one window plus the current bucket) stay within the budget. Any 60 s interval lies
+  within such a span, so Genesys never sees more than the budget in its minute. The price: at saturation the
+  budget is spread over 65 s instead of 60.
+- The budget is the per-token rate minus the headroom (GENESYS_TOKEN_RATE_HEADROOM, 10 %): room for clock skew
+  between hosts, for requests that arrive at Genesys late, and for the database cache's imprecision (below).
+- Counting: `cache.incr` on the bucket's key, then the check; a call that finds the budget spent gives its unit
+  back. On Redis `incr` is atomic (INCRBY), so the cluster admits exactly the budget. On Django's database cache
+  (development) `incr` is a read and a write: two processes incrementing at the same instant can lose one, so a
+  burst from several processes may admit a few calls over the budget. The headroom and the header correction
+  absorb that; production uses Redis.
+- No budget on any slot: wait until the earliest slot frees one (a bucket leaving the span), at most `max_wait`
+  (GENESYS_PACING_MAX_WAIT, 2 s, since the verify endpoint answers the flow within 20 s); if that is later,
+  fail at once with GenesysRateLimited (retryable, retry_after = seconds until budget frees), and the push stays
+  in the outbox for the worker.
+- Genesys' answers correct the count: `inin-ratelimit-allowed` replaces the configured rate (it is Genesys' own
+  figure for the token; the setting is what we assume until the first answer), `inin-ratelimit-count` above our
+  own count raises ours (never lowers it), and a 429, or a count at the limit, holds the slot until
+  `inin-ratelimit-reset` / Retry-After. Retries urllib3 made inside one call are counted too.
+
+Keys (Django's cache; Redis in production), per API host and client id, never a token or a secret:
+    genesys:rate:<host>:<client id>:<slot>:<bucket>   calls admitted in that bucket
+    genesys:rate:<host>:<client id>:<slot>:hold       wall-clock time until which Genesys said the slot is spent
+    genesys:rate:<host>:<client id>:allowed           the per-token limit Genesys announced
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
+
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.base import BaseCache
+
+from .app_settings import app_settings
+from .exceptions import GenesysRateLimited
+
+logger = logging.getLogger("messaging.pacing")
+
+WINDOW_SECONDS = 60.0  # Genesys' limit is per minute
+BUCKETS = 12
+# Seconds an announced limit is remembered; it is written again whenever an answer says otherwise.
+ANNOUNCED_TTL = 3600
+# Waiters that wake for the same freed bucket spread over this much, so they do not all hit the cache at once.
+WAKE_JITTER = 0.05
+
+COUNT_HEADER = "inin-ratelimit-count"
+ALLOWED_HEADER = "inin-ratelimit-allowed"
+RESET_HEADER = "inin-ratelimit-reset"
+
+
+def budget_for(rate: int, headroom: float) -> int:
+    """Calls per window we allow ourselves: the rate minus the headroom, rounded in favour of small rates (2/min
+    keeps 2), never below one."""
+    return max(1, rate - int(rate * max(0.0, min(headroom, 0.9))))
+
+
+@dataclasses.dataclass(frozen=True)
+class Permit:
+    """One admitted API call on a slot (a token). `used`: the slot's count in the span, this call included, when
+    it was admitted; `announced`: the limit Genesys had announced then (None: not yet seen)."""
+
+    slot: int
+    used: int = 0
+    budget: int = 0
+    paced: bool = True
+    scope: str = ""
+    announced: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SlotUsage:
+    slot: int
+    counts: tuple[int, ...]  # per bucket, oldest first; the last is the current bucket
+    held_until: float  # wall clock; 0 when not held
+
+    @property
+    def used(self) -> int:
+        return sum(self.counts)
+
+
+class RateLimiter:
+    """Admits API calls per slot within the budget, counted in Django's cache so that every process shares it.
+
+    Settings are read on each call. `window`/`buckets`: the length of Genesys' window and how finely we count it
+    (a benchmark may shrink the window together with the sandbox's); `clock`/`sleep` for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        cache: BaseCache | None = None,
+        window: float = WINDOW_SECONDS,
+        buckets: int = BUCKETS,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if window <= 0 or buckets < 1:
+            raise ValueError("window must be positive and buckets at least 1")
+        self._cache = cache
+        self.window = float(window)
+        self.buckets = int(buckets)
+        self.bucket_seconds = self.window / self.buckets
+        self.clock = clock
+        self.sleep = sleep
+
+    # --- keys ---
+    @property
+    def cache(self) -> BaseCache:
+        return self._cache if self._cache is not None else caches[DEFAULT_CACHE_ALIAS]
+
+    @staticmethod
+    def scope() -> str:
+        """The API host and client id: the limit is per token of this client on this API."""
+        host = urlsplit(app_settings.API_BASE).netloc or app_settings.API_BASE
+        return f"genesys:rate:{host}:{app_settings.CLIENT_ID}"
+
+    def _count_key(self, scope: str, slot: int, bucket: int) -> str:
+        return f"{scope}:{slot}:{bucket}"
+
+    @staticmethod
+    def _hold_key(scope: str, slot: int) -> str:
+        return f"{scope}:{slot}:hold"
+
+    @staticmethod
+    def _allowed_key(scope: str) -> str:
+        return f"{scope}:allowed"
+
+    @property
+    def _count_ttl(self) -> int:
+        # A bucket is read for one window after it closes; a little longer, then the cache forgets it.
+        return math.ceil(self.window + 2 * self.bucket_seconds)
+
+    def bucket(self, now: float) -> int:
+        return math.floor(now / self.bucket_seconds)
+
+    # --- reading ---
+    def _read(self, scope: str, slots: list[int], now: float) -> tuple[list[SlotUsage], int | None]:
+        """One round trip: every slot's bucket counts in the span, their holds, and the announced limit."""
+        current = self.bucket(now)
+        span = range(current - self.buckets, current + 1)
+        count_keys = {slot: [self._count_key(scope, slot, b) for b in span] for slot in slots}
+        hold_keys = {slot: self._hold_key(scope, slot) for slot in slots}
+        allowed_key = self._allowed_key(scope)
+        keys = [k for slot_keys in count_keys.values() for k in slot_keys] + [*hold_keys.values(), allowed_key]
+        values = self.cache.get_many(keys)
+        usages = [
+            SlotUsage(
+                slot=slot,
+                counts=tuple(_as_int(values.get(key)) for key in count_keys[slot]),
+                held_until=_as_float(values.get(hold_keys[slot])),
+            )
+            for slot in slots
+        ]
+        announced = _as_int(values.get(allowed_key)) or None
+        return usages, announced
+
+    def budget(self, announced: int | None = None) -> int:
+        rate = announced if announced else app_settings.TOKEN_RATE_PER_MINUTE
+        return budget_for(rate, app_settings.TOKEN_RATE_HEADROOM)
+
+    def usage(self, slots: int) -> tuple[list[SlotUsage], int]:
+        """Each slot's counts now, and the budget per slot (for tests, benchmarks, an operator's shell)."""
+        usages, announced = self._read(self.scope(), list(range(slots)), self.clock())
+        return usages, self.budget(announced)
+
+    def free_in(self, usage: SlotUsage, budget: int, now: float) -> float:
+        """Seconds until the slot may take one more call: its hold, and enough of its oldest buckets leaving the
+        span to bring the count under the budget."""
+        held = max(0.0, usage.held_until - now)
+        excess = usage.used - budget + 1
+        if excess <= 0:
+            return held
+        current = self.bucket(now)
+        freed = 0
+        for leaving, count in enumerate(usage.counts, start=1):
+            freed += count
+            if freed >= excess:
+                # The span's oldest `leaving` buckets are gone once bucket current+leaving begins.
+                return max(held, (current + leaving) * self.bucket_seconds - now)
+        # Unreachable unless counts moved under us: the whole span, to be safe.
+        return max(held, (current + len(usage.counts)) * self.bucket_seconds - now)
+
+    # --- admitting ---
+    def acquire(self, slots: int, *, max_wait: float, slot: int | None = None) -> Permit:
+        """Admit one call on the slot with the most budget left (ties at random), or on `slot` when given (the
+        retry after a 401 stays on its token). Waits for budget at most `max_wait` seconds; raises
+        GenesysRateLimited at once when none frees within that."""
+        scope = self.scope()
+        candidates = [slot] if slot is not None else list(range(max(1, slots)))
+        deadline = self.clock() + max(0.0, max_wait)
+        while True:
+            now = self.clock()
+            usages, announced = self._read(scope, candidates, now)
+            budget = self.budget(announced)
+            current = self.bucket(now)
+            open_slots = [u for u in usages if u.used < budget and u.held_until <= now]
+            random.shuffle(open_slots)  # ties broken at random: processes do not all start on slot 0
+            open_slots.sort(key=lambda u: u.used)  # stable: most budget left first
+            for usage in open_slots:
+                permit = self._take(scope, usage, current, budget, announced)
+                if permit is not None:
+                    return permit
+            wait = min(self.free_in(u, budget, now) for u in usages)
+            if open_slots:
+                # Someone took the last unit between our read and our increment: look again shortly.
+                wait = max(wait, random.uniform(0.001, 0.01))
+            if now + wait > deadline:
+                raise self._exhausted(len(candidates), budget, wait, max_wait)
+            self.sleep(min(wait + random.uniform(0, WAKE_JITTER), max(0.0, deadline - now)))
+
+    def _take(self, scope: str, usage: SlotUsage, current: int, budget: int, announced: int | None) -> Permit | None:
+        key = self._count_key(scope, usage.slot, current)
+        mine = self._incr(key, 1)
+        used = sum(usage.counts[:-1]) + mine
+        if used > budget:
+            self._incr(key, -1)  # not ours after all: give the unit back
+            return None
+        return Permit(slot=usage.slot, used=used, budget=budget, scope=scope, announced=announced)
+
+    def _incr(self, key: str, delta: int) -> int:
+        """Atomic on Redis; read-then-write on the database cache (see the module's docstring)."""
+        try:
+            return self.cache.incr(key, delta)
+        except ValueError:  # no such key yet (or it just expired)
+            if delta <= 0:
+                return 0
+            if self.cache.add(key, delta, timeout=self._count_ttl):
+                return delta
+            return self.cache.incr(key, delta)
+
+    def _exhausted(self, slots: int, budget: int, wait: float, max_wait: float) -> GenesysRateLimited:
+        retry_after = round(max(wait, 0.001), 3)
+        logger.warning(
+            "genesys pacing: no API budget within %.1fs (%d token(s) x %d calls per %gs); retry in %.1fs",
+            max_wait,
+            slots,
+            budget,
+            self.window,
+            retry_after,
+        )
+        return GenesysRateLimited(
+            f"No Genesys API budget within {max_wait:g}s ({slots} token(s) at {budget} calls per {self.window:g}s "
+            f"each); retry in {retry_after:.1f}s",
+            retry_after=retry_after,
+            code="pacing.budget.exhausted",
+        )
+
+    # --- what Genesys answered ---
+    def hold(self, scope: str, slot: int, seconds: float) -> None:
+        """Keep calls off the slot for `seconds` (Genesys said its budget is spent), at most one window."""
+        seconds = min(max(0.0, seconds), self.window)
+        if seconds > 0:
+            self.cache.set(self._hold_key(scope, slot), self.clock() + seconds, timeout=math.ceil(seconds) + 1)
+
+    def observe(self, permit: Permit, status: int, headers: Mapping[str, str], attempts: int = 1) -> None:
+        """Correct the slot's count from an answer to a call admitted by `permit`. Never raises: a failed
+        correction must not fail a call that succeeded."""
+        if not permit.paced:
+            return
+        try:
+            self._observe(permit, status, headers, attempts)
+        except Exception:
+            logger.warning("genesys pacing: could not record the rate-limit headers", exc_info=True)
+
+    def _observe(self, permit: Permit, status: int, headers: Mapping[str, str], attempts: int) -> None:
+        scope, slot = permit.scope, permit.slot
+        now = self.clock()
+        current = self.bucket(now)
+        extra = max(0, attempts - 1)
+        if extra:
+            # urllib3 retried inside the call: each attempt was a request Genesys may have counted.
+            self._incr(self._count_key(scope, slot, current), extra)
+        count = _header_int(headers, COUNT_HEADER)
+        allowed = _header_int(headers, ALLOWED_HEADER)
+        reset = _header_float(headers, RESET_HEADER)
+        if allowed and allowed != permit.announced:
+            self.cache.set(self._allowed_key(scope), allowed, timeout=ANNOUNCED_TTL)
+        if count is not None and count > permit.used + extra:
+            # Genesys counted more than we had at admission (others may have been admitted since): read again and
+            # raise our count to Genesys' if it is still below. With the reset known, Genesys' minute began at
+            # now + reset - window: compare with our buckets of that minute (give or take the second the reset is
+            # rounded to), and put what is missing in the bucket where it began, so that it leaves our span when
+            # Genesys' minute ends rather than a minute from now.
+            oldest = current - self.buckets
+            windowed = reset is not None and reset <= self.window
+            began = now + (reset or 0.0) - self.window
+            first = self.bucket(began) if windowed else current
+            since = max(oldest, self.bucket(began - 1.0)) if windowed else oldest
+            usages, _ = self._read(scope, [slot], now)
+            ours = sum(usages[0].counts[since - oldest :])
+            missing = count - ours
+            if missing > 0:
+                self._incr(self._count_key(scope, slot, first), missing)
+                logger.info("genesys pacing: slot %d raised by %d to Genesys' count %d", slot, missing, count)
+        if status == 429 or (count is not None and allowed and count >= allowed):
+            wait = reset if reset is not None else _header_float(headers, "Retry-After")
+            self.hold(scope, slot, wait if wait is not None else self.bucket_seconds)
+
+
+def _as_int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+
+
+def _as_float(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    value = _header_float(headers, name)
+    return int(value) if value is not None and value >= 0 else None
+
+
+def _header_float(headers: Mapping[str, str], name: str) -> float | None:
+    value = headers.get(name)
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None

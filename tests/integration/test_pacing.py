@@ -1,0 +1,275 @@
+"""Pacing and the token pool over real HTTP against the sandbox, whose per-token limit is set low (20 a minute):
+unpaced calls beyond it get 429s, paced ones never do and fail fast instead; a pool of N takes N times the calls on
+N tokens; Genesys' headers correct our budget; a push that meets an empty budget stays in the outbox and is
+delivered later; several OS processes sharing Redis stay within one token's budget together.
+
+The calls happen within seconds, well inside one minute, so the figures are exact: 20 a minute less 10 % headroom
+is 18 calls per token."""
+
+import datetime
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from messaging import tokens as tokens_module
+from messaging.attributes import make_member_token
+from messaging.client import get_client, reset_client
+from messaging.exceptions import GenesysRateLimited
+from messaging.models import AttributePush
+from messaging.pacing import RateLimiter
+from messaging.services import verify_conversation
+from messaging.tokens import TokenPool
+
+ROOT = Path(__file__).resolve().parents[2]
+GET_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
+LIMIT = 20
+BUDGET = 18  # LIMIT less 10 %
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def genesys(sandbox, settings):
+    """The sandbox with a per-token limit of 20 a minute, the site configured to match, and a fresh client."""
+    sandbox.configure(flow_enabled=False, rate_per_minute=LIMIT)
+    settings.GENESYS_TOKEN_RATE_PER_MINUTE = LIMIT
+    settings.GENESYS_TOKEN_RATE_HEADROOM = 0.1
+    settings.GENESYS_PACING_MAX_WAIT = 0.3
+    settings.GENESYS_MAX_RETRY_WAIT = 0.5  # the sandbox's Retry-After (up to 60 s) is not waited for in a call
+    reset_client()
+    yield sandbox
+    reset_client()
+
+
+@pytest.fixture
+def conversation(genesys):
+    return genesys.start_conversation("pacing")["id"]
+
+
+def call_many(count: int, conversation_id: str) -> tuple[int, list[GenesysRateLimited], list[float]]:
+    """`count` GETs through the site's client: (answered, rate-limited errors, seconds each error took)."""
+    client = get_client()
+    answered, limited, durations = 0, [], []
+    for _ in range(count):
+        started = time.monotonic()
+        try:
+            client.get_message_conversation(conversation_id)
+            answered += 1
+        except GenesysRateLimited as error:
+            limited.append(error)
+            durations.append(time.monotonic() - started)
+    return answered, limited, durations
+
+
+def test_unpaced_calls_beyond_the_limit_are_refused_by_genesys(genesys, conversation, settings):
+    settings.GENESYS_PACING = False
+    answered, limited, _ = call_many(25, conversation)
+    assert answered == LIMIT and len(limited) == 5
+    assert all(error.status == 429 for error in limited)
+    assert genesys.stats()["responses_429"] == 5
+
+
+def test_paced_calls_never_meet_a_429_and_fail_fast_beyond_the_budget(genesys, conversation):
+    answered, limited, durations = call_many(25, conversation)
+    assert answered == BUDGET and len(limited) == 25 - BUDGET
+    stats = genesys.stats()
+    assert stats["responses_429"] == 0
+    assert stats["requests"][GET_ROUTE] == BUDGET  # the refused calls never left the process
+    # Fail fast: budget frees in about a minute, far beyond the bound, so nobody waits for it.
+    assert max(durations) < 0.3
+    assert all(error.code == "pacing.budget.exhausted" and 40 < error.retry_after <= 65 for error in limited)
+
+
+def test_a_pool_takes_n_times_the_calls_on_n_tokens(genesys, conversation, settings):
+    settings.GENESYS_TOKEN_POOL_SIZE = 3
+    answered, limited, _ = call_many(3 * BUDGET + 2, conversation)
+    assert answered == 3 * BUDGET and len(limited) == 2
+    stats = genesys.stats()
+    assert stats["tokens_issued"] == 3
+    assert stats["responses_429"] == 0
+    usages, budget = tokens_module.get_token_pool().limiter.usage(3)
+    assert budget == BUDGET and [u.used for u in usages] == [BUDGET] * 3
+
+
+def test_the_limit_genesys_announces_corrects_the_configured_one(genesys, conversation, settings):
+    settings.GENESYS_TOKEN_RATE_PER_MINUTE = 300  # we assume the published figure; this org's token allows 20
+    answered, limited, _ = call_many(25, conversation)
+    assert answered == BUDGET and len(limited) == 25 - BUDGET
+    assert genesys.stats()["responses_429"] == 0
+
+
+def test_calls_we_did_not_count_are_learnt_from_genesys_count(genesys, conversation):
+    # Another process outside our cache (a script with the same token, say) spends 10 of the token's 20.
+    token = tokens_module.get_access_token()
+    for _ in range(10):
+        response = genesys.http.get(
+            f"{genesys.url}/api/v2/conversations/messages/{conversation}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert response.status_code == 200
+    answered, limited, _ = call_many(15, conversation)
+    # The first call's answer says 11: ours is raised to it, and 7 more fit in the budget of 18.
+    assert answered == 8 and len(limited) == 7
+    assert genesys.stats()["responses_429"] == 0
+
+
+def test_a_429_still_met_holds_the_token_until_genesys_minute_ends(genesys, conversation, settings):
+    # Another process already spent the whole minute: the first answer is a 429, then nobody tries again.
+    token = tokens_module.get_access_token()
+    for _ in range(LIMIT):
+        genesys.http.get(
+            f"{genesys.url}/api/v2/conversations/messages/{conversation}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+    answered, limited, _ = call_many(5, conversation)
+    assert answered == 0 and len(limited) == 5
+    assert limited[0].status == 429
+    assert all(error.code == "pacing.budget.exhausted" for error in limited[1:])
+    assert genesys.stats()["responses_429"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_push_without_budget_stays_in_the_outbox_and_is_delivered_later(genesys, alice, settings):
+    # Our window is 3 s instead of Genesys' minute, so the budget frees within the test; half the sandbox's 20
+    # a minute per window, so what we send over two windows stays within its minute.
+    settings.GENESYS_TOKEN_RATE_HEADROOM = 0.5
+    settings.GENESYS_PUSH_RETRY_BASE = 0.01
+    tokens_module._pool = TokenPool(limiter=RateLimiter(window=3.0, buckets=3))
+    conversation = uuid.UUID(genesys.start_conversation("outbox")["id"])
+    client = get_client()
+    for _ in range(10):
+        client.get_message_conversation(str(conversation))  # the budget of 10 is spent
+    spent_at = time.monotonic()
+
+    started = timezone.now()
+    result = verify_conversation(
+        conversation_id=conversation,
+        member_token=make_member_token(alice.member_profile),
+        client=client,
+        budget_seconds=5.0,
+    )
+    assert result.push_state == "pending"
+    push = AttributePush.objects.get()
+    assert push.last_error.startswith("GenesysRateLimited: No Genesys API budget")
+    # Retried once the budget frees, not before: the outbox honours the limiter's retry_after.
+    assert push.next_attempt_at >= started + datetime.timedelta(seconds=1)
+    assert genesys.stats()["responses_429"] == 0
+
+    # Due, and the whole span (window plus a bucket) has passed, so the GET and the PATCH both fit.
+    time.sleep(max((push.next_attempt_at - timezone.now()).total_seconds(), spent_at + 4.0 - time.monotonic()) + 0.2)
+    # Our 3 s window has passed but the sandbox's minute has not, and its count would (rightly) correct ours
+    # upwards: a new token starts a new minute at Genesys. The worker's first call meets the 401 and refetches.
+    genesys.revoke_all()
+    call_command("deliver_pushes", "--batch", "--no-startup-delay", "--sweep-grace", "0", stdout=io.StringIO())
+    push.refresh_from_db()
+    assert push.state == "delivered"
+    assert genesys.conversation(str(conversation))["attributes"]["verified"] == {"value": "true", "origin": "server"}
+    stats = genesys.stats()
+    assert stats["responses_429"] == 0 and stats["tokens_issued"] == 2
+
+
+# --- several OS processes sharing Redis ---
+
+CHILD = r"""
+import json, pathlib, sys, time
+import django
+django.setup()
+from messaging.client import get_client
+from messaging.exceptions import GenesysRateLimited
+conversation, ready, go = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+client = get_client()
+ready.touch()
+deadline = time.monotonic() + 60
+while not go.exists():
+    if time.monotonic() > deadline:
+        sys.exit(3)
+    time.sleep(0.002)
+answered = limited = 0
+for _ in range(int(sys.argv[4])):
+    try:
+        client.get_message_conversation(conversation)
+        answered += 1
+    except GenesysRateLimited:
+        limited += 1
+print(json.dumps({"answered": answered, "limited": limited}))
+"""
+
+
+def _redis_url() -> str:
+    # In CI's first pass REDIS_URL is unset but Redis runs: use it, under a key prefix of our own (below).
+    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+def _race(tmp_path: Path, env: dict[str, str], conversation: str, processes: int, calls: int) -> list[dict]:
+    go = tmp_path / "go"
+    ready = [tmp_path / f"ready-{i}" for i in range(processes)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, conversation, str(flag), str(go), str(calls)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for flag in ready
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not all(flag.exists() for flag in ready):
+            failed = [c for c in children if c.poll() is not None]
+            assert not failed, failed[0].communicate()[1]
+            assert time.monotonic() < deadline, "children did not get ready"
+            time.sleep(0.01)
+        go.touch()
+        results = []
+        for child in children:
+            out, err = child.communicate(timeout=60)
+            assert child.returncode == 0, err
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        return results
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+
+@pytest.mark.needs_services
+@pytest.mark.parametrize("pool", [1, 2])
+def test_processes_sharing_redis_stay_within_the_budget_together(genesys, tmp_path, pool):
+    conversation = genesys.start_conversation("processes")["id"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GENESYS_", "DJANGO_", "SANDBOX_", "REDIS_URL"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        GENESYS_SANDBOX="true",
+        GENESYS_API_BASE=genesys.url,
+        GENESYS_LOGIN_BASE=genesys.url,
+        GENESYS_APPS_BASE=genesys.url,
+        GENESYS_TOKEN_RATE_PER_MINUTE=str(LIMIT),
+        GENESYS_TOKEN_POOL_SIZE=str(pool),
+        GENESYS_PACING_MAX_WAIT="0.2",
+        REDIS_URL=_redis_url(),
+        CACHE_KEY_PREFIX=f"pacing-{uuid.uuid4().hex[:8]}",  # a cold cache nobody else uses
+        DATABASE_URL="sqlite:////nonexistent-dir/no.sqlite3",  # pacing needs no database
+        LOG_LEVEL="ERROR",
+    )
+    results = _race(tmp_path, env, conversation, processes=4, calls=15)
+    answered = sum(r["answered"] for r in results)
+    assert answered == pool * BUDGET  # Redis counts atomically: exactly the budget, cluster-wide
+    assert sum(r["limited"] for r in results) == 4 * 15 - pool * BUDGET
+    stats = genesys.stats()
+    assert stats["responses_429"] == 0
+    assert stats["tokens_issued"] == pool
+    assert stats["requests"][GET_ROUTE] == pool * BUDGET
