@@ -37,8 +37,10 @@ LEVEL_CHANGE = (
 def stack(sandbox_server):
     sandbox_server.reset()
     env = {"GENESYS_PUSH_RETRY_BASE": "0.2", "GENESYS_PUSH_LEASE": "8", "GENESYS_PUSH_MAX_ATTEMPTS": "30"}
-    with VerifyStack(sandbox_url=sandbox_server.url, env=env) as running:
-        running.start_site()
+    # gunicorn, not runserver: a thread per request would open a database connection per concurrent data action
+    # call (a hundred at once), more than a shared PostgreSQL allows.
+    with VerifyStack(sandbox_url=sandbox_server.url, env=env, server="gunicorn") as running:
+        running.start_site(workers=2, threads=16)
         sandbox_server.configure(data_action_url=f"{running.site_url}{VERIFY_PATH}", rate_per_minute=1_000_000)
         try:
             yield running
