@@ -604,7 +604,9 @@ def verify_conversation(
     push.refresh_from_db(fields=["state", "attributes"])
     return VerifyResult(
         attributes=dict(push.attributes),
-        push_state=push.state,
+        # The flow's contract: delivered, failed, or pending (on its way: waiting, in flight, or overtaken by a
+        # newer version that is).
+        push_state=push.state if push.state in (State.DELIVERED, State.FAILED) else "pending",
         verified=push.verified,
         reason=check.reason,
         version=push.version,

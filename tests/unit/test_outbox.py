@@ -496,3 +496,17 @@ def test_sweep_leaves_overdue_pushes_whose_task_still_waits(alice):
     services._enqueue_delivery(late.conversation_id)
     assert services.sweep_outbox(grace=30).enqueued == 1
     assert sorted(t.args_kwargs["args"][0] for t in tasks()) == sorted([late.conversation_id, lost.conversation_id])
+
+
+def test_the_answer_says_pending_while_another_delivery_holds_the_conversation(alice):
+    profile = alice.member_profile
+    cid = uuid.uuid4()
+    push = record(cid, profile)
+    ConversationLink.objects.filter(pk=push.conversation_id).update(
+        lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="someone-else"
+    )
+    AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERING)
+    result = services.verify_conversation(
+        conversation_id=cid, member_token=make_member_token(profile), client=FakeClient(), budget_seconds=None
+    )
+    assert result.push_state == "pending" and result.version == 1
