@@ -14,9 +14,9 @@ holds at most the budget, wherever Genesys' minute falls:
   between hosts, for requests that arrive at Genesys late, and for the database cache's imprecision (below).
 - Counting: `cache.incr` on the bucket's key, then the check; a call that finds the budget spent gives its unit
   back. On Redis `incr` is atomic (INCRBY), so the cluster admits exactly the budget. On Django's database cache
-  (development) `incr` is a read and a write: two processes incrementing at the same instant can lose one, so a
-  burst from several processes may admit a few calls over the budget. The headroom and the header correction
-  absorb that; production uses Redis.
+  (development) `incr` is a read and a write: exact between the threads of one process (a lock), but two processes
+  incrementing at the same instant can lose one, so a burst from several processes may admit a few calls over the
+  budget. The headroom and the header correction absorb that; production uses Redis.
 - No budget on any slot: wait until the earliest slot frees one (a bucket leaving the span), at most `max_wait`
   (GENESYS_PACING_MAX_WAIT, 2 s, since the verify endpoint answers the flow within 20 s); if that is later,
   fail at once with GenesysRateLimited (retryable, retry_after = seconds until budget frees), and the push stays
@@ -38,12 +38,15 @@ import dataclasses
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 
 from .app_settings import app_settings
 from .exceptions import GenesysRateLimited
@@ -116,6 +119,7 @@ class RateLimiter:
         self.bucket_seconds = self.window / self.buckets
         self.clock = clock
         self.sleep = sleep
+        self._incr_lock = threading.Lock()
 
     # --- keys ---
     @property
@@ -232,15 +236,24 @@ class RateLimiter:
         return Permit(slot=usage.slot, used=used, budget=budget, scope=scope, announced=announced)
 
     def _incr(self, key: str, delta: int) -> int:
-        """Atomic on Redis; read-then-write on the database cache (see the module's docstring)."""
+        """Atomic on Redis and in process memory. Elsewhere (the database cache) `incr` is a read then a write:
+        a lock makes it exact between the threads of this process, other processes may still lose an increment
+        (see the module's docstring)."""
+        cache = self.cache
+        if isinstance(cache, RedisCache | LocMemCache):
+            return self._incr_in(cache, key, delta)
+        with self._incr_lock:
+            return self._incr_in(cache, key, delta)
+
+    def _incr_in(self, cache: BaseCache, key: str, delta: int) -> int:
         try:
-            return self.cache.incr(key, delta)
+            return cache.incr(key, delta)
         except ValueError:  # no such key yet (or it just expired)
             if delta <= 0:
                 return 0
-            if self.cache.add(key, delta, timeout=self._count_ttl):
+            if cache.add(key, delta, timeout=self._count_ttl):
                 return delta
-            return self.cache.incr(key, delta)
+            return cache.incr(key, delta)
 
     def _exhausted(self, slots: int, budget: int, wait: float, max_wait: float) -> GenesysRateLimited:
         retry_after = round(max(wait, 0.001), 3)

@@ -2,6 +2,7 @@
 sliding span, the bounded wait and the fail-fast error, slot choice, the corrections from Genesys' answers, and the
 pool and client around it (HTTP replaced)."""
 
+import contextlib
 import math
 import random
 import threading
@@ -9,6 +10,7 @@ import time
 
 import pytest
 import requests
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 
 from messaging import client as client_module
@@ -198,6 +200,54 @@ def test_threads_together_admit_exactly_the_budget(locmem):
         thread.join(30)
     assert len(admitted) == 36 and len(refused) == 44
     assert sorted(p.slot for p in admitted).count(0) == 18
+
+
+class ReadThenWriteCache(BaseCache):
+    """A cache whose incr is a read then a write, as Django's database cache does it (on local memory here)."""
+
+    def __init__(self):
+        super().__init__({})
+        self.inner = LocMemCache(f"rtw-{time.monotonic_ns()}", {})
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self.inner.add(key, value, timeout, version)
+
+    def get(self, key, default=None, version=None):
+        return self.inner.get(key, default, version)
+
+    def get_many(self, keys, version=None):
+        return self.inner.get_many(keys, version)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        self.inner.set(key, value, timeout, version)
+
+    def incr(self, key, delta=1, version=None):
+        value = self.inner.get(key, version=version)
+        if value is None:
+            raise ValueError(f"Key '{key}' not found.")
+        time.sleep(0.0005)  # widen the gap in which another thread's increment would be lost
+        self.inner.set(key, value + delta, version=version)
+        return value + delta
+
+
+def test_threads_admit_exactly_the_budget_on_a_read_then_write_cache():
+    limiter = RateLimiter(cache=ReadThenWriteCache())
+    admitted = []
+    barrier = threading.Barrier(8)
+
+    def work():
+        barrier.wait()
+        for _ in range(5):
+            with contextlib.suppress(GenesysRateLimited):
+                admitted.append(limiter.acquire(1, max_wait=0))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(admitted) == 18
+    assert limiter.usage(1)[0][0].used == 18
 
 
 # --- slots ---
