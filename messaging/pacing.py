@@ -257,7 +257,8 @@ class RateLimiter:
 
     def _exhausted(self, slots: int, budget: int, wait: float, max_wait: float) -> GenesysRateLimited:
         retry_after = round(max(wait, 0.001), 3)
-        logger.warning(
+        # INFO: the caller decides what a deferred call means (the outbox logs its retry as a warning).
+        logger.info(
             "genesys pacing: no API budget within %.1fs (%d token(s) x %d calls per %gs); retry in %.1fs",
             max_wait,
             slots,
