@@ -84,8 +84,9 @@ def test_paced_calls_never_meet_a_429_and_fail_fast_beyond_the_budget(genesys, c
     stats = genesys.stats()
     assert stats["responses_429"] == 0
     assert stats["requests"][GET_ROUTE] == BUDGET  # the refused calls never left the process
-    # Fail fast: budget frees in about a minute, far beyond the bound, so nobody waits for it.
-    assert max(durations) < 0.3
+    # Fail fast: budget frees in about a minute, far beyond the bound, so nobody waits for it (the bound is loose
+    # for a busy machine; the unit tests show with a fake clock that nothing sleeps).
+    assert max(durations) < 1.0
     assert all(error.code == "pacing.budget.exhausted" and 40 < error.retry_after <= 65 for error in limited)
 
 

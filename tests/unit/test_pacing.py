@@ -443,7 +443,7 @@ def test_client_fails_fast_when_the_pool_is_spent(locmem, monkeypatch, settings)
     started = time.monotonic()
     with pytest.raises(GenesysRateLimited) as caught:
         client.get_message_conversation("c1")
-    assert time.monotonic() - started < 0.2
+    assert time.monotonic() - started < 1.0  # budget frees in about a minute: nobody waited for it
     assert caught.value.retry_after > 1 and len(sent) == 18
 
 
