@@ -170,7 +170,10 @@ def _run_mode(mode: str, args: argparse.Namespace, env: dict[str, str], sandbox:
 def _shared_cache_env(workdir: Path) -> tuple[dict[str, str], str]:
     """Environment for the workers: the sandbox's credentials and a cold shared cache."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GENESYS_", "DJANGO_", "SANDBOX_"))}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL="WARNING", GENESYS_SANDBOX="true")
+    # Pacing off: this bench compares token caching alone (bench/rate_limits.py measures pacing).
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL="WARNING", GENESYS_SANDBOX="true", GENESYS_PACING="false"
+    )
     env["CACHE_KEY_PREFIX"] = f"bench-{uuid.uuid4().hex[:8]}"  # cold: nothing cached under this prefix
     if os.environ.get("REDIS_URL"):
         # Redis needs no database: point at a file that cannot open, so a stray query would fail loudly.

@@ -53,6 +53,9 @@ from .exceptions import GenesysRateLimited
 
 logger = logging.getLogger("messaging.pacing")
 
+# The code of the GenesysRateLimited our own pacing raises: nothing was sent to Genesys.
+BUDGET_EXHAUSTED_CODE = "pacing.budget.exhausted"
+
 WINDOW_SECONDS = 60.0  # Genesys' limit is per minute
 BUCKETS = 12
 # Seconds an announced limit is remembered; it is written again whenever an answer says otherwise.
@@ -270,7 +273,7 @@ class RateLimiter:
             f"No Genesys API budget within {max_wait:g}s ({slots} token(s) at {budget} calls per {self.window:g}s "
             f"each); retry in {retry_after:.1f}s",
             retry_after=retry_after,
-            code="pacing.budget.exhausted",
+            code=BUDGET_EXHAUSTED_CODE,
         )
 
     # --- what Genesys answered ---

@@ -45,6 +45,7 @@ from .attributes import (
 )
 from .exceptions import GenesysAuthError, GenesysError, GenesysNotFound, GenesysRateLimited, GenesysTokenError
 from .models import AttributePush, ConversationLink
+from .pacing import BUDGET_EXHAUSTED_CODE
 
 logger = logging.getLogger("messaging.outbox")
 
@@ -386,11 +387,15 @@ def _record_failure(link: ConversationLink, push: AttributePush, error: BaseExce
     if isinstance(error, GenesysNotFound):
         # The conversation (or its customer) is gone: nothing will ever take this push.
         ConversationLink.objects.filter(pk=link.pk).update(state=ConversationLink.State.CLOSED)
+    if isinstance(error, GenesysRateLimited) and error.code == BUDGET_EXHAUSTED_CODE:
+        # Our own pacing deferred the call before anything reached Genesys: not an attempt, so a long overload
+        # delays pushes but never uses up their attempts.
+        push.attempts = max(push.attempts - 1, 0)
     if retryable and push.attempts < app_settings.PUSH_MAX_ATTEMPTS:
         delay = retry_delay(push.attempts, retry_after)
         when = now + datetime.timedelta(seconds=delay)
         if AttributePush.objects.filter(pk=push.pk, state=State.DELIVERING).update(
-            state=State.PENDING, next_attempt_at=when, last_error=message, updated_at=now
+            state=State.PENDING, attempts=push.attempts, next_attempt_at=when, last_error=message, updated_at=now
         ):
             _enqueue_delivery(link.pk, run_after=when)
         logger.warning(

@@ -163,6 +163,7 @@ def test_a_push_without_budget_stays_in_the_outbox_and_is_delivered_later(genesy
     assert result.push_state == "pending"
     push = AttributePush.objects.get()
     assert push.last_error.startswith("GenesysRateLimited: No Genesys API budget")
+    assert push.attempts == 0  # deferred by our own pacing, nothing sent: not an attempt
     # Retried once the budget frees, not before: the outbox honours the limiter's retry_after.
     assert push.next_attempt_at >= started + datetime.timedelta(seconds=1)
     assert genesys.stats()["responses_429"] == 0
