@@ -227,6 +227,7 @@ def test_redis_restarted_mid_run(drill_sandbox, private_redis):
     assert set(alice.statuses) == {200}
     assert set(verify_statuses) == {200}
     stats = drill_sandbox.stats()
+    print(f"drill redis: tokens issued {stats['tokens_issued']}, requests {len(alice.statuses + visitor.statuses)}")
     assert tokens_before == 1
     # While Redis was away each process fetched a token of its own at most (2 web workers, 1 push worker), and
     # once more after it came back empty.
