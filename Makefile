@@ -5,7 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 SANDBOX_PORT ?= 8100
-export PORT SANDBOX_PORT
+# honcho gives each process of Procfile.dev its own PORT (web $(PORT), sandbox $(PORT)+100, ...), so the sandbox
+# is told the site's data action URL explicitly.
+SANDBOX_DATA_ACTION_URL ?= http://127.0.0.1:$(PORT)/messaging/genesys/verify
+export PORT SANDBOX_PORT SANDBOX_DATA_ACTION_URL
 
 .PHONY: run test install install-dev install-load chromium lint migrate seed loadtest clean
 
