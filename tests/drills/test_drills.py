@@ -28,6 +28,7 @@ from bench._verify_stack import VERIFY_PATH, VerifyStack
 from sandbox import defaults
 from tests.conftest import IN_CI
 from tests.drills.proxy import TcpProxy
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.drill]
 
@@ -116,17 +117,6 @@ def new_conversation(sandbox_url: str) -> str:
     response = requests.post(f"{sandbox_url}/_conversations", json={"attributes": {}, "text": "Hello"}, timeout=10)
     response.raise_for_status()
     return response.json()["id"]
-
-
-def wait_until(probe, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(0.5)
 
 
 def server_attributes(sandbox_server, conversation_id: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ import pytest
 
 from bench._verify_stack import VERIFY_PATH, VerifyStack
 from sandbox import defaults
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -68,17 +69,6 @@ def start_conversation(sandbox, text: str, attributes: dict[str, str]) -> None:
     ]:
         response = sandbox.http.post(f"{sandbox.url}{path}", json={**body, "token": guest}, timeout=10)
         response.raise_for_status()
-
-
-def wait_until(probe, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(interval)
 
 
 def test_100_conversations_under_faults_and_a_killed_worker_lose_nothing(stack, sandbox_server):
