@@ -30,7 +30,7 @@ from .exceptions import (
     GenesysUnavailable,
     InvalidAttributes,
 )
-from .http import PooledSession, correlation_id, log_call, transport_failure
+from .http import PooledSession, correlation_id, json_object, log_call, retry_after_seconds, transport_failure
 from .tokens import TokenPool, get_token_pool
 
 CONVERSATION_ROUTE = "/api/v2/conversations/messages/{conversationId}"
@@ -187,16 +187,8 @@ def _max_wait() -> float:
     return app_settings.PACING_MAX_WAIT if wait is None else wait
 
 
-def _body(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _error(what: str, response: requests.Response, cls: type[GenesysError], **extra: Any) -> GenesysError:
-    body = _body(response)
+    body = json_object(response)
     code = body.get("code")
     message = str(body.get("message") or "")[:300]
     text = f"{what} (HTTP {response.status_code}{', ' + str(code) if code else ''})"
@@ -219,7 +211,7 @@ def _result(response: requests.Response, method: str, path: str) -> dict:
             ) from None
         return body if isinstance(body, dict) else {"entities": body}
     if status == 429:
-        retry_after = _retry_after(response)
+        retry_after = retry_after_seconds(response)
         if retry_after is not None and retry_after > app_settings.MAX_RETRY_WAIT:
             what = f"{where} rate-limited by Genesys for {retry_after:g}s, longer than we wait in a call"
         else:
@@ -232,14 +224,6 @@ def _result(response: requests.Response, method: str, path: str) -> dict:
     if status >= 500:
         raise _error(f"{where} failed on Genesys' side after retries", response, GenesysUnavailable)
     raise _error(f"{where} was refused", response, GenesysBadRequest)
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 # --- the process-wide client ---

@@ -185,6 +185,24 @@ def attempts_of(response: requests.Response | None) -> int:
     return len(history) + 1
 
 
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """The answer's JSON object, or {} when it is not JSON or not an object (a proxy's HTML page, say)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """The Retry-After header in seconds, or None when absent or unreadable."""
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 def correlation_id(response: requests.Response | None) -> str | None:
     if response is None:
         return None

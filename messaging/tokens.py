@@ -38,7 +38,16 @@ from .exceptions import (
     GenesysTokenLockTimeout,
     GenesysUnavailable,
 )
-from .http import API_RETRY_METHODS, PooledSession, attempts_of, correlation_id, log_call, transport_failure
+from .http import (
+    API_RETRY_METHODS,
+    PooledSession,
+    attempts_of,
+    correlation_id,
+    json_object,
+    log_call,
+    retry_after_seconds,
+    transport_failure,
+)
 from .pacing import Permit, RateLimiter
 
 logger = logging.getLogger("messaging.tokens")
@@ -258,7 +267,7 @@ class TokenService:
     def _parse(self, response: requests.Response, secret: str) -> AccessToken:
         status = response.status_code
         corr = correlation_id(response)
-        body = _json_or_empty(response)
+        body = json_object(response)
         if status == 200:
             token, expires_in = body.get("access_token"), body.get("expires_in")
             if not isinstance(token, str) or not token or not isinstance(expires_in, int | float) or expires_in <= 0:
@@ -278,7 +287,7 @@ class TokenService:
         described = _scrub(str(described), secret)[:200]
         detail = f": {described}" if described else ""
         if status == 429:
-            retry_after = _retry_after(response)
+            retry_after = retry_after_seconds(response)
             raise GenesysRateLimited(
                 f"Genesys rate-limited the token request (HTTP 429, retry after {retry_after}s){detail}",
                 retry_after=retry_after,
@@ -304,22 +313,6 @@ class TokenService:
             code=code,
             correlation_id=corr,
         )
-
-
-def _json_or_empty(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _scrub(text: str, secret: str) -> str:
