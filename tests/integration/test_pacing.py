@@ -8,10 +8,7 @@ is 18 calls per token."""
 
 import datetime
 import io
-import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +25,7 @@ from messaging.models import AttributePush
 from messaging.pacing import RateLimiter
 from messaging.services import verify_conversation
 from messaging.tokens import TokenPool
+from tests.processes import race
 
 ROOT = Path(__file__).resolve().parents[2]
 GET_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
@@ -189,7 +187,7 @@ import django
 django.setup()
 from messaging.client import get_client
 from messaging.exceptions import GenesysRateLimited
-conversation, ready, go = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+ready, go, conversation = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
 client = get_client()
 ready.touch()
 deadline = time.monotonic() + 60
@@ -213,41 +211,6 @@ def _redis_url() -> str:
     return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 
-def _race(tmp_path: Path, env: dict[str, str], conversation: str, processes: int, calls: int) -> list[dict]:
-    go = tmp_path / "go"
-    ready = [tmp_path / f"ready-{i}" for i in range(processes)]
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", CHILD, conversation, str(flag), str(go), str(calls)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for flag in ready
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while not all(flag.exists() for flag in ready):
-            failed = [c for c in children if c.poll() is not None]
-            assert not failed, failed[0].communicate()[1]
-            assert time.monotonic() < deadline, "children did not get ready"
-            time.sleep(0.01)
-        go.touch()
-        results = []
-        for child in children:
-            out, err = child.communicate(timeout=60)
-            assert child.returncode == 0, err
-            results.append(json.loads(out.strip().splitlines()[-1]))
-        return results
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-
-
 @pytest.mark.needs_services
 @pytest.mark.parametrize("pool", [1, 2])
 def test_processes_sharing_redis_stay_within_the_budget_together(genesys, tmp_path, pool):
@@ -267,7 +230,7 @@ def test_processes_sharing_redis_stay_within_the_budget_together(genesys, tmp_pa
         DATABASE_URL="sqlite:////nonexistent-dir/no.sqlite3",  # pacing needs no database
         LOG_LEVEL="ERROR",
     )
-    results = _race(tmp_path, env, conversation, processes=4, calls=15)
+    results = race(tmp_path, env, CHILD, 4, conversation, "15")
     answered = sum(r["answered"] for r in results)
     assert answered == pool * BUDGET  # Redis counts atomically: exactly the budget, cluster-wide
     assert sum(r["limited"] for r in results) == 4 * 15 - pool * BUDGET

@@ -6,12 +6,10 @@ Redis (what production uses). The sandbox counts the tokens it issues (`/_stats`
 """
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from django.db import connections
 
 from messaging.client import get_client, reset_client
 from messaging.tokens import get_access_token
+from tests.processes import race
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 8
@@ -64,42 +63,6 @@ def _child_env(sandbox_url: str, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def _race(tmp_path: Path, env: dict[str, str], processes: int = PROCESSES) -> list[dict]:
-    """Start `processes` children, release them together once all are ready, and collect what they print."""
-    go = tmp_path / "go"
-    ready = [tmp_path / f"ready-{i}" for i in range(processes)]
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(flag), str(go)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for flag in ready
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while not all(flag.exists() for flag in ready):
-            failed = [c for c in children if c.poll() is not None]
-            assert not failed, failed[0].communicate()[1]
-            assert time.monotonic() < deadline, "children did not get ready"
-            time.sleep(0.01)
-        go.touch()
-        results = []
-        for child in children:
-            out, err = child.communicate(timeout=60)
-            assert child.returncode == 0, err
-            results.append(json.loads(out.strip().splitlines()[-1]))
-        return results
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
 
 
 def _in_memory_sqlite() -> bool:
@@ -180,7 +143,7 @@ def test_processes_sharing_the_database_cache_get_one_token(sandbox, tmp_path):
         [sys.executable, "manage.py", "createcachetable"], cwd=ROOT, env=env, check=True, capture_output=True
     )
     sandbox.faults(route="token", latency_ms=300)
-    results = _race(tmp_path, env, processes=6)  # 6, not 8: Django's start-up dominates on a small CI box
+    results = race(tmp_path, env, CHILD, 6)  # 6, not 8: Django's start-up dominates on a small CI box
     assert len(results) == 6
     assert len({r["token"] for r in results}) == 1
     assert sandbox.stats()["tokens_issued"] == 1
@@ -194,7 +157,7 @@ def test_processes_sharing_redis_get_one_token(sandbox, tmp_path):
     # No database at all: opening this file would fail, so the children prove the token path never touches it.
     env = _child_env(sandbox.url, REDIS_URL=redis_url, DATABASE_URL="sqlite:////nonexistent-dir/no.sqlite3")
     sandbox.faults(route="token", latency_ms=300)
-    results = _race(tmp_path, env)
+    results = race(tmp_path, env, CHILD, PROCESSES)
     assert len(results) == PROCESSES
     assert len({r["token"] for r in results}) == 1
     assert sandbox.stats()["tokens_issued"] == 1
