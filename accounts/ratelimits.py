@@ -1,4 +1,4 @@
-"""One budget for every form that checks a password: site sign-in, admin sign-in, password change, reset confirm.
+"""One budget for every form that checks a password: site and admin sign-in and password change, reset confirm.
 
 Each POST to such a form counts once against the client address's budget (`LOGIN_RATE_PER_IP`) and once against
 the account's budget (`LOGIN_RATE_PER_USERNAME`), whichever form it was sent to: the groups and keys are the same
