@@ -1,12 +1,10 @@
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.decorators import method_decorator
-from django_ratelimit.decorators import ratelimit
 
 from messaging.selectors import LOGOUT_CLEAR_SESSION_KEY
 
+from .ratelimits import too_many_attempts
 from .selectors import member_profile_for
 
 
@@ -14,26 +12,8 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", {"profile": member_profile_for(request.user)})
 
 
-def login_username_key(group: str, request: HttpRequest) -> str:
-    """Rate-limit key for a login attempt: the username as typed, case-folded and trimmed."""
-    return request.POST.get("username", "").strip().casefold()[:150]
-
-
-@method_decorator(
-    ratelimit(group="login-ip", key="ip", rate=lambda g, r: settings.LOGIN_RATE_PER_IP, method="POST"),
-    name="post",
-)
-@method_decorator(
-    ratelimit(
-        group="login-user",
-        key=login_username_key,
-        rate=lambda g, r: settings.LOGIN_RATE_PER_USERNAME,
-        method="POST",
-    ),
-    name="post",
-)
 class LoginView(auth_views.LoginView):
-    """Django's login view, rate-limited per client address and per username."""
+    """Django's login view (rate-limited where it is mounted, accounts/urls.py)."""
 
     redirect_authenticated_user = True
 
@@ -49,7 +29,6 @@ class LogoutView(auth_views.LogoutView):
 
 
 def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Shown instead of the view when django-ratelimit blocks a request."""
-    response = render(request, "429.html", status=429)
-    response["Retry-After"] = "60"
-    return response
+    """Shown instead of a view that django-ratelimit's own decorator blocks (settings.RATELIMIT_VIEW); the
+    password forms answer through accounts.ratelimits with the exact wait."""
+    return too_many_attempts(request, retry_after=60)

@@ -3,9 +3,10 @@
 import logging
 from collections.abc import Callable
 
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
 
 logger = logging.getLogger("config.middleware")
 
@@ -35,3 +36,29 @@ class DatabaseUnavailableMiddleware:
             response = HttpResponse(render_to_string("503.html"), status=503)
         response["Retry-After"] = RETRY_AFTER_SECONDS
         return response
+
+
+class MemberPagesUncachedMiddleware:
+    """Every response to a signed-in member says `Cache-Control: private, no-store`: its pages carry the member's
+    name, email and Messenger token, which no shared cache (proxy, CDN) nor the browser's disk may keep."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if _signed_in(request):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+def _signed_in(request: HttpRequest) -> bool:
+    """Whether the request is a member's. When the session or user cannot be read (database down: the answer is
+    DatabaseUnavailableMiddleware's 503), assume it is: a page that is not stored costs nothing."""
+    user = getattr(request, "user", None)
+    if user is None:
+        return False
+    try:
+        return bool(user.is_authenticated)
+    except DatabaseError:
+        return True

@@ -16,7 +16,8 @@ from .models import AttributePush, ConversationLink
 
 
 def _attributes_block(attributes: dict) -> str:
-    return format_html('<pre style="margin:0">{}</pre>', json.dumps(attributes, indent=2, sort_keys=True))
+    # Styled from static/css/admin-push.css: the CSP admits no inline style.
+    return format_html('<pre class="push-attributes">{}</pre>', json.dumps(attributes, indent=2, sort_keys=True))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -99,6 +100,9 @@ class AttributePushAdmin(ReadOnlyAdmin):
     fields = readonly_fields
     actions = ["retry_now"]
     date_hierarchy = "created_at"
+
+    class Media:
+        css = {"all": ["css/admin-push.css"]}
 
     @admin.display(description="conversation", ordering="conversation__conversation_id")
     def conversation_id_display(self, obj: AttributePush) -> str:

@@ -56,7 +56,7 @@ def test_login_is_rate_limited_per_username_with_429_and_others_still_sign_in(cl
     blocked = client.post(reverse("login"), {"username": "Alice ", "password": DEMO_PASSWORD})
     assert blocked.status_code == 429
     assert b"Too many attempts" in blocked.content
-    assert blocked["Retry-After"] == "60"
+    assert 1 <= int(blocked["Retry-After"]) <= 60  # the seconds left in the budget's one-minute window
     # Another member from the same address is not locked out.
     response = client.post(reverse("login"), {"username": "bob", "password": DEMO_PASSWORD})
     assert response.status_code == 302

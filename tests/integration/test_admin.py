@@ -1,9 +1,12 @@
+import uuid
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from accounts.models import MembershipLevel
+from messaging.models import AttributePush, ConversationLink
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +122,17 @@ def test_levels_reorder_from_the_list(admin_client):
     response = admin_client.post(reverse("admin:accounts_membershiplevel_changelist"), data)
     assert response.status_code == 302
     assert [level.name for level in MembershipLevel.objects.all()] == ["Platinum", "Gold", "Silver", "Bronze"]
+
+
+def test_the_push_detail_page_has_no_inline_style_for_the_csp_to_block(admin_client, alice):
+    link = ConversationLink.objects.create(conversation_id=uuid.uuid4(), member=alice.member_profile, verified=True)
+    push = AttributePush.objects.create(
+        conversation=link, member=alice.member_profile, version=1, attributes={"membershipLevel": "Gold"}
+    )
+    response = admin_client.get(reverse("admin:messaging_attributepush_change", args=[push.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "membershipLevel" in body
+    assert "style=" not in body and "<style" not in body
+    assert 'class="push-attributes"' in body
+    assert "/static/css/admin-push." in body  # the rule that replaced the inline one, from our own origin

@@ -72,3 +72,12 @@ def test_login_form_never_fails_with_500(client, alice, settings, username, pass
     if response.status_code == 302:
         assert response.url.startswith("/")
         assert not response.url.startswith("//")
+
+
+@pytest.mark.parametrize("path", ["/", "/accounts/password/change/", "/accounts/password/change/done/"])
+def test_a_members_pages_are_never_stored_by_a_cache(client, alice, path):
+    client.force_login(alice)
+    response = client.get(path)
+    assert response.status_code == 200
+    directives = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert {"private", "no-store"} <= directives

@@ -1,0 +1,101 @@
+"""One budget for every form that checks a password: site and admin sign-in and password change, reset confirm.
+
+Each POST to such a form counts once against the client address's budget (`LOGIN_RATE_PER_IP`) and once against
+the account's budget (`LOGIN_RATE_PER_USERNAME`), whichever form it was sent to: the groups and keys are the same
+everywhere, so an address that spent its budget on /accounts/login/ finds /admin/login/ closed too. The count
+happens before the view runs, so a blocked attempt never reaches the password check, right password or not.
+
+Mounting another password form limited is one call in its URLconf:
+
+    path("...", limit_password_attempts(SomeView.as_view(), username_of=typed_username), name="..."),
+"""
+
+import functools
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+from django_ratelimit.core import get_usage
+
+# Group names predate the other forms; kept so that counters in a running cache stay valid across the deploy.
+ADDRESS_GROUP = "login-ip"
+USERNAME_GROUP = "login-user"
+USERNAME_KEY_LENGTH = 150
+
+UsernameOf = Callable[[HttpRequest], str | None]
+View = Callable[..., HttpResponse]
+
+
+def normalised_username(username: str) -> str:
+    """The per-username key: trimmed and case-folded, so "Alice " and "alice" share one budget."""
+    return username.strip().casefold()[:USERNAME_KEY_LENGTH]
+
+
+def typed_username(request: HttpRequest) -> str | None:
+    """The account a sign-in form is trying: the username as posted (a login form's own field)."""
+    return request.POST.get("username", "")
+
+
+def signed_in_username(request: HttpRequest) -> str | None:
+    """The account whose password a signed-in form checks (password change). None for a visitor: the view
+    sends them to sign in without checking anything, so nothing is counted."""
+    user = request.user
+    return user.get_username() if user.is_authenticated else None
+
+
+def reset_link_username(request: HttpRequest) -> str | None:
+    """The account a password-reset link is for, from its `uidb64` URL argument ("" when it names nobody)."""
+    uidb64 = request.resolver_match.kwargs.get("uidb64", "") if request.resolver_match else ""
+    try:
+        pk = force_str(urlsafe_base64_decode(uidb64))
+        user = get_user_model()._default_manager.filter(pk=pk).first()
+    except (TypeError, ValueError, OverflowError, ValidationError):  # as PasswordResetConfirmView.get_user
+        return ""
+    return user.get_username() if user else ""
+
+
+def seconds_until_allowed(request: HttpRequest, username: str) -> int | None:
+    """Count one password attempt against both budgets. None when it may go ahead; else the seconds until the
+    spent budget's window ends (for Retry-After). Both budgets are counted even when one is already spent."""
+    account = normalised_username(username)
+    budgets = [(ADDRESS_GROUP, "ip", settings.LOGIN_RATE_PER_IP)]
+    if account:
+        budgets.append((USERNAME_GROUP, lambda group, request: account, settings.LOGIN_RATE_PER_USERNAME))
+    waits = []
+    for group, key, rate in budgets:
+        usage = get_usage(request, group=group, key=key, rate=rate, method="POST", increment=True)
+        if usage and usage["should_limit"]:
+            waits.append(max(usage["time_left"], 1))
+    return max(waits) if waits else None
+
+
+def too_many_attempts(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """The 429 page, with the seconds to wait in Retry-After."""
+    response = render(request, "429.html", {"retry_after": retry_after}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def limit_password_attempts(view: View, *, username_of: UsernameOf = typed_username) -> View:
+    """`view` with every POST counted against the shared password-attempt budgets, answering 429 beyond them.
+
+    `username_of` names the account the POST tries (None: not a password attempt, count nothing). GETs pass.
+    """
+
+    @functools.wraps(view)
+    def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST":
+            username = username_of(request)
+            if username is not None:
+                retry_after = seconds_until_allowed(request, username)
+                if retry_after is not None:
+                    return too_many_attempts(request, retry_after)
+        return view(request, *args, **kwargs)
+
+    limited.password_attempts_limited = True  # type: ignore[attr-defined]
+    return limited
