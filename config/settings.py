@@ -106,7 +106,13 @@ if REDIS_URL:
             "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mm"),
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            # A hung Redis costs one request one timeout, then the process stays on its own memory for
+            # REDIS_FALLBACK_SECONDS before one request probes Redis again.
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.1),
+                "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=0.1),
+                "fallback_seconds": env.float("REDIS_FALLBACK_SECONDS", default=5.0),
+            },
         }
     }
 else:
