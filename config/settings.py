@@ -107,7 +107,13 @@ if REDIS_URL:
             "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mm"),
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            # A hung Redis costs one request one timeout, then the process stays on its own memory for
+            # REDIS_FALLBACK_SECONDS before one request probes Redis again.
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.1),
+                "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=0.1),
+                "fallback_seconds": env.float("REDIS_FALLBACK_SECONDS", default=5.0),
+            },
         }
     }
 else:
@@ -241,6 +247,7 @@ GENESYS_TOKEN_POOL_SIZE = env.int("GENESYS_TOKEN_POOL_SIZE", default=1)
 GENESYS_PACING_MAX_WAIT = env.float("GENESYS_PACING_MAX_WAIT", default=2.0)
 # Data-action endpoint and the attribute-push outbox (meaning and the other defaults: messaging/app_settings.py).
 GENESYS_VERIFY_RATE = env.str("GENESYS_VERIFY_RATE", default="600/m")
+GENESYS_VERIFY_FAILED_AUTH_RATE = env.str("GENESYS_VERIFY_FAILED_AUTH_RATE", default="30/m")
 GENESYS_PUSH_MAX_ATTEMPTS = env.int("GENESYS_PUSH_MAX_ATTEMPTS", default=8)
 GENESYS_PUSH_RETRY_BASE = env.float("GENESYS_PUSH_RETRY_BASE", default=2.0)
 GENESYS_PUSH_LEASE = env.float("GENESYS_PUSH_LEASE", default=120.0)

@@ -162,8 +162,15 @@ class AppSettings:
 
     @property
     def VERIFY_RATE(self) -> str:
-        """django-ratelimit rate of the verify endpoint per client address (Genesys calls from a few addresses)."""
+        """django-ratelimit rate of authenticated verify calls per client address (Genesys calls from a few
+        addresses); failed credentials count against VERIFY_FAILED_AUTH_RATE instead."""
         return str(self._get("VERIFY_RATE", "600/m"))
+
+    @property
+    def VERIFY_FAILED_AUTH_RATE(self) -> str:
+        """django-ratelimit rate of failed credentials on the verify endpoint per client address, counted apart
+        from VERIFY_RATE (429 once exceeded); Genesys itself never fails, so this only ever meets strangers."""
+        return str(self._get("VERIFY_FAILED_AUTH_RATE", "30/m"))
 
     @property
     def VERIFY_MAX_BODY_BYTES(self) -> int:

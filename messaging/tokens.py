@@ -4,7 +4,8 @@ One token serves the whole site (Genesys' Token Duration is a day by default). I
 naming the login host, the client id and a slot (never the secret), for `expires_in` minus a safety margin.
 When it is missing, exactly one caller fetches it: the one that wins `cache.add()` on a lock key; the others
 poll the cache for the new token for at most TOKEN_LOCK_TIMEOUT. With Redis (production) the lock is
-cluster-wide; with the database cache every local process shares it.
+cluster-wide; with the database cache every local process shares it. While Redis is unreachable the lock holds
+within each process (config/cache.py keeps one fallback per process, shared by its threads): one fetch per process.
 
 A pool of GENESYS_TOKEN_POOL_SIZE tokens (`TokenPool`) multiplies the API budget, since Genesys limits each token
 per minute: each slot is an independent token with its own key and lock (the same single-flight rule per slot), and

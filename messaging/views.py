@@ -1,7 +1,10 @@
 """The data-action endpoint Genesys calls: POST /messaging/genesys/verify.
 
-Thin: the checks every request passes (method, rate, credentials, size, type, shape) in that order, then
-services.verify_conversation. Every answer is JSON; errors are {"error": ...}, the success a flat map of strings.
+Thin: the checks every request passes (method, credentials, rate, size, type, shape) in that order, then
+services.verify_conversation. Failed credentials count against a per-address limit of their own
+(GENESYS_VERIFY_FAILED_AUTH_RATE, 429 once exceeded); only authenticated calls count against GENESYS_VERIFY_RATE, so
+strangers behind a shared address cannot spend Genesys' budget. Every answer is JSON; errors are {"error": ...},
+the success a flat map of strings.
 """
 
 import base64
@@ -24,11 +27,19 @@ logger = logging.getLogger("messaging.verify")
 
 REALM = "genesys-data-action"
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+GROUP = "messaging.verify"  # django-ratelimit groups: authenticated calls, and failed credentials on their own
+FAILED_AUTH_GROUP = "messaging.verify.failed-auth"
 
 
 def _error(status: int, error: str, **extra) -> JsonResponse:
     response = JsonResponse({"error": error, **extra}, status=status)
     response["Cache-Control"] = "no-store"
+    return response
+
+
+def _rate_limited(rate: str) -> JsonResponse:
+    response = _error(429, "rate_limited")
+    response["Retry-After"] = str(_rate_period(rate))
     return response
 
 
@@ -93,15 +104,18 @@ def verify(request: HttpRequest) -> JsonResponse:
         response = _error(405, "method_not_allowed")
         response["Allow"] = "POST"
         return response
-    rate = app_settings.VERIFY_RATE
-    if is_ratelimited(request, group="messaging.verify", key="ip", rate=rate, method="POST", increment=True):
-        response = _error(429, "rate_limited")
-        response["Retry-After"] = str(_rate_period(rate))
-        return response
     if not _authorized(request):
+        # The credential check is a constant-time comparison, cheap enough to run before any limit; a wrong
+        # guess never reaches Genesys' own budget below.
+        failed_rate = app_settings.VERIFY_FAILED_AUTH_RATE
+        if is_ratelimited(request, group=FAILED_AUTH_GROUP, key="ip", rate=failed_rate, method="POST", increment=True):
+            return _rate_limited(failed_rate)
         response = _error(401, "unauthorized")
         response["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
         return response
+    rate = app_settings.VERIFY_RATE
+    if is_ratelimited(request, group=GROUP, key="ip", rate=rate, method="POST", increment=True):
+        return _rate_limited(rate)
     limit = app_settings.VERIFY_MAX_BODY_BYTES
     body = _read_body(request, limit)
     if body is None:

@@ -1,7 +1,8 @@
 """Fixtures shared by every area of the suite.
 
 Fixture modules per concern live in tests/fixtures/ and are loaded here as plugins, so each has one owner:
-sandbox.py (the embedded Genesys sandbox as a real HTTP server), browser.py (Playwright on Debian's chromium).
+sandbox.py (the embedded Genesys sandbox as a real HTTP server), browser.py (Playwright on Debian's chromium),
+redis_outage.py (a refused and a hung Redis).
 """
 
 import io
@@ -13,7 +14,7 @@ import pytest
 # unless told it is safe. It is, here: the loop belongs to Playwright, not to Django.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.browser"]
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.browser", "tests.fixtures.redis_outage"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DEMO_PASSWORD = "demo-pass-2026"

@@ -70,14 +70,29 @@ def _in_memory_sqlite() -> bool:
     return db.vendor == "sqlite" and db.is_in_memory_db()
 
 
-@pytest.fixture(params=["configured", "locmem"])
+@pytest.fixture(params=["configured", "locmem", "redis-refused", "redis-hung"])
 def shared_cache(request, settings):
-    """The configured cache (database cache or Redis), and a process-local cache running the same lock code.
+    """The configured cache (database cache or Redis), a process-local cache running the same lock code, and
+    production's Redis cache during an outage (nothing listening; a Redis that never answers): then the threads'
+    backend instances must share one fallback, so the lock still holds within the process.
     The tests are marked django_db(transaction=True) statically: threads use their own connections, so rows
     must be committed (and pytest-django only creates the test database for statically marked tests)."""
     if request.param == "locmem":
         settings.CACHES = {
             "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
+        }
+    elif request.param.startswith("redis-"):
+        url = (
+            request.getfixturevalue("unreachable_redis_url")
+            if request.param == "redis-refused"
+            else request.getfixturevalue("hung_redis").url
+        )
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "config.cache.ResilientRedisCache",
+                "LOCATION": url,
+                "OPTIONS": {"socket_connect_timeout": 0.1, "socket_timeout": 0.1, "fallback_seconds": 60},
+            }
         }
     elif "DatabaseCache" in settings.CACHES["default"]["BACKEND"] and _in_memory_sqlite():
         pytest.skip(

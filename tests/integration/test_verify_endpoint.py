@@ -177,10 +177,26 @@ def test_rate_limited_with_json_and_retry_after(client, credentials, settings):
 
 
 @pytest.mark.django_db
-def test_rate_limit_counts_failed_credentials_too(client, credentials, settings):
-    settings.GENESYS_VERIFY_RATE = "2/m"
-    statuses = [post(client, {}, auth=basic(password=f"guess{i}")).status_code for i in range(3)]
-    assert statuses == [401, 401, 429]
+def test_bad_credentials_beyond_their_own_limit_get_429(client, credentials, settings):
+    settings.GENESYS_VERIFY_FAILED_AUTH_RATE = "3/m"
+    statuses = [post(client, {}, auth=basic(password=f"guess{i}")).status_code for i in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    response = post(client, {}, auth="")
+    assert response.status_code == 429 and response.json() == {"error": "rate_limited"}
+    assert response["Retry-After"] == "60"
+    assert "WWW-Authenticate" not in response
+
+
+@pytest.mark.django_db(transaction=True)
+def test_strangers_on_a_shared_address_cannot_spend_genesys_budget(client, genesys, alice, settings):
+    settings.GENESYS_VERIFY_RATE = "10/m"  # fewer than the strangers' calls: they must not count against it
+    conversation = genesys.start_conversation("shared address")
+    strangers = [post(client, {}, auth=basic(password=f"guess{i}")).status_code for i in range(50)]
+    assert set(strangers) == {401, 429} and strangers[:30] == [401] * 30  # GENESYS_VERIFY_FAILED_AUTH_RATE 30/m
+    data = verify(client, conversation["id"], make_member_token(alice.member_profile))  # same address: 200
+    assert data["verified"] == "true"
+    answered = [post(client, {"memberToken": ""}).status_code for _ in range(10)]  # the budget left: 9 more
+    assert answered == [400] * 9 + [429]
 
 
 # --- the real path against the sandbox ---
