@@ -163,7 +163,10 @@ RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 
 # --- Mail (password reset). EMAIL_URL in django-environ's form (smtp+tls://user:password@host:587, ...). In
 # development the default prints each mail in the terminal of `make run` (console backend): no mail server. ---
-_EMAIL = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+# An empty EMAIL_URL (as in .env.example) means the default too.
+_EMAIL = env.email_url_config(
+    env.str("EMAIL_URL", default="") or ("consolemail://" if DEBUG else "smtp://localhost:25")
+)
 # Only what the URL names (host, port, user, password, TLS/SSL, file path); Django's defaults for the rest.
 vars().update({name: value for name, value in _EMAIL.items() if value not in (None, "")})
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Member Messaging <no-reply@localhost>")
