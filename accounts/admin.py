@@ -4,8 +4,8 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from .models import MemberProfile, MembershipLevel
-from .services import move_members_to_level
+from .models import LevelChange, MemberProfile, MembershipLevel
+from .services import move_members_to_level, save_member_profile
 
 User = get_user_model()
 
@@ -31,6 +31,28 @@ class MemberProfileInline(admin.StackedInline):
     verbose_name_plural = "member profile"
 
 
+class LevelChangeInline(admin.TabularInline):
+    """The member's level history, newest first; written by accounts.services, never edited here."""
+
+    model = LevelChange
+    fk_name = "member"
+    fields = ["changed_at", "from_level_name", "to_level_name", "via", "changed_by"]
+    readonly_fields = fields
+    ordering = ["-changed_at", "-pk"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "level history"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class MoveToLevelForm(ActionForm):
     """The admin's action bar with a level to move the selected members to."""
 
@@ -42,13 +64,22 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class MemberAdmin(UserAdmin):
-    inlines = [MemberProfileInline]
+    inlines = [MemberProfileInline, LevelChangeInline]
     action_form = MoveToLevelForm
     actions = ["move_to_level"]
     list_display = ["username", "first_name", "last_name", "email", "level", "last_login", "is_staff"]
     list_filter = ["member_profile__level", "is_staff", "is_superuser", "is_active"]
     search_fields = ["username", "first_name", "last_name", "email", "member_profile__level__name"]
     list_select_related = ["member_profile__level"]
+
+    def save_formset(self, request, form, formset, change) -> None:
+        if formset.model is not MemberProfile:
+            super().save_formset(request, form, formset, change)
+            return
+        # Through the service, so a level changed in this form is recorded under the admin who saved it.
+        for profile in formset.save(commit=False):
+            save_member_profile(profile=profile, via=LevelChange.Via.ADMIN_FORM, actor=request.user)
+        formset.save_m2m()
 
     @admin.display(description="level", ordering="member_profile__level__rank")
     def level(self, obj) -> str:

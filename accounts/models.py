@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class MembershipLevel(models.Model):
@@ -38,6 +39,43 @@ class MemberProfile(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        # Remembered so a save can tell whether the level changed (signals.py announces it).
+        # Remembered so a save can tell whether the level changed (signals.py announces and records it).
         instance._loaded_level_id = instance.level_id
         return instance
+
+    @property
+    def stored_level_id(self) -> int | None:
+        """The level id as last read from or written to the database (the current one for an unsaved profile)."""
+        return getattr(self, "_loaded_level_id", self.level_id)
+
+
+class LevelChange(models.Model):
+    """One change of a member's level: from what, to what, when, by whom and through which path.
+
+    The level names are kept as they were at the time, so the history still reads right after a rename or a
+    deletion of a level.
+    """
+
+    class Via(models.TextChoices):
+        ADMIN_FORM = "admin_form", "admin: member form"
+        BULK_ACTION = "bulk_action", "admin: bulk action"
+        COMMAND = "command", "management command"
+        OTHER = "other", "other"
+
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="level_changes")
+    from_level = models.ForeignKey(MembershipLevel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    to_level = models.ForeignKey(MembershipLevel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    from_level_name = models.CharField(max_length=64, blank=True)
+    to_level_name = models.CharField(max_length=64, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    via = models.CharField(max_length=16, choices=Via.choices)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        verbose_name = "level change"
+
+    def __str__(self) -> str:
+        return f"{self.from_level_name or 'none'} → {self.to_level_name or 'none'}"

@@ -6,14 +6,70 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from .models import MemberProfile, MembershipLevel
+from .models import LevelChange, MemberProfile, MembershipLevel
 from .selectors import default_level
+
+Via = LevelChange.Via
 
 
 def ensure_member_profile(*, user: AbstractBaseUser) -> MemberProfile:
     """The user's profile, created with the default level if it is missing."""
     profile, _ = MemberProfile.objects.get_or_create(user=user, defaults={"level": default_level()})
     return profile
+
+
+def record_level_change(
+    *,
+    profile: MemberProfile,
+    from_level_id: int | None,
+    via: LevelChange.Via,
+    actor: AbstractBaseUser | None = None,
+) -> LevelChange:
+    """Write one row of the member's level history: from `from_level_id` to the profile's current level."""
+    from_level = MembershipLevel.objects.filter(pk=from_level_id).first() if from_level_id else None
+    return LevelChange.objects.create(
+        member_id=profile.user_id,
+        from_level=from_level,
+        to_level=profile.level,
+        from_level_name=from_level.name if from_level else "",
+        to_level_name=profile.level.name if profile.level else "",
+        changed_by=actor if actor is not None and actor.is_authenticated else None,
+        via=via,
+    )
+
+
+@transaction.atomic
+def save_member_profile(
+    *,
+    profile: MemberProfile,
+    via: LevelChange.Via,
+    actor: AbstractBaseUser | None = None,
+    update_fields: Iterable[str] | None = None,
+) -> LevelChange | None:
+    """Save the profile as it is in memory; when its level differs from the stored one, the change is recorded
+    under `via` and `actor` and returned (None when the level did not change or the profile is new)."""
+    from_level_id = profile.stored_level_id
+    changed = profile.pk is not None and from_level_id != profile.level_id
+    # The save's own receiver (signals.py) records unattributed changes; this one is attributed below.
+    profile._level_change_attributed = changed
+    profile.save(update_fields=update_fields)
+    if not changed:
+        return None
+    return record_level_change(profile=profile, from_level_id=from_level_id, via=via, actor=actor)
+
+
+def change_member_level(
+    *,
+    profile: MemberProfile,
+    level: MembershipLevel | None,
+    via: LevelChange.Via,
+    actor: AbstractBaseUser | None = None,
+) -> LevelChange | None:
+    """Move the member to `level`, recording the change (None when they were there already)."""
+    profile.level = level
+    if profile.stored_level_id == profile.level_id:
+        return None
+    return save_member_profile(profile=profile, via=via, actor=actor, update_fields=["level", "updated_at"])
 
 
 @transaction.atomic
@@ -23,16 +79,14 @@ def move_members_to_level(
     """Set each user's level and return how many changed.
 
     Profiles are saved one by one so the level-change listeners (messaging's re-push) hear of each; every
-    change is written to the admin history under the actor.
+    change is written to the member's level history and to the admin history under the actor.
     """
     changed = 0
     for user in users:
         profile = ensure_member_profile(user=user)
-        if profile.level_id == level.pk:
-            continue
         old_level = profile.level
-        profile.level = level
-        profile.save(update_fields=["level", "updated_at"])
+        if change_member_level(profile=profile, level=level, via=Via.BULK_ACTION, actor=actor) is None:
+            continue
         changed += 1
         if actor is not None:
             LogEntry.objects.log_actions(
@@ -43,3 +97,11 @@ def move_members_to_level(
                 single_object=True,
             )
     return changed
+
+
+def update_member_details(*, user: AbstractBaseUser, first_name: str, last_name: str, email: str) -> None:
+    """The member's own edit of their name and email (never their level)."""
+    user.first_name = first_name
+    user.last_name = last_name
+    user.email = email
+    user.save(update_fields=["first_name", "last_name", "email"])

@@ -1,11 +1,12 @@
-"""Profile creation and the level-change announcement other apps (messaging) listen to."""
+"""Profile creation, the level-change announcement other apps (messaging) listen to, and the history row for a
+level change no service attributed (a plain `profile.save()` somewhere): no path changes a level silently."""
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import Signal, receiver
 
-from .models import MemberProfile
+from .models import LevelChange, MemberProfile
 
 # Sent after the transaction that changed a member's level commits. Arguments: profile, old_level_id.
 member_level_changed = Signal()
@@ -21,12 +22,19 @@ def create_member_profile(sender, instance, created, raw=False, **kwargs) -> Non
 
 @receiver(post_save, sender=MemberProfile, dispatch_uid="accounts.announce_level_change")
 def announce_level_change(sender, instance: MemberProfile, created, raw=False, **kwargs) -> None:
-    if raw or created:
+    attributed = getattr(instance, "_level_change_attributed", False)
+    instance._level_change_attributed = False
+    if raw:
         return
-    old_level_id = getattr(instance, "_loaded_level_id", instance.level_id)
-    if old_level_id == instance.level_id:
-        return
+    old_level_id = instance.stored_level_id
+    # From now on the stored level is this one (also for a profile just created, so its next save compares).
     instance._loaded_level_id = instance.level_id
+    if created or old_level_id == instance.level_id:
+        return
+    if not attributed:
+        from .services import record_level_change
+
+        record_level_change(profile=instance, from_level_id=old_level_id, via=LevelChange.Via.OTHER)
     transaction.on_commit(
         lambda: member_level_changed.send(sender=MemberProfile, profile=instance, old_level_id=old_level_id)
     )

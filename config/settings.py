@@ -167,6 +167,22 @@ LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="30/m")
 # Behind a proxy, the client's address comes from this header (set by the proxy, never by the client).
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 
+# --- Mail (password reset). EMAIL_URL in django-environ's form (smtp+tls://user:password@host:587, ...). In
+# development the default prints each mail in the terminal of `make run` (console backend): no mail server. ---
+# An empty EMAIL_URL (as in .env.example) means the default too.
+_EMAIL = env.email_url_config(
+    env.str("EMAIL_URL", default="") or ("consolemail://" if DEBUG else "smtp://localhost:25")
+)
+# Only what the URL names (host, port, user, password, TLS/SSL, file path); Django's defaults for the rest.
+vars().update({name: value for name, value in _EMAIL.items() if value not in (None, "")})
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Member Messaging <no-reply@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# A reset link works once (its token covers the password hash) and for this many seconds.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
+# Reset requests allowed per client address and per email address (accounts/reset_limits.py); beyond, 429.
+PASSWORD_RESET_RATE_PER_IP = env.str("PASSWORD_RESET_RATE_PER_IP", default="10/h")
+PASSWORD_RESET_RATE_PER_EMAIL = env.str("PASSWORD_RESET_RATE_PER_EMAIL", default="3/h")
+
 SILENCED_SYSTEM_CHECKS = [
     # Django's own Redis backend increments atomically; django-ratelimit only lists django-redis by name.
     "django_ratelimit.W001",

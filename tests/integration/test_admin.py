@@ -84,6 +84,9 @@ def test_profile_level_is_editable_from_the_user_page(admin_client, alice):
             "member_profile-0-id": alice.member_profile.pk,
             "member_profile-0-user": alice.pk,
             "member_profile-0-level": MembershipLevel.objects.get(name="Silver").pk,
+            # The read-only level history inline: its management form only.
+            "level_changes-TOTAL_FORMS": "0",
+            "level_changes-INITIAL_FORMS": "0",
         }
     )
     data.pop("groups", None)

@@ -160,8 +160,7 @@ def reset_link(user) -> str:
     return reverse("password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
 
 
-@pytest.mark.urls("tests.integration.password_reset_urls")
-def test_reset_confirmation_mounted_with_the_hook_shares_the_members_budget(client, alice, small_budgets):
+def test_reset_confirmation_shares_the_members_budget(client, alice, small_budgets):
     small_budgets.LOGIN_RATE_PER_IP = "100/m"
     set_password_url = client.get(reset_link(alice)).url  # Django moves the token into the session
     mismatched = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD + "x"}
@@ -171,3 +170,7 @@ def test_reset_confirmation_mounted_with_the_hook_shares_the_members_budget(clie
     assert_too_many(client.post(set_password_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}))
     alice.refresh_from_db()
     assert alice.check_password(DEMO_PASSWORD)
+
+
+def test_the_reset_confirmation_is_mounted_limited(alice):
+    assert getattr(resolve(reset_link(alice)).func, "password_attempts_limited", False)

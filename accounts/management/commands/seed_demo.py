@@ -4,8 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import MembershipLevel
-from accounts.services import ensure_member_profile
+from accounts.models import LevelChange, MembershipLevel
+from accounts.services import change_member_level, ensure_member_profile
 
 DEMO_PASSWORD = "demo-pass-2026"
 LEVELS = [
@@ -47,8 +47,7 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
             profile = ensure_member_profile(user=user)
             if created or profile.level is None:
-                profile.level = levels[level_name]
-                profile.save()
+                change_member_level(profile=profile, level=levels[level_name], via=LevelChange.Via.COMMAND)
             self._report("member", f"{username} ({profile.level})", created)
 
         admin, created = User.objects.get_or_create(

@@ -1,0 +1,27 @@
+"""Forms of the member's own pages."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+
+
+class MemberDetailsForm(forms.Form):
+    """What a member may change about themselves: their name and email. The level is not a field, so a posted
+    `level` is ignored."""
+
+    first_name = forms.CharField(max_length=150, required=False, label="First name")
+    last_name = forms.CharField(max_length=150, required=False, label="Last name")
+    email = forms.EmailField(max_length=254, label="Email")
+
+    def __init__(self, *args, user: AbstractBaseUser, **kwargs) -> None:
+        kwargs.setdefault("initial", {"first_name": user.first_name, "last_name": user.last_name, "email": user.email})
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_email(self) -> str:
+        email = get_user_model().objects.normalize_email(self.cleaned_data["email"].strip())
+        # Password reset mails every account with the address: one address, one account.
+        taken = get_user_model()._default_manager.filter(email__iexact=email).exclude(pk=self.user.pk).exists()
+        if taken:
+            raise forms.ValidationError("Another account uses this email address.")
+        return email
