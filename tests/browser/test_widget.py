@@ -3,7 +3,6 @@ sandbox's Messenger stand-in, nothing mocked in between. What the sandbox record
 proof: the customer attributes on each conversation's FIRST message.
 """
 
-import re
 import time
 import uuid
 from typing import Any
@@ -11,31 +10,20 @@ from typing import Any
 import pytest
 
 from messaging.attributes import read_member_token
-from messaging.selectors import messenger_csp_sources
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DEMO_PASSWORD = "demo-pass-2026"
 MEMBER_KEYS = {"memberId", "membershipLevel", "memberToken", "displayName", "email"}
-_URL = re.compile(r"^(https?|wss)://")
 
 
 @pytest.fixture
-def site(live_server, sandbox, seeded, settings) -> str:
-    """The live site with Messenger pointed at this run's sandbox. settings.py derived its CSP once, at start-up,
-    for the default sandbox port; the page must allow this sandbox's origin instead (and nothing wider)."""
-    policy = dict(settings.CONTENT_SECURITY_POLICY)
-    directives = {name: list(sources) for name, sources in policy["DIRECTIVES"].items()}
-    for directive, sources in messenger_csp_sources().items():
-        kept = [source for source in directives.get(directive, []) if not _URL.match(str(source))]
-        directives[directive] = kept + sources
-    settings.CONTENT_SECURITY_POLICY = {**policy, "DIRECTIVES": directives}
-    # Twenty sign-ins as alice in a minute are this test's doing, not an attack.
-    settings.LOGIN_RATE_PER_USERNAME = "1000/m"
+def site(messenger_site, sandbox, seeded) -> str:
+    """The live site with Messenger pointed at this run's sandbox (tests/fixtures/browser.py)."""
     # The widget alone: no data action back into the live server, whose thread would otherwise still be
     # verifying (and writing to the test database) while the test tears down.
     sandbox.configure(flow_enabled=False)
-    return live_server.url
+    return messenger_site
 
 
 def new_page(browser: Any) -> tuple[Any, Any, list[str]]:
@@ -51,15 +39,11 @@ def new_page(browser: Any) -> tuple[Any, Any, list[str]]:
 
 
 def _counts(message: Any) -> bool:
-    """Console errors that mean something broke: not a missing favicon, nor the stand-in's poll of a session
-    that a clear just ended (it answers 404 and the stand-in starts afresh)."""
+    """Console errors that mean something broke: not a missing favicon."""
     if message.type != "error":
         return False
     url = (message.location or {}).get("url", "")
-    return not (
-        message.text.startswith("Failed to load resource")
-        and ("/favicon.ico" in url or "/webmessaging/v1/events" in url)
-    )
+    return not (message.text.startswith("Failed to load resource") and "/favicon.ico" in url)
 
 
 def sign_in(page: Any, site: str, username: str) -> None:
