@@ -267,3 +267,70 @@ def test_a_level_changed_by_an_admin_rides_on_the_next_page(browser, site, sandb
         assert not events
     finally:
         context.close()
+
+
+def test_messenger_traffic_is_one_websocket_under_the_sites_csp(browser, site, sandbox):
+    """Messenger's guest traffic is one WebSocket to the sandbox's origin (no HTTP polling), and the site's real
+    CSP allows exactly that socket's origin."""
+    context, page, events = new_page(browser)
+    sandbox_requests: list[str] = []
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.on("request", lambda r: sandbox_requests.append(r.url) if r.url.startswith(sandbox.url) else None)
+    try:
+        response = page.goto(f"{site}/")
+        connect_src = next(
+            part.split()[1:]
+            for part in response.headers["content-security-policy"].split(";")
+            if part.split() and part.split()[0] == "connect-src"
+        )
+        socket_origin = sandbox.url.replace("http://", "ws://", 1)
+        assert socket_origin in connect_src
+        assert not [s for s in connect_src if s in {"*", "ws:", "wss:", "http:", "https:"}]
+        assert [s for s in connect_src if s.startswith("ws")] == [socket_origin]
+        send(page, "Over the socket")
+        conversation = conversation_with(sandbox, "Over the socket", page)
+        sandbox.http.post(f"{sandbox.url}/agent/api/conversations/{conversation['id']}/reply", json={"text": "Pushed"})
+        page.locator("#genesys-transcript [data-direction=Outbound]", has_text="Pushed").wait_for()
+        assert sockets == [f"{socket_origin}/v1?deploymentId={conversation['deploymentId']}"]
+        paths = sorted(url[len(sandbox.url) :] for url in sandbox_requests)
+        assert paths == ["/genesys-bootstrap/genesys.min.js", "/genesys-bootstrap/messenger.css"]
+        assert not events
+    finally:
+        context.close()
+
+
+def test_a_refused_clear_still_starts_the_next_member_afresh(browser, site, sandbox):
+    """conversationClear off in the deployment: the clear on the first page after sign-out is refused; the page
+    drops Messenger's stored session and reloads, so bob neither sees nor continues alice's conversation."""
+    sandbox.configure(conversation_clear_enabled=False)
+    context, page, events = new_page(browser)
+    try:
+        sign_in(page, site, "alice")
+        send(page, "Alice's private question")
+        alice_conversation = conversation_with(sandbox, "Alice's private question", page)
+        page.locator("#genesys-transcript", has_text="Alice's private question").wait_for()
+
+        sign_out(page, site)
+        sandbox.wait_for(lambda: sandbox.stats()["clears_refused"] == 1)
+        page.wait_for_function(OWNER_SETTLED_ANONYMOUS)
+        open_widget(page)
+        assert "Alice" not in page.locator("#genesys-transcript").inner_text()
+
+        sign_in(page, site, "bob")
+        send(page, "Bob on the shared browser")
+        bob_conversation = conversation_with(sandbox, "Bob on the shared browser", page)
+        assert bob_conversation["id"] != alice_conversation["id"]
+        assert "Alice" not in page.locator("#genesys-transcript").inner_text()
+        assert_member_attributes(first_message_attributes(bob_conversation), "bob")
+        # What a refused clear cannot do: alice's conversation stays open at Genesys until it times out.
+        assert next(c for c in sandbox.conversations() if c["id"] == alice_conversation["id"])["cleared"] is False
+        assert not events
+    finally:
+        context.close()
+
+
+OWNER_SETTLED_ANONYMOUS = """() => {
+    const data = JSON.parse(document.getElementById("genesys-messenger-data").textContent);
+    return localStorage.getItem("mm.messenger.owner") === data.owner && data.owner === "anonymous";
+}"""
