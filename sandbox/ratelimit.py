@@ -25,7 +25,7 @@ class Bucket:
             self.window_start, self.count = now, 0
 
     def reset_seconds(self, now: float, window: float) -> int:
-        return max(1, math.ceil(self.window_start + window - now))
+        return max(1, math.ceil(round(self.window_start + window - now, 6)))  # no 61 from float noise
 
 
 @dataclasses.dataclass

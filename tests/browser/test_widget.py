@@ -303,6 +303,7 @@ def test_messenger_traffic_is_one_websocket_under_the_sites_csp(browser, site, s
 def test_a_refused_clear_still_starts_the_next_member_afresh(browser, site, sandbox):
     """conversationClear off in the deployment: the clear on the first page after sign-out is refused; the page
     drops Messenger's stored session and reloads, so bob neither sees nor continues alice's conversation."""
+    clears_before = sandbox.stats()["clears_refused"]
     sandbox.configure(conversation_clear_enabled=False)
     context, page, events = new_page(browser)
     try:
@@ -314,6 +315,8 @@ def test_a_refused_clear_still_starts_the_next_member_afresh(browser, site, sand
         sign_out(page, site)
         sandbox.wait_for(lambda: sandbox.stats()["clears_refused"] == 1)
         page.wait_for_function(OWNER_SETTLED_ANONYMOUS)
+        # Remembered: bob's sign-in drops the anonymous session before Messenger loads, with no clear or reload.
+        assert page.evaluate("localStorage.getItem('mm.messenger.clear_refused')") == "1"
         open_widget(page)
         assert "Alice" not in page.locator("#genesys-transcript").inner_text()
 
@@ -322,6 +325,7 @@ def test_a_refused_clear_still_starts_the_next_member_afresh(browser, site, sand
         bob_conversation = conversation_with(sandbox, "Bob on the shared browser", page)
         assert bob_conversation["id"] != alice_conversation["id"]
         assert "Alice" not in page.locator("#genesys-transcript").inner_text()
+        assert sandbox.stats()["clears_refused"] == clears_before + 1  # bob's page did not try again
         assert_member_attributes(first_message_attributes(bob_conversation), "bob")
         # What a refused clear cannot do: alice's conversation stays open at Genesys until it times out.
         assert next(c for c in sandbox.conversations() if c["id"] == alice_conversation["id"])["cleared"] is False
