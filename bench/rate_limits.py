@@ -15,7 +15,7 @@ found is not looked up again. What is not pushed when the run ends is reported a
   paced-N   the limiter over a pool of N tokens.
 
 Time is scaled so that the three runs fit in two minutes: with --time-scale 10, one Genesys minute lasts 6 s, both
-in the sandbox (its rate window, patched at start-up) and in our limiter, and every wait is scaled with it
+in the sandbox (its rate window, SANDBOX_RATE_WINDOW_SECONDS) and in our limiter, and every wait is scaled with it
 (GENESYS_PACING_MAX_WAIT 2 s -> 0.2 s, MAX_RETRY_WAIT, the outbox's backoff). Figures per minute are per Genesys
 minute; times to push are given as measured and at full scale (measured x scale, which also multiplies HTTP round
 trips of a few milliseconds). The p95 is over the pushes that landed: when a mode cannot keep up, most pushes are
@@ -33,8 +33,6 @@ import dataclasses
 import heapq
 import json
 import os
-import selectors
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,45 +45,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._sandbox import Sandbox  # noqa: E402
+from bench._sandbox import Sandbox, start_sandbox  # noqa: E402
 
 GET_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
 PATCH_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
-# The sandbox counts each token's requests in fixed windows of sandbox.state.RATE_WINDOW_SECONDS (a minute); the
-# child patches it before serving, and refuses to start if the name ever changes.
-SCALED_SANDBOX = (
-    "import sys, sandbox.state as state\n"
-    "assert isinstance(state.RATE_WINDOW_SECONDS, float), 'sandbox.state.RATE_WINDOW_SECONDS moved'\n"
-    "state.RATE_WINDOW_SECONDS = float(sys.argv[1])\n"
-    "from sandbox.__main__ import main\n"
-    "raise SystemExit(main(sys.argv[2:]))\n"
-)
 
 
 def start_scaled_sandbox(window: float, timeout: float = 15.0) -> Sandbox:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GENESYS_", "SANDBOX_"))}
-    env["SANDBOX_DATA_ACTION_URL"] = "http://127.0.0.1:9/unused"  # no flow calls leave the benchmark
-    env["SANDBOX_FLOW_ENABLED"] = "false"
-    process = subprocess.Popen(
-        [sys.executable, "-c", SCALED_SANDBOX, str(window), "--host", "127.0.0.1", "--port", "0", "--quiet"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    ready = selector.select(timeout)
-    selector.close()
-    line = process.stdout.readline().decode().strip() if ready else ""
-    if "listening on " not in line:
-        process.kill()
-        process.wait(5)
-        raise RuntimeError(f"sandbox did not start (first line {line!r})")
-    sandbox = Sandbox(line.split("listening on ", 1)[1], process)
-    sandbox.stats()
-    return sandbox
+    """A sandbox whose rate windows last `window` seconds instead of a minute (SANDBOX_RATE_WINDOW_SECONDS)."""
+    return start_sandbox(timeout, extra_env={"SANDBOX_RATE_WINDOW_SECONDS": str(window)})
 
 
 @dataclasses.dataclass(order=True)

@@ -41,23 +41,15 @@ def percentile(values: list[float], fraction: float) -> float:
 def start_conversations(
     sandbox_url: str, members: dict[str, dict[str, str]], count: int, prefix: str = "bench"
 ) -> list[tuple[str, str]]:
-    """`count` conversations over the Guest API, each with a member's page attributes: (conversation id, token)."""
+    """`count` conversations (a guest's first message each, POST /_conversations), each with a member's page
+    attributes: (conversation id, token)."""
     http = requests.Session()
     names = sorted(members)
     texts = {}
     for i in range(count):
         attributes = members[names[i % len(names)]]
-        guest = os.urandom(12).hex()
         http.post(
-            f"{sandbox_url}/webmessaging/v1/sessions",
-            json={"action": "configureSession", "deploymentId": defaults.DEPLOYMENT_ID, "token": guest},
-            timeout=10,
-        ).raise_for_status()
-        message = {"type": "Text", "text": f"{prefix} {i}", "channel": {"metadata": {"customAttributes": attributes}}}
-        http.post(
-            f"{sandbox_url}/webmessaging/v1/messages",
-            json={"action": "onMessage", "token": guest, "message": message},
-            timeout=10,
+            f"{sandbox_url}/_conversations", json={"attributes": attributes, "text": f"{prefix} {i}"}, timeout=10
         ).raise_for_status()
         texts[f"{prefix} {i}"] = attributes["memberToken"]
     conversations = http.get(f"{sandbox_url}/_conversations", timeout=30).json()["conversations"]

@@ -10,7 +10,7 @@ import environ
 from csp.constants import NONCE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from messaging.regions import UnknownRegion, get_region
+from messaging.regions import UnknownRegion, get_region, websocket_origin
 from sandbox import defaults as sandbox_defaults
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -269,13 +269,15 @@ GENESYS_PUSH_RETRY_BASE = env.float("GENESYS_PUSH_RETRY_BASE", default=2.0)
 GENESYS_PUSH_LEASE = env.float("GENESYS_PUSH_LEASE", default=120.0)
 
 # --- Content Security Policy (django-csp 4). Scripts: our own, the nonce'd inline snippet, and the Messenger
-# (apps) host only. Messenger also talks to the API host and the guest WebSocket host of the region. ---
+# (apps) host only. Messenger also talks to the API host and the guest WebSocket host of the region; in sandbox
+# mode all of it is the sandbox's origin, its socket under ws:// (messaging.selectors.messenger_csp_sources). ---
 _APPS_ORIGINS = [GENESYS_APPS_BASE] if GENESYS_DEPLOYMENT_ID else []
-_MESSENGER_CONNECT = (
-    [GENESYS_APPS_BASE, GENESYS_API_BASE, f"wss://{_REGION.webmessaging_host}"]
-    if GENESYS_DEPLOYMENT_ID and not GENESYS_SANDBOX
-    else _APPS_ORIGINS
-)
+if not GENESYS_DEPLOYMENT_ID:
+    _MESSENGER_CONNECT: list[str] = []
+elif GENESYS_SANDBOX:
+    _MESSENGER_CONNECT = [GENESYS_APPS_BASE, websocket_origin(GENESYS_APPS_BASE)]
+else:
+    _MESSENGER_CONNECT = [GENESYS_APPS_BASE, GENESYS_API_BASE, f"wss://{_REGION.webmessaging_host}"]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -127,14 +127,18 @@ class GenesysClient:
     def patch_secure_attributes(
         self, conversation_id: str, attributes: dict[str, str], version: int | None = None
     ) -> dict:
-        """PATCH /api/v2/conversations/{conversationId}/secureattributes: attributes the guest never sees."""
+        """PATCH /api/v2/conversations/{conversationId}/secureattributes: merges attributes the guest never sees.
+
+        Genesys does not use `version` on PATCH (sent only if given) and answers a plain string, not the object
+        (PureCloudPlatformClientV2 ConversationsApi.md): the result is {"entities": <that string>}. Read the
+        attributes and their version back with get_secure_attributes."""
         body: dict[str, Any] = {"attributes": validate_attributes(attributes)}
         if version is not None:
             body["version"] = int(version)
         return self._call("PATCH", SECURE_ATTRIBUTES_ROUTE, json=body, conversationId=conversation_id)
 
     def get_secure_attributes(self, conversation_id: str) -> dict:
-        """GET /api/v2/conversations/{conversationId}/secureattributes."""
+        """GET /api/v2/conversations/{conversationId}/secureattributes -> {"attributes", "version"}."""
         return self._call("GET", SECURE_ATTRIBUTES_ROUTE, conversationId=conversation_id)
 
     # --- plumbing ---

@@ -60,6 +60,14 @@ class Region:
         return f"webmessaging.{self.domain}"
 
 
+def websocket_origin(base_url: str) -> str:
+    """The WebSocket origin on the same host as an http(s) base URL: https -> wss, http -> ws (the sandbox's
+    guest socket lives on its own origin, as Genesys' lives on webmessaging.<domain>)."""
+    scheme, sep, rest = base_url.partition("://")
+    host = rest.split("/", 1)[0]
+    return f"{'wss' if scheme == 'https' else 'ws'}{sep}{host}"
+
+
 def region_names() -> list[str]:
     return sorted(_REGIONS)
 

@@ -10,6 +10,7 @@ from accounts.selectors import member_profile_for
 
 from .app_settings import app_settings
 from .attributes import anonymous_attributes, member_attribute_keys, page_attributes
+from .regions import websocket_origin
 
 # Set by the logout view in the fresh session; the first page after sign-out clears Messenger even when the
 # browser's own marker says nothing changed (removed, or written by an older page).
@@ -69,13 +70,14 @@ def messenger_csp_sources() -> dict[str, list[str]]:
     """The sources each CSP directive must allow for Messenger, from the current settings; {} when it is off.
 
     config/settings.py derives the same set once at start-up (CONTENT_SECURITY_POLICY); the system check
-    messaging.W001 compares the two. The sandbox is one origin for the script, the API and the guest channel.
+    messaging.W001 compares the two. The sandbox is one origin for the script, the API and the guest socket,
+    which it serves under ws:// on the same host and port (nothing wider: not `ws:`, not another port).
     """
     if not app_settings.MESSENGER_CONFIGURED:
         return {}
     apps = app_settings.APPS_BASE
     if app_settings.SANDBOX:
-        connect = [apps]
+        connect = [apps, websocket_origin(apps)]
     else:
         connect = list(dict.fromkeys([apps, app_settings.API_BASE, f"wss://{app_settings.REGION.webmessaging_host}"]))
     return {

@@ -12,6 +12,10 @@ from typing import Any
 
 from . import defaults
 
+_TRUE = {"1", "true", "yes", "on"}
+SECURE_ATTRIBUTES = "/api/v2/conversations/{conversationId}/secureattributes"
+DEFAULT_ROUTE_RATE_LIMITS = {f"PUT {SECURE_ATTRIBUTES}": 180, f"PATCH {SECURE_ATTRIBUTES}": 180}
+
 
 @dataclasses.dataclass
 class Config:
@@ -26,14 +30,25 @@ class Config:
     token_ttl: int = 86400
     # Genesys publishes 300 API requests per minute per client-credentials token.
     rate_per_minute: int = 300
+    # Length of a rate window: a minute, shorter in benchmarks that scale time (bench/rate_limits.py).
+    rate_window_seconds: float = 60.0
+    # Routes with a bucket of their own ("METHOD /template": requests per window), counted per token besides the
+    # token's bucket; their answers' inin-ratelimit-* headers describe this bucket. Which routes Genesys gives one,
+    # and how big, is unverified: the default only shows that the headers describe the bucket that applied.
+    route_rate_limits: dict[str, int] = dataclasses.field(default_factory=lambda: dict(DEFAULT_ROUTE_RATE_LIMITS))
     # Announced to the guest in SessionResponse.maxCustomDataBytes; 2048 is the commonly quoted figure.
     max_custom_data_bytes: int = 2048
     # Off: conversations are created but no data action is called (a test of the widget alone).
     flow_enabled: bool = True
     # Genesys' own Terraform example gives the data action 20 s.
     data_action_timeout: float = 20.0
-    # Longest server-side wait of one guest long-poll (GET /webmessaging/v1/events).
-    long_poll_seconds: float = 15.0
+    # Messages one guest session may send per rate window before the socket answers TooManyRequestsErrorMessage
+    # (429, errorCode 4029). Genesys' own figure is unverified.
+    guest_messages_per_minute: int = 60
+    # The deployment's messenger.apps.conversations.conversationClear.enabled: off, a clear is refused.
+    conversation_clear_enabled: bool = True
+    # SessionResponse.durationSeconds (expirationDate follows from it); Genesys' own figure is unverified.
+    session_duration_seconds: int = 259200
     # Genesys' behaviour here is not documented: by default a key the server pushed keeps its value when a later
     # guest message carries the same key (so a guest cannot overwrite `verified`). True lets the widget win.
     widget_overrides_server: bool = False
@@ -57,9 +72,11 @@ class Config:
             token_ttl=int(get("SANDBOX_TOKEN_TTL", "86400")),
             rate_per_minute=int(get("SANDBOX_RATE_PER_MINUTE", "300")),
             max_custom_data_bytes=int(get("SANDBOX_MAX_CUSTOM_DATA_BYTES", "2048")),
-            flow_enabled=get("SANDBOX_FLOW_ENABLED", "true").lower() in {"1", "true", "yes", "on"},
+            flow_enabled=get("SANDBOX_FLOW_ENABLED", "true").lower() in _TRUE,
             data_action_timeout=float(get("SANDBOX_DATA_ACTION_TIMEOUT", "20")),
-            long_poll_seconds=float(get("SANDBOX_LONG_POLL_SECONDS", "15")),
+            rate_window_seconds=float(get("SANDBOX_RATE_WINDOW_SECONDS", "60")),
+            guest_messages_per_minute=int(get("SANDBOX_GUEST_MESSAGES_PER_MINUTE", "60")),
+            conversation_clear_enabled=get("SANDBOX_CONVERSATION_CLEAR_ENABLED", "true").lower() in _TRUE,
         )
 
     def updated(self, changes: Mapping[str, Any]) -> Config:
@@ -80,6 +97,13 @@ class Config:
                 if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                     raise ValueError(f"{name} must be a non-negative number")
                 value = float(value)
+            elif kind is dict:
+                if not isinstance(value, dict) or not all(
+                    isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                    for k, v in value.items()
+                ):
+                    raise ValueError(f"{name} must be an object of non-negative integers")
+                value = dict(value)
             elif not isinstance(value, str):
                 raise ValueError(f"{name} must be a string")
             clean[name] = value

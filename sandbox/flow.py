@@ -16,7 +16,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .state import State, now_iso
+from .models import now_iso
+from .state import State
 
 MAX_RECORDED_BODY = 4096
 
@@ -26,28 +27,10 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 def start(state: State, conversation_id: str) -> threading.Thread | None:
     """Call the data action for a conversation that was just created, in a daemon thread."""
-    with state.lock:
-        config = state.config
-        conversation = state.conversations.get(conversation_id)
-        if not config.flow_enabled or conversation is None:
-            return None
-        record: dict[str, Any] = {
-            "url": config.data_action_url,
-            "request": {
-                "conversationId": conversation_id,
-                "memberToken": conversation.customer.attributes.get("memberToken", ""),
-            },
-            "startedAt": now_iso(),
-            "state": "pending",
-            "status": None,
-            "ok": False,
-            "body": None,
-            "error": None,
-            "durationMs": None,
-        }
-        conversation.data_action_calls.append(record)
-        state.stats["data_action_calls"] += 1
-        generation = state.generation
+    begun = state.begin_data_action(conversation_id)
+    if begun is None:
+        return None
+    config, record, generation = begun
     thread = threading.Thread(
         target=_call,
         args=(state, generation, record, config.data_action_username, config.data_action_password),
@@ -88,10 +71,7 @@ def _call(state: State, generation: int, record: dict[str, Any], username: str, 
     status = result.get("status")
     result["ok"] = isinstance(status, int) and 200 <= status < 300
     result["state"] = "succeeded" if result["ok"] else "failed"
-    with state.lock:
-        if state.generation == generation:
-            record.update(result)
-            state.changed.notify_all()
+    state.finish_data_action(generation, record, result)
 
 
 def _body(raw: bytes) -> Any:

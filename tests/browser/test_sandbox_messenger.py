@@ -65,6 +65,7 @@ def _json_for_script(value):
 def site(sandbox_server):
     """A page server on its own origin: every query parameter becomes a custom attribute."""
     sandbox_url = sandbox_server.url
+    socket_origin = sandbox_url.replace("http://", "ws://", 1)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -82,11 +83,13 @@ def site(sandbox_server):
                 "events": EVENTS,
             }
             body = PAGE.format(data=_json_for_script(data), nonce=nonce, title=html.escape("Member page")).encode()
-            # The site's policy in sandbox mode: Messenger may load from, style from and connect to its origin only.
+            # The site's policy in sandbox mode: Messenger may load from, style from and connect to its origin only
+            # (its guest socket: the same host and port under ws://).
             csp = (
                 f"default-src 'self'; script-src 'self' 'nonce-{nonce}' {sandbox_url}; "
                 f"style-src 'self' 'nonce-{nonce}' {sandbox_url}; img-src 'self' data: {sandbox_url}; "
-                f"connect-src 'self' {sandbox_url}; font-src 'self' {sandbox_url}; frame-src 'self' {sandbox_url}; "
+                f"connect-src 'self' {sandbox_url} {socket_origin}; font-src 'self' {sandbox_url}; "
+                f"frame-src 'self' {sandbox_url}; "
                 "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
             )
             self.send_response(200)
@@ -253,6 +256,9 @@ def test_clear_conversation_ends_it_and_the_next_message_starts_anew(sandbox, si
     assert command(page, "MessagingService.clearConversation") == {"resolved": {}}
     wait_event(page, "MessagingService.conversationCleared")
     assert page.locator("#genesys-transcript [data-direction]").count() == 0
+    # Exactly one new session, and ready is not published again (once per page, as a plugin's ready).
+    assert sandbox.stats()["guest_sessions_created"] == 2
+    assert page.evaluate("window.__events.filter((e) => e.name === 'MessagingService.ready').length") == 1
     new_token = json.loads(page.evaluate(f"localStorage.getItem('{key}')"))["token"]
     assert new_token != old_token
     cleared = sandbox.conversation(first["id"])
@@ -273,12 +279,12 @@ def test_clear_conversation_ends_it_and_the_next_message_starts_anew(sandbox, si
     assert console_errors == []
 
 
-def test_clear_without_a_conversation_rejects(sandbox, site, page):
+def test_clear_without_a_conversation_resolves_with_one_new_session(sandbox, site, page):
     open_page(page, site)
-    answer = command(page, "MessagingService.clearConversation")
-    assert "no conversation" in answer["rejected"]
+    assert command(page, "MessagingService.clearConversation") == {"resolved": {}}
     wait_event(page, "MessagingService.conversationCleared")
     assert sandbox.conversations() == []
+    assert sandbox.stats()["guest_sessions_created"] == 2
 
 
 def test_attributes_over_the_budget_are_rejected_with_4013(sandbox, site, page, console_errors):
@@ -352,7 +358,7 @@ def test_database_commands_and_ready_republish(sandbox, site, page):
 def test_a_failed_send_is_reported_and_the_next_one_goes_through(sandbox, site, page):
     open_page(page, site, memberId="5")
     page.locator("#genesys-launcher").click()
-    sandbox.faults(route="POST /webmessaging/v1/messages", status=503, count=1)
+    sandbox.faults(route="WS onMessage", status=503, count=1)
     answer = command(page, "MessagingService.sendMessage", {"message": "Lost?"})
     assert answer["code"] == 503
     wait_event(page, "MessagingService.error", "e.data.code === 503")
@@ -361,3 +367,80 @@ def test_a_failed_send_is_reported_and_the_next_one_goes_through(sandbox, site, 
     send(page, "Second try")
     [conversation] = sandbox.wait_for(sandbox.conversations)
     assert [m["text"] for m in conversation["messages"]] == ["Second try"]
+
+
+READY_SENDER = """() => new Promise((resolve) => {
+  Genesys("subscribe", "MessagingService.ready", function () {
+    window.__readyCalls = (window.__readyCalls || 0) + 1;
+    Genesys("command", "MessagingService.sendMessage", {message: "Sent on ready"}, resolve, resolve);
+  });
+})"""
+
+
+def test_a_ready_subscriber_that_sends_once_sends_once_across_a_clear(sandbox, site, page, console_errors):
+    open_page(page, site, memberId="3")
+    page.evaluate(READY_SENDER)
+    [conversation] = sandbox.wait_for(sandbox.conversations)
+    assert command(page, "MessagingService.clearConversation") == {"resolved": {}}
+    wait_event(page, "MessagingService.conversationCleared")
+    page.locator("#genesys-launcher").click()
+    send(page, "After the clear")  # the new session works; ready did not fire again
+    sandbox.wait_for(lambda: len(sandbox.conversations()) == 2)
+    texts = [m["text"] for c in sandbox.conversations() for m in c["messages"]]
+    assert texts.count("Sent on ready") == 1
+    assert page.evaluate("window.__readyCalls") == 1
+    assert sandbox.stats()["guest_sessions_created"] == 2
+    assert console_errors == []
+
+
+def test_attributes_travel_with_the_first_message_after_a_change_only(sandbox, site, page, console_errors):
+    open_page(page, site, memberId="8", membershipLevel="Gold")
+    page.locator("#genesys-launcher").click()
+    send(page, "one")
+    send(page, "two")
+    command(page, "Database.set", {"messaging": {"customAttributes": {"membershipLevel": "Platinum"}}})
+    send(page, "three")
+    command(page, "Database.set", {"messaging": {"customAttributes": {"membershipLevel": "Platinum"}}})
+    send(page, "four")
+    [conversation] = sandbox.wait_for(lambda: [c for c in sandbox.conversations() if len(c["messages"]) == 4])
+    carried = [m["channel"].get("metadata", {}).get("customAttributes") for m in conversation["messages"]]
+    assert carried == [
+        {"memberId": "8", "membershipLevel": "Gold"},
+        None,
+        {"memberId": "8", "membershipLevel": "Platinum"},
+        None,  # an identical set is not sent again
+    ]
+    assert conversation["attributes"]["membershipLevel"] == {"value": "Platinum", "origin": "widget"}
+    # A reload goes on with the same session and remembers what was sent: the page's set (Gold again) is a
+    # change and travels once; the message after it carries nothing.
+    page.reload()
+    wait_event(page, "MessagingService.ready")
+    send(page, "five")
+    send(page, "six")
+    [conversation] = sandbox.wait_for(lambda: [c for c in sandbox.conversations() if len(c["messages"]) == 6])
+    carried = [m["channel"].get("metadata", {}).get("customAttributes") for m in conversation["messages"][4:]]
+    assert carried == [{"memberId": "8", "membershipLevel": "Gold"}, None]
+    assert console_errors == []
+
+
+def test_a_refused_clear_rejects_and_the_conversation_goes_on(sandbox, site, page):
+    sandbox.configure(conversation_clear_enabled=False)
+    open_page(page, site, memberId="4")
+    page.locator("#genesys-launcher").click()
+    send(page, "Before the refused clear")
+    answer = command(page, "MessagingService.clearConversation")
+    assert answer["code"] == 403 and "not enabled" in answer["rejected"]
+    wait_event(page, "MessagingService.error", "e.data.code === 403")
+    send(page, "Still the same conversation")
+    [conversation] = sandbox.wait_for(lambda: [c for c in sandbox.conversations() if len(c["messages"]) == 2])
+    assert conversation["cleared"] is False and sandbox.stats()["clears_refused"] == 1
+
+
+def test_too_many_messages_are_refused_with_429(sandbox, site, page):
+    sandbox.configure(guest_messages_per_minute=1)
+    open_page(page, site)
+    page.locator("#genesys-launcher").click()
+    send(page, "The only one")
+    answer = command(page, "MessagingService.sendMessage", {"message": "One too many"})
+    assert answer["code"] == 429
+    assert "too many messages" in page.locator("#genesys-status").inner_text()

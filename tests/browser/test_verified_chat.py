@@ -2,18 +2,14 @@
 action (live_server), and the site pushes what it vouches for. /_conversations is the proof: which attributes the
 customer carries and where each came from (widget or server)."""
 
-import re
 from typing import Any
 
 import pytest
-
-from messaging.selectors import messenger_csp_sources
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DEMO_PASSWORD = "demo-pass-2026"
 MEMBER_KEYS = ["isAuthenticated", "memberId", "membershipLevel", "displayName", "email"]
-_URL = re.compile(r"^(https?|wss)://")
 # The page's own attribute set-up is over once Messenger's owner marker names this page's owner.
 OWNER_SETTLED = """() => {
     const data = JSON.parse(document.getElementById("genesys-messenger-data").textContent);
@@ -22,17 +18,10 @@ OWNER_SETTLED = """() => {
 
 
 @pytest.fixture
-def site(live_server, sandbox, seeded, settings) -> str:
-    """The live site, Messenger pointed at this run's sandbox (CSP for its origin), the sandbox's flow calling the
-    live site's verify endpoint (the sandbox fixture does that when live_server is in use)."""
-    policy = dict(settings.CONTENT_SECURITY_POLICY)
-    directives = {name: list(sources) for name, sources in policy["DIRECTIVES"].items()}
-    for directive, sources in messenger_csp_sources().items():
-        kept = [source for source in directives.get(directive, []) if not _URL.match(str(source))]
-        directives[directive] = kept + sources
-    settings.CONTENT_SECURITY_POLICY = {**policy, "DIRECTIVES": directives}
-    settings.LOGIN_RATE_PER_USERNAME = "1000/m"
-    return live_server.url
+def site(messenger_site, seeded) -> str:
+    """The live site, Messenger pointed at this run's sandbox (tests/fixtures/browser.py), the sandbox's flow
+    calling the live site's verify endpoint (the sandbox fixture does that when live_server is in use)."""
+    return messenger_site
 
 
 def sign_in(page: Any, site: str, username: str) -> None:

@@ -3,7 +3,6 @@ sandbox's Messenger stand-in, nothing mocked in between. What the sandbox record
 proof: the customer attributes on each conversation's FIRST message.
 """
 
-import re
 import time
 import uuid
 from typing import Any
@@ -11,31 +10,20 @@ from typing import Any
 import pytest
 
 from messaging.attributes import read_member_token
-from messaging.selectors import messenger_csp_sources
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DEMO_PASSWORD = "demo-pass-2026"
 MEMBER_KEYS = {"memberId", "membershipLevel", "memberToken", "displayName", "email"}
-_URL = re.compile(r"^(https?|wss)://")
 
 
 @pytest.fixture
-def site(live_server, sandbox, seeded, settings) -> str:
-    """The live site with Messenger pointed at this run's sandbox. settings.py derived its CSP once, at start-up,
-    for the default sandbox port; the page must allow this sandbox's origin instead (and nothing wider)."""
-    policy = dict(settings.CONTENT_SECURITY_POLICY)
-    directives = {name: list(sources) for name, sources in policy["DIRECTIVES"].items()}
-    for directive, sources in messenger_csp_sources().items():
-        kept = [source for source in directives.get(directive, []) if not _URL.match(str(source))]
-        directives[directive] = kept + sources
-    settings.CONTENT_SECURITY_POLICY = {**policy, "DIRECTIVES": directives}
-    # Twenty sign-ins as alice in a minute are this test's doing, not an attack.
-    settings.LOGIN_RATE_PER_USERNAME = "1000/m"
+def site(messenger_site, sandbox, seeded) -> str:
+    """The live site with Messenger pointed at this run's sandbox (tests/fixtures/browser.py)."""
     # The widget alone: no data action back into the live server, whose thread would otherwise still be
     # verifying (and writing to the test database) while the test tears down.
     sandbox.configure(flow_enabled=False)
-    return live_server.url
+    return messenger_site
 
 
 def new_page(browser: Any) -> tuple[Any, Any, list[str]]:
@@ -51,15 +39,11 @@ def new_page(browser: Any) -> tuple[Any, Any, list[str]]:
 
 
 def _counts(message: Any) -> bool:
-    """Console errors that mean something broke: not a missing favicon, nor the stand-in's poll of a session
-    that a clear just ended (it answers 404 and the stand-in starts afresh)."""
+    """Console errors that mean something broke: not a missing favicon."""
     if message.type != "error":
         return False
     url = (message.location or {}).get("url", "")
-    return not (
-        message.text.startswith("Failed to load resource")
-        and ("/favicon.ico" in url or "/webmessaging/v1/events" in url)
-    )
+    return not (message.text.startswith("Failed to load resource") and "/favicon.ico" in url)
 
 
 def sign_in(page: Any, site: str, username: str) -> None:
@@ -283,3 +267,74 @@ def test_a_level_changed_by_an_admin_rides_on_the_next_page(browser, site, sandb
         assert not events
     finally:
         context.close()
+
+
+def test_messenger_traffic_is_one_websocket_under_the_sites_csp(browser, site, sandbox):
+    """Messenger's guest traffic is one WebSocket to the sandbox's origin (no HTTP polling), and the site's real
+    CSP allows exactly that socket's origin."""
+    context, page, events = new_page(browser)
+    sandbox_requests: list[str] = []
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.on("request", lambda r: sandbox_requests.append(r.url) if r.url.startswith(sandbox.url) else None)
+    try:
+        response = page.goto(f"{site}/")
+        connect_src = next(
+            part.split()[1:]
+            for part in response.headers["content-security-policy"].split(";")
+            if part.split() and part.split()[0] == "connect-src"
+        )
+        socket_origin = sandbox.url.replace("http://", "ws://", 1)
+        assert socket_origin in connect_src
+        assert not [s for s in connect_src if s in {"*", "ws:", "wss:", "http:", "https:"}]
+        assert [s for s in connect_src if s.startswith("ws")] == [socket_origin]
+        send(page, "Over the socket")
+        conversation = conversation_with(sandbox, "Over the socket", page)
+        sandbox.http.post(f"{sandbox.url}/agent/api/conversations/{conversation['id']}/reply", json={"text": "Pushed"})
+        page.locator("#genesys-transcript [data-direction=Outbound]", has_text="Pushed").wait_for()
+        assert sockets == [f"{socket_origin}/v1?deploymentId={conversation['deploymentId']}"]
+        paths = sorted(url[len(sandbox.url) :] for url in sandbox_requests)
+        assert paths == ["/genesys-bootstrap/genesys.min.js", "/genesys-bootstrap/messenger.css"]
+        assert not events
+    finally:
+        context.close()
+
+
+def test_a_refused_clear_still_starts_the_next_member_afresh(browser, site, sandbox):
+    """conversationClear off in the deployment: the clear on the first page after sign-out is refused; the page
+    drops Messenger's stored session and reloads, so bob neither sees nor continues alice's conversation."""
+    clears_before = sandbox.stats()["clears_refused"]
+    sandbox.configure(conversation_clear_enabled=False)
+    context, page, events = new_page(browser)
+    try:
+        sign_in(page, site, "alice")
+        send(page, "Alice's private question")
+        alice_conversation = conversation_with(sandbox, "Alice's private question", page)
+        page.locator("#genesys-transcript", has_text="Alice's private question").wait_for()
+
+        sign_out(page, site)
+        sandbox.wait_for(lambda: sandbox.stats()["clears_refused"] == 1)
+        page.wait_for_function(OWNER_SETTLED_ANONYMOUS)
+        # Remembered: bob's sign-in drops the anonymous session before Messenger loads, with no clear or reload.
+        assert page.evaluate("localStorage.getItem('mm.messenger.clear_refused')") == "1"
+        open_widget(page)
+        assert "Alice" not in page.locator("#genesys-transcript").inner_text()
+
+        sign_in(page, site, "bob")
+        send(page, "Bob on the shared browser")
+        bob_conversation = conversation_with(sandbox, "Bob on the shared browser", page)
+        assert bob_conversation["id"] != alice_conversation["id"]
+        assert "Alice" not in page.locator("#genesys-transcript").inner_text()
+        assert sandbox.stats()["clears_refused"] == clears_before + 1  # bob's page did not try again
+        assert_member_attributes(first_message_attributes(bob_conversation), "bob")
+        # What a refused clear cannot do: alice's conversation stays open at Genesys until it times out.
+        assert next(c for c in sandbox.conversations() if c["id"] == alice_conversation["id"])["cleared"] is False
+        assert not events
+    finally:
+        context.close()
+
+
+OWNER_SETTLED_ANONYMOUS = """() => {
+    const data = JSON.parse(document.getElementById("genesys-messenger-data").textContent);
+    return localStorage.getItem("mm.messenger.owner") === data.owner && data.owner === "anonymous";
+}"""

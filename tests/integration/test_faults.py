@@ -4,14 +4,12 @@ latency; a level change adds new versions; the push worker is killed with SIGKIL
 started again. In the end every conversation's customer carries exactly its newest version's attributes, no
 push landed with values of no version, no older version landed after a newer one, and nothing was lost."""
 
-import os
 import time
 from collections import defaultdict
 
 import pytest
 
 from bench._verify_stack import VERIFY_PATH, VerifyStack
-from sandbox import defaults
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(240)
@@ -55,20 +53,8 @@ def stack(sandbox_server):
 
 
 def start_conversation(sandbox, text: str, attributes: dict[str, str]) -> None:
-    """A guest's first message over the Guest API; the sandbox's flow then calls the data action."""
-    guest = os.urandom(12).hex()
-    for path, body in [
-        ("/webmessaging/v1/sessions", {"action": "configureSession", "deploymentId": defaults.DEPLOYMENT_ID}),
-        (
-            "/webmessaging/v1/messages",
-            {
-                "action": "onMessage",
-                "message": {"type": "Text", "text": text, "channel": {"metadata": {"customAttributes": attributes}}},
-            },
-        ),
-    ]:
-        response = sandbox.http.post(f"{sandbox.url}{path}", json={**body, "token": guest}, timeout=10)
-        response.raise_for_status()
+    """A guest's first message (POST /_conversations); the sandbox's flow then calls the data action."""
+    sandbox.post("/_conversations", attributes=attributes, text=text)
 
 
 def test_100_conversations_under_faults_and_a_killed_worker_lose_nothing(stack, sandbox_server):

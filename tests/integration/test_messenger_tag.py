@@ -91,7 +91,7 @@ def test_messenger_csp_sources_for_a_real_region_and_for_the_sandbox(settings):
     ]
     settings.GENESYS_SANDBOX = True
     settings.GENESYS_APPS_BASE = "http://127.0.0.1:8123"
-    assert messenger_csp_sources()["connect-src"] == ["http://127.0.0.1:8123"]
+    assert messenger_csp_sources()["connect-src"] == ["http://127.0.0.1:8123", "ws://127.0.0.1:8123"]
     settings.GENESYS_DEPLOYMENT_ID = ""
     assert messenger_csp_sources() == {}
 

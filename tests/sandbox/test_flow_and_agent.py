@@ -7,17 +7,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
 
 from sandbox import defaults
-
-
-@pytest.fixture
-def http():
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
 
 
 @pytest.fixture
@@ -75,15 +66,12 @@ def test_new_conversation_calls_the_data_action_with_basic_auth(sandbox, data_ac
     assert sandbox.stats()["data_action_calls"] == 1
 
 
-def test_only_the_first_message_calls_the_data_action(sandbox, data_action, http):
+def test_only_the_first_message_calls_the_data_action(sandbox, data_action, guest):
     sandbox.configure(data_action_url=data_action["url"])
-    conversation = sandbox.start_conversation("Hello", token="guest-token-1")
+    guest.send("Hello")
+    [conversation] = sandbox.conversations()
     finished_call(sandbox, conversation["id"])
-    message = {"type": "Text", "text": "Second"}
-    http.post(
-        f"{sandbox.url}/webmessaging/v1/messages",
-        json={"action": "onMessage", "token": "guest-token-1", "message": message},
-    )
+    guest.send("Second")
     assert len(sandbox.conversation(conversation["id"])["messages"]) == 2
     assert len(data_action["calls"]) == 1
 
@@ -157,5 +145,7 @@ def test_demo_page_renders_the_snippet_with_escaped_attributes(sandbox, http):
     assert "</script><script>alert(1)" not in page.text
     assert "\\u003c/script\\u003e" in page.text
     assert f"{sandbox.url}/genesys-bootstrap/genesys.min.js" in page.text
-    nonce = page.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    csp = page.headers["Content-Security-Policy"]
+    nonce = csp.split("'nonce-")[1].split("'")[0]
     assert page.text.count(f'nonce="{nonce}"') == 2
+    assert f"connect-src 'self' {sandbox.url.replace('http://', 'ws://')};" in csp

@@ -4,17 +4,9 @@ import time
 import uuid
 
 import pytest
-import requests
+import simple_websocket
 
 API_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
-
-
-@pytest.fixture
-def http():
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
 
 
 def test_stats_count_per_route_template_and_reset_empties_them(sandbox, http):
@@ -55,6 +47,7 @@ def test_fault_429_always_carries_retry_after(sandbox, http):
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "1"
     assert response.json()["code"] == "too.many.requests.retry.after"
+    assert response.json()["message"] == "Rate limit exceeded the maximum. Retry the request in [1] seconds"
     assert sandbox.stats()["responses_429"] == 1
 
 
@@ -90,6 +83,14 @@ def test_fault_validation_and_clear(sandbox, http):
     assert http.post(f"{sandbox.url}/_faults", json={"faults": [{"status": 503}, {"route": "token", "status": 500}]}).ok
     assert len(http.get(f"{sandbox.url}/_faults").json()["faults"]) == 2
     assert http.post(f"{sandbox.url}/_faults", json={"clear": True}).json() == {"faults": []}
+
+
+def test_config_hook_takes_route_buckets_and_the_clear_switch(sandbox, http):
+    route = "GET /api/v2/conversations/messages/{conversationId}"
+    assert sandbox.configure(route_rate_limits={route: 5})["route_rate_limits"] == {route: 5}
+    assert http.post(f"{sandbox.url}/_config", json={"route_rate_limits": {route: "5"}}).status_code == 400
+    assert http.get(f"{sandbox.url}/_config").json()["conversation_clear_enabled"] is True
+    assert sandbox.configure(conversation_clear_enabled=False)["conversation_clear_enabled"] is False
 
 
 def test_config_hook_validates_and_reset_restores(sandbox, http):
@@ -129,13 +130,13 @@ def test_other_origins_may_not_change_the_sandbox(sandbox, http):
     assert http.post(f"{sandbox.url}/_reset", headers={"Origin": sandbox.url}).status_code == 200
 
 
-def test_fault_on_guest_routes_is_an_http_failure(sandbox, http):
-    sandbox.faults(route="guest", status=503, count=1)
-    body = {"action": "configureSession", "deploymentId": "d", "token": "t" * 10}
-    failed = http.post(f"{sandbox.url}/webmessaging/v1/sessions", json=body)
-    assert failed.status_code == 503 and failed.json()["code"] == 503
-    assert failed.headers["Access-Control-Allow-Origin"] == "*"
-    assert http.post(f"{sandbox.url}/webmessaging/v1/sessions", json=body).json()["code"] == 200
+def test_fault_on_the_guest_socket_refuses_the_upgrade(sandbox):
+    sandbox.faults(route="GET /v1", status=503, count=1)
+    with pytest.raises(simple_websocket.ConnectionError):
+        sandbox.guest()
+    guest = sandbox.guest()
+    assert guest.configure()["code"] == 200
+    guest.close()
 
 
 def test_conversations_hook_creates_a_conversation_with_widget_attributes(sandbox, http):

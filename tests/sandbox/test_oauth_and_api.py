@@ -4,20 +4,11 @@ import time
 import uuid
 
 import pytest
-import requests
 
 from sandbox import defaults
 
 API = "/api/v2/conversations/messages"
 ERROR_KEYS = {"message", "code", "status", "contextId", "details", "errors"}
-
-
-@pytest.fixture
-def http():
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
 
 
 def get_token(sandbox, http, **kwargs):
@@ -117,10 +108,11 @@ def test_revoked_tokens_answer_401(sandbox, http):
     assert_error(http.get(url, headers=bearer(second)), 401, "bad.credentials")
 
 
-def test_unknown_conversation_is_not_found(sandbox, http):
+def test_unknown_conversation_is_not_found_in_genesys_words(sandbox, http):
     token = sandbox.token()
     response = http.get(f"{sandbox.url}{API}/{uuid.uuid4()}", headers=bearer(token))
-    assert_error(response, 404, "not.found")
+    body = assert_error(response, 404, "not.found")
+    assert body["message"] == "The requested operation failed with status 404"
 
 
 def test_get_conversation_answers_message_conversation(sandbox, http):
@@ -194,15 +186,16 @@ def test_secure_attributes(sandbox, http):
     url = f"{sandbox.url}/api/v2/conversations/{created['id']}/secureattributes"
     token = bearer(sandbox.token())
     assert http.get(url, headers=token).json() == {"attributes": {}, "version": 0}
-    assert http.put(url, json={"attributes": {"a": "1"}}, headers=token).json() == {
-        "attributes": {"a": "1"},
-        "version": 1,
-    }
-    merged = http.patch(url, json={"attributes": {"b": "2"}, "version": 1}, headers=token).json()
-    assert merged == {"attributes": {"a": "1", "b": "2"}, "version": 2}
-    assert_error(http.patch(url, json={"attributes": {"c": "3"}, "version": 1}, headers=token), 409, "conflict")
+    # PUT and PATCH answer a plain string, not the object (ConversationsApi.md).
+    put = http.put(url, json={"attributes": {"a": "1"}}, headers=token)
+    assert put.status_code == 200 and isinstance(put.json(), str)
+    patched = http.patch(url, json={"attributes": {"b": "2"}, "version": 1}, headers=token)
+    assert isinstance(patched.json(), str)
+    # PATCH does not use `version`: a stale one merges all the same.
+    stale = http.patch(url, json={"attributes": {"c": "3"}, "version": 0}, headers=token)
+    assert stale.status_code == 200
+    assert http.get(url, headers=token).json() == {"attributes": {"a": "1", "b": "2", "c": "3"}, "version": 3}
     assert_error(http.put(url, json={"attributes": {"c": 3}}, headers=token), 400, "bad.request")
-    assert sandbox.conversation(created["id"])["secureAttributes"] == {"attributes": {"a": "1", "b": "2"}, "version": 2}
     # Secure attributes are not participant attributes: the guest-visible customer is unchanged.
     assert "a" not in sandbox.conversation(created["id"])["attributes"]
     missing = f"{sandbox.url}/api/v2/conversations/{uuid.uuid4()}/secureattributes"
@@ -231,10 +224,37 @@ def test_rate_headers_and_429_per_token(sandbox, http):
     assert counts == ["1", "2", "3"]
     limited = http.get(url, headers=bearer(token))
     body = assert_error(limited, 429, "too.many.requests.retry.after")
-    assert 1 <= int(limited.headers["Retry-After"]) <= 60
-    assert "Retry" in body["message"]
+    retry_after = int(limited.headers["Retry-After"])
+    assert 1 <= retry_after <= 60
+    assert body["message"] == f"Rate limit exceeded the maximum. Retry the request in [{retry_after}] seconds"
     # The budget is per token.
     assert http.get(url, headers=bearer(other)).status_code == 404
     stats = sandbox.stats()
     assert stats["responses_429"] == 1
     assert stats["requests"]["GET /api/v2/conversations/messages/{conversationId}"] == 5
+
+
+def test_rate_headers_describe_the_bucket_that_applied(sandbox, http):
+    """A route with a bucket of its own answers that bucket's figures; the others the token's (GENESYS.md)."""
+    created = sandbox.start_conversation()
+    secure = f"{sandbox.url}/api/v2/conversations/{created['id']}/secureattributes"
+    conversation = f"{sandbox.url}{API}/{created['id']}"
+    token = bearer(sandbox.token())
+    assert sandbox.configure(rate_per_minute=300)["route_rate_limits"] == {
+        "PUT /api/v2/conversations/{conversationId}/secureattributes": 180,
+        "PATCH /api/v2/conversations/{conversationId}/secureattributes": 180,
+    }
+    first = http.get(conversation, headers=token)
+    assert (first.headers["inin-ratelimit-allowed"], first.headers["inin-ratelimit-count"]) == ("300", "1")
+    patched = http.patch(secure, json={"attributes": {"a": "1"}}, headers=token)
+    assert (patched.headers["inin-ratelimit-allowed"], patched.headers["inin-ratelimit-count"]) == ("180", "1")
+    # The PATCH counted in the token's bucket too.
+    again = http.get(conversation, headers=token)
+    assert (again.headers["inin-ratelimit-allowed"], again.headers["inin-ratelimit-count"]) == ("300", "3")
+    # A full route bucket refuses that route only, and its 429 describes the route's bucket.
+    sandbox.configure(route_rate_limits={"PATCH /api/v2/conversations/{conversationId}/secureattributes": 1})
+    limited = http.patch(secure, json={"attributes": {"b": "2"}}, headers=token)
+    body = assert_error(limited, 429, "too.many.requests.retry.after")
+    assert limited.headers["inin-ratelimit-allowed"] == "1" and limited.headers["Retry-After"]
+    assert body["message"].startswith("Rate limit exceeded the maximum. Retry the request in [")
+    assert http.get(conversation, headers=token).headers["inin-ratelimit-count"] == "4"
