@@ -110,3 +110,22 @@ def seeded(transactional_db):
     from django.core.management import call_command
 
     call_command("seed_demo", stdout=io.StringIO())
+
+
+@pytest.fixture
+def member_token(db):
+    """make(user_or_profile, grant=None) -> a member token as a live session's page would carry it: under a
+    grant (a new one, valid for an hour, unless given) but without a browser session."""
+    import datetime
+
+    from django.utils import timezone
+
+    from messaging.attributes import make_member_token
+    from messaging.grants import create_grant
+
+    def make(member, grant=None) -> str:
+        profile = getattr(member, "member_profile", member)
+        grant = grant or create_grant(profile, expires_at=timezone.now() + datetime.timedelta(hours=1))
+        return make_member_token(profile, grant.grant_id)
+
+    return make
