@@ -129,3 +129,25 @@ def member_token(db):
         return make_member_token(profile, grant.grant_id)
 
     return make
+
+
+@pytest.fixture
+def page_member_token(settings):
+    """read(client) -> the memberToken the home page renders for the client's session (Messenger configured)."""
+    import json
+    import re
+
+    from sandbox import defaults
+
+    if not getattr(settings, "GENESYS_DEPLOYMENT_ID", ""):
+        settings.GENESYS_DEPLOYMENT_ID = defaults.DEPLOYMENT_ID
+    data_re = re.compile(r'<script id="genesys-messenger-data" type="application/json">(.*?)</script>', re.S)
+
+    def read(client) -> str:
+        response = client.get("/")
+        assert response.status_code == 200
+        match = data_re.search(response.content.decode())
+        assert match, "no Messenger data on the page"
+        return json.loads(match.group(1))["attributes"]["memberToken"]
+
+    return read
