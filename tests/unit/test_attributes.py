@@ -15,11 +15,11 @@ from messaging.attributes import (
     REQUIRED_MEMBER_KEYS,
     AttributeBudgetExceeded,
     InvalidMemberToken,
+    MemberTokenClaims,
     anonymous_attributes,
     attributes_size,
     configuration_problems,
     fit_to_budget,
-    MemberTokenClaims,
     make_member_token,
     mapped_attributes,
     member_attribute_keys,
@@ -28,7 +28,6 @@ from messaging.attributes import (
     read_member_token,
     read_member_token_claims,
 )
-
 
 GRANT = "g" * 16  # a grant id as messaging.grants makes them (checked against the database elsewhere)
 
