@@ -152,6 +152,21 @@ def test_token_check_reasons(alice, member_token):
     assert services.check_member_token(token).reason == "unknown_member"
 
 
+def test_checking_a_token_reads_its_grant_and_member_in_one_query(alice, member_token, django_assert_num_queries):
+    token = member_token(alice)
+    with django_assert_num_queries(1):
+        check = services.check_member_token(token)
+    assert check.profile.level.name == "Gold" and check.profile.user.username == "alice"
+
+
+def test_a_revoked_grant_proves_nothing(alice, member_token):
+    from messaging.models import MemberTokenGrant
+
+    token = member_token(alice)
+    MemberTokenGrant.objects.update(revoked_at=timezone.now())
+    assert services.check_member_token(token) == services.TokenCheck(None, "revoked")
+
+
 def test_expired_token_proves_nothing(alice, settings, member_token):
     token = member_token(alice.member_profile)
     settings.GENESYS_MEMBER_TOKEN_MAX_AGE = -1
