@@ -99,7 +99,8 @@ def revoke_session_grant(session: Any, *, now: datetime.datetime | None = None) 
 class GrantCheck:
     profile: MemberProfile | None
     # "verified", "no_token", "malformed", "bad_signature", "expired", "revoked", "session_expired",
-    # "password_changed" or "unknown_member": for logs, never shown.
+    # "password_changed" or "unknown_member"; services adds "wrong_conversation", "already_used" and
+    # "verified_unchecked" (Genesys could not show the conversation). For logs, never shown.
     reason: str
 
 

@@ -559,9 +559,11 @@ def _token_on_conversation(
     """Whether a token the grant check accepted may verify this conversation: (outcome, customer participant id).
 
     outcome: "repeat" (it verified this conversation before: a retried data action, whose participant no longer
-    carries it), "ok" (the customer participant carries exactly this token), or why not: "already_used" (it
-    verified another conversation), "wrong_conversation" (it is not on this conversation's customer), or
-    "unconfirmed" (Genesys could not tell us in time: we do not vouch for what we could not check).
+    carries it), "ok" (the customer participant carries exactly this token), "unchecked" (Genesys could not show
+    the conversation in time: the token is then accepted on the strength of its live grant and spent on this
+    conversation, so the answer does not wait for Genesys), or why not: "already_used" (it verified another
+    conversation), "wrong_conversation" (it is not on this conversation's customer, or there is no such
+    conversation).
     """
     digest = grants.token_digest(token)
     used_on = outbox_selectors.conversation_of_used_token(digest)
@@ -570,11 +572,13 @@ def _token_on_conversation(
     try:
         conversation = budget.call(client.get_message_conversation, str(conversation_id))
         participant = client.customer_participant(conversation)
+    except GenesysNotFound:
+        return "wrong_conversation", ""
     except (_BudgetExhausted, _InlineTimeout):
-        return "unconfirmed", ""
+        return "unchecked", ""
     except Exception as error:
         logger.warning("verify conversation=%s: customer unreadable: %s", conversation_id, describe_error(error))
-        return "unconfirmed", ""
+        return "unchecked", ""
     carried = (participant.get("attributes") or {}).get(MEMBER_TOKEN)
     if not isinstance(carried, str) or not secrets.compare_digest(carried.encode(), token.encode()):
         return "wrong_conversation", ""
@@ -601,8 +605,10 @@ def _confirm_member(
     if check.profile is None:
         return check, ""
     outcome, participant_id = _token_on_conversation(conversation_id, token, client, budget)
-    if outcome == "ok" and not _spend_token(token, conversation_id):
+    if outcome in ("ok", "unchecked") and not _spend_token(token, conversation_id):
         outcome = "already_used"
+    if outcome == "unchecked":
+        return TokenCheck(check.profile, "verified_unchecked"), participant_id
     if outcome not in ("ok", "repeat"):
         return TokenCheck(None, outcome), participant_id
     return check, participant_id

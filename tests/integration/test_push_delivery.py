@@ -142,7 +142,7 @@ def test_wrong_client_credentials_are_retried_until_an_operator_fixes_them(genes
     settings.GENESYS_CLIENT_SECRET = "not-the-secret"
     reset_client()
     cid = genesys.start_conversation()["id"]
-    # Without credentials the token cannot be checked against the conversation: the push says so, and waits.
+    # Without credentials Genesys cannot show the conversation: the live token is spent on it, the push waits.
     assert verify(cid, member_token(alice))["pushState"] == "pending"
     push = AttributePush.objects.get()
     assert "GenesysTokenError" in push.last_error or "token" in push.last_error.lower()
