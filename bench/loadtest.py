@@ -56,10 +56,9 @@ MemberProfile.objects.bulk_create([MemberProfile(user=u, level=levels[i % len(le
 User.objects.filter(username__in=["alice", "bob", "carol"]).update(password=hashed)
 # One token per member under a grant of its own (a live session): it verifies the member's first conversation;
 # the member's later ones answer verified "false" (already_used), which costs the endpoint the same work.
-print(json.dumps({
-    p.user.username: make_member_token(p, create_grant(p, expires_at=timezone.now() + datetime.timedelta(hours=2)).grant_id)
-    for p in MemberProfile.objects.select_related("user")
-}))
+until = timezone.now() + datetime.timedelta(hours=2)
+profiles = MemberProfile.objects.select_related("user")
+print(json.dumps({p.user.username: make_member_token(p, create_grant(p, expires_at=until).grant_id) for p in profiles}))
 """
 
 
