@@ -5,7 +5,7 @@ names PostgreSQL), migrated and seeded. Nothing here binds 8000/8100: every port
     with VerifyStack() as stack:              # or VerifyStack(sandbox_url=...) to use a running sandbox
         stack.start_site()
         stack.start_worker()
-        stack.members()                       # {"alice": {page attributes with memberToken}, ...}
+        stack.members()                       # {"alice": {page attributes with a fresh memberToken}, ...}
         stack.outbox()                        # every AttributePush row, read straight from the database
 """
 
@@ -31,11 +31,21 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 VERIFY_PATH = "/messaging/genesys/verify"
 
-MEMBERS_SCRIPT = (
-    "import json; from accounts.models import MemberProfile; from messaging.attributes import page_attributes; "
-    "print(json.dumps({p.user.username: page_attributes(p) for p in "
-    "MemberProfile.objects.select_related('user', 'level')}))"
-)
+
+def pages_script(pages: int) -> str:
+    """Prints {username: [page attributes] * pages}: what `pages` pages of one live session of each demo member set,
+    each with its own memberToken (a token verifies one conversation), under a grant valid for two hours."""
+    return (
+        "import datetime, json; from django.utils import timezone; from accounts.models import MemberProfile; "
+        "from messaging.attributes import make_member_token, page_attributes; "
+        "from messaging.grants import create_grant; "
+        f"pages = lambda p, g: [page_attributes(p, make_member_token(p, g.grant_id)) for _ in range({pages:d})]; "
+        "print(json.dumps({p.user.username: pages(p, create_grant(p, expires_at=timezone.now() "
+        "+ datetime.timedelta(hours=2))) for p in MemberProfile.objects.select_related('user', 'level')}))"
+    )
+
+
+MEMBERS_SCRIPT = pages_script(1)
 # One Django start-up: the schema, the cache table, the demo levels and members (no passwords: nobody signs in,
 # and hashing them is most of seed_demo's time).
 SETUP_SCRIPT = (
@@ -210,7 +220,8 @@ class VerifyStack:
     def prepare(self) -> None:
         if not self.sandbox_url:
             self.start_sandbox()
-        self.initial_members = json.loads(self.manage("shell", "-c", SETUP_SCRIPT).strip().splitlines()[-1])
+        pages = json.loads(self.manage("shell", "-c", SETUP_SCRIPT).strip().splitlines()[-1])
+        self.initial_members = {name: attributes[0] for name, attributes in pages.items()}
 
     def start_site(self, *, threads: int = 16, workers: int = 2) -> str:
         port = free_port()
@@ -238,8 +249,13 @@ class VerifyStack:
             process.wait(10)
 
     def members(self) -> dict[str, dict[str, str]]:
-        """What each demo member's page sets, memberToken included (made inside the stack, with its key)."""
-        return json.loads(self.manage("shell", "-c", MEMBERS_SCRIPT).strip().splitlines()[-1])
+        """What a page of each demo member sets, a fresh memberToken included (made inside the stack, with its
+        key, under a live grant): the token verifies one conversation."""
+        return {name: pages[0] for name, pages in self.member_pages(1).items()}
+
+    def member_pages(self, pages: int) -> dict[str, list[dict[str, str]]]:
+        """`pages` page attribute sets per demo member, each with its own token (one per conversation)."""
+        return json.loads(self.manage("shell", "-c", pages_script(pages)).strip().splitlines()[-1])
 
     def stop(self) -> None:
         for name in list(self.processes):

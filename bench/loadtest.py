@@ -37,11 +37,13 @@ PASSWORD = "load-pass-2026"
 # Members with one shared password hash (hashing 200 passwords would be most of the set-up), alice/bob/carol
 # included; prints {username: memberToken}.
 MEMBERS_SCRIPT = """
-import json, os
+import datetime, json, os
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from accounts.models import MemberProfile, MembershipLevel
+from django.utils import timezone
 from messaging.attributes import make_member_token
+from messaging.grants import create_grant
 User = get_user_model()
 hashed = make_password(os.environ["LOADTEST_PASSWORD"])
 levels = list(MembershipLevel.objects.order_by("rank"))
@@ -52,7 +54,11 @@ users = User.objects.bulk_create(
 )
 MemberProfile.objects.bulk_create([MemberProfile(user=u, level=levels[i % len(levels)]) for i, u in enumerate(users)])
 User.objects.filter(username__in=["alice", "bob", "carol"]).update(password=hashed)
-print(json.dumps({p.user.username: make_member_token(p) for p in MemberProfile.objects.select_related("user")}))
+# One token per member under a grant of its own (a live session): it verifies the member's first conversation;
+# the member's later ones answer verified "false" (already_used), which costs the endpoint the same work.
+until = timezone.now() + datetime.timedelta(hours=2)
+profiles = MemberProfile.objects.select_related("user")
+print(json.dumps({p.user.username: make_member_token(p, create_grant(p, expires_at=until).grant_id) for p in profiles}))
 """
 
 

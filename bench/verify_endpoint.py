@@ -39,15 +39,15 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def start_conversations(
-    sandbox_url: str, members: dict[str, dict[str, str]], count: int, prefix: str = "bench"
+    sandbox_url: str, pages: dict[str, list[dict[str, str]]], count: int, prefix: str = "bench"
 ) -> list[tuple[str, str]]:
-    """`count` conversations (a guest's first message each, POST /_conversations), each with a member's page
-    attributes: (conversation id, token)."""
+    """`count` conversations (a guest's first message each, POST /_conversations), each with a page's attributes
+    of a member (a token of its own: a token verifies one conversation): (conversation id, token)."""
     http = requests.Session()
-    names = sorted(members)
+    names = sorted(pages)
     texts = {}
     for i in range(count):
-        attributes = members[names[i % len(names)]]
+        attributes = pages[names[i % len(names)]][i // len(names)]
         http.post(
             f"{sandbox_url}/_conversations", json={"attributes": attributes, "text": f"{prefix} {i}"}, timeout=10
         ).raise_for_status()
@@ -120,9 +120,10 @@ def main() -> int:
             f"{stack.sandbox_url}/_config", json={"flow_enabled": False, "rate_per_minute": 1_000_000}, timeout=10
         ).raise_for_status()
         stack.start_site(workers=args.workers, threads=args.threads)
-        work = start_conversations(stack.sandbox_url, stack.initial_members, args.conversations)
+        pages = stack.member_pages(args.conversations // 3 + 2)
+        work = start_conversations(stack.sandbox_url, pages, args.conversations)
         # One warm-up call (token fetch, connection pools) on a conversation of its own, outside the rounds.
-        warm = start_conversations(stack.sandbox_url, stack.initial_members, 1, prefix="warm-up")
+        warm = start_conversations(stack.sandbox_url, {name: p[-1:] for name, p in pages.items()}, 1, prefix="warm-up")
         run_round(stack.site_url, stack.sandbox_url, warm, 1)
         report = {
             "server": args.server,

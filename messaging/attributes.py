@@ -4,17 +4,20 @@ Pure functions over a MemberProfile and settings: no request, no database writes
 (templatetags/genesys.py via selectors.py) and the data-action endpoint (verify) share them, so the keys the
 browser sends and the keys the server pushes can never drift apart.
 
-Member token: `<member id, 22 chars base64url>:<timestamp, base62>:<HMAC-SHA256, 43 chars>`, made by Django's
-TimestampSigner with a dedicated salt, about 73 bytes. The signature covers the member id, so a token proves
-exactly one member and cannot be edited to name another; the timestamp gives it an expiry
-(GENESYS_MEMBER_TOKEN_MAX_AGE, 30 minutes by default). It is not bound to the password or session: each page
-renders a fresh one, it lives minutes, and verification needs no database read before the signature check.
+Member token: `<member id, 22>.<grant id, 16>.<nonce, 8>:<timestamp, base62>:<HMAC-SHA256, 43>` (base64url parts),
+made by Django's TimestampSigner with a dedicated salt, about 99 bytes. The signature covers the member id, the
+grant and the nonce, so a token proves exactly one member of one signed-in session and cannot be edited to name
+another; the timestamp caps its life (GENESYS_MEMBER_TOKEN_MAX_AGE, 30 minutes by default). The grant is the
+session's (messaging/grants.py): it dies with the session (sign-out, password change, expiry), and verification
+checks it. The nonce makes each page's token distinct, so one that verified a conversation can verify no other.
 """
 
 import base64
 import binascii
+import dataclasses
 import logging
 import re
+import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -39,9 +42,19 @@ RESERVED_KEYS: frozenset[str] = frozenset({*REQUIRED_MEMBER_KEYS, "verified", "v
 # Longest possible values of the required attributes, for the start-up check: a level name is at most 64
 # characters (MembershipLevel.name), 4 UTF-8 bytes each at worst.
 MAX_LEVEL_NAME_BYTES = 64 * 4
-_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}:[0-9A-Za-z]{1,12}:[A-Za-z0-9_-]{43}$")
+GRANT_ID_LENGTH = 16  # 12 random bytes, base64url
+_NONCE_BYTES = 6  # 8 characters: two pages of one session never share a token
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{8}:[0-9A-Za-z]{1,12}:[A-Za-z0-9_-]{43}$")
 
 InvalidReason = Literal["bad_signature", "expired", "malformed"]
+
+
+@dataclasses.dataclass(frozen=True)
+class MemberTokenClaims:
+    """What a token with a good signature says: whose it is and which session grant it belongs to."""
+
+    member_id: uuid.UUID
+    grant_id: str
 
 
 class InvalidMemberToken(ValueError):
@@ -54,6 +67,14 @@ class InvalidMemberToken(ValueError):
 
 class AttributeBudgetExceeded(ValueError):
     """The required attributes alone do not fit the byte budget."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _ZeroProfile:
+    member_id: uuid.UUID = uuid.UUID(int=0)
+
+
+_ZERO_PROFILE = _ZeroProfile()
 
 
 def _signer() -> signing.TimestampSigner:
@@ -69,20 +90,29 @@ def _decode_member_id(text: str) -> uuid.UUID:
     return uuid.UUID(bytes=base64.urlsafe_b64decode(text + "=="))
 
 
-def make_member_token(profile: Any) -> str:
-    """A signed, expiring token naming the profile's public member id."""
-    return _signer().sign(_encode_member_id(profile.member_id))
+def new_grant_id() -> str:
+    """A random session-grant id, as a token carries it."""
+    return secrets.token_urlsafe(12)
+
+
+def make_member_token(profile: Any, grant_id: str) -> str:
+    """A signed, expiring token naming the profile's public member id and the session grant it was issued under."""
+    if len(grant_id) != GRANT_ID_LENGTH:
+        raise ValueError("a grant id has 16 characters")
+    nonce = secrets.token_urlsafe(_NONCE_BYTES)
+    return _signer().sign(f"{_encode_member_id(profile.member_id)}.{grant_id}.{nonce}")
 
 
 def member_token_size() -> int:
     """Bytes of every member token (the encoding has a fixed length but for the timestamp's digits)."""
-    return len(_signer().sign(_encode_member_id(uuid.UUID(int=0))))
+    return len(make_member_token(_ZERO_PROFILE, "x" * GRANT_ID_LENGTH))
 
 
-def read_member_token(token: Any, max_age: int | None = None) -> uuid.UUID:
-    """The member id a token proves, or InvalidMemberToken with the reason.
+def read_member_token_claims(token: Any, max_age: int | None = None) -> MemberTokenClaims:
+    """The member id and grant a token names if its signature and age are good, or InvalidMemberToken with the
+    reason. It proves nothing until the grant is checked too (grants.check_member_token).
 
-    max_age: seconds, default GENESYS_MEMBER_TOKEN_MAX_AGE. The caller loads the member from the database.
+    max_age: seconds, default GENESYS_MEMBER_TOKEN_MAX_AGE.
     """
     if not isinstance(token, str) or not _TOKEN_RE.match(token):
         raise InvalidMemberToken("malformed")
@@ -94,10 +124,16 @@ def read_member_token(token: Any, max_age: int | None = None) -> uuid.UUID:
         raise InvalidMemberToken("expired") from None
     except signing.BadSignature:
         raise InvalidMemberToken("bad_signature") from None
+    member_part, grant_id, _nonce = value.split(".")
     try:
-        return _decode_member_id(value)
+        return MemberTokenClaims(_decode_member_id(member_part), grant_id)
     except (binascii.Error, ValueError):  # signed by us, so only a change of format could get here
         raise InvalidMemberToken("malformed") from None
+
+
+def read_member_token(token: Any, max_age: int | None = None) -> uuid.UUID:
+    """The member id a well-signed, unexpired token names (see read_member_token_claims)."""
+    return read_member_token_claims(token, max_age).member_id
 
 
 def attributes_size(attrs: Mapping[str, str]) -> int:
@@ -167,13 +203,13 @@ def anonymous_attributes() -> dict[str, str]:
     return {IS_AUTHENTICATED: "false"}
 
 
-def page_attributes(profile: Any) -> dict[str, str]:
-    """Everything the page sets for a signed-in member, token included, within the budget."""
+def page_attributes(profile: Any, member_token: str) -> dict[str, str]:
+    """Everything the page sets for a signed-in member, the session's token included, within the budget."""
     attrs = {
         IS_AUTHENTICATED: "true",
         MEMBER_ID: str(profile.member_id),
         MEMBERSHIP_LEVEL: profile.level.name if profile.level_id else "",
-        MEMBER_TOKEN: make_member_token(profile),
+        MEMBER_TOKEN: member_token,
     }
     extra = mapped_attributes(profile.user, app_settings.ATTRIBUTE_MAPPING)
     attrs.update({key: value for key, value in extra.items() if key not in RESERVED_KEYS})
@@ -182,8 +218,8 @@ def page_attributes(profile: Any) -> dict[str, str]:
 
 def member_attributes(profile: Any) -> dict[str, str]:
     """The server's view of what the page sends for this member, without the token: the same keys, the same
-    optional fields dropped (the budget is computed with a token in place, as on the page)."""
-    attrs = page_attributes(profile)
+    optional fields dropped (the budget is computed with a token's worth of bytes in place, as on the page)."""
+    attrs = page_attributes(profile, "x" * member_token_size())
     del attrs[MEMBER_TOKEN]
     return attrs
 

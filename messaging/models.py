@@ -101,3 +101,44 @@ class AttributePush(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversation_id} v{self.version} ({self.state})"
+
+
+class MemberTokenGrant(models.Model):
+    """The right of one signed-in session to have its member tokens verified (messaging/grants.py).
+
+    Every token a page of the session renders names this grant; verification reads it in one indexed SELECT
+    (with the member). It dies with the session: revoked at sign-out, expired with the session, and void once
+    the member's password changes (auth_digest no longer matches). Holds no secret: the grant id is only half of
+    a token, which is useless without the signature made with SECRET_KEY.
+    """
+
+    grant_id = models.CharField(max_length=16, unique=True)
+    member = models.ForeignKey("accounts.MemberProfile", on_delete=models.CASCADE, related_name="token_grants")
+    # SHA-256 of the user's session auth hash when granted: a password change makes it differ.
+    auth_digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The session's expiry when granted: the grant does not outlive the session.
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "member token grant"
+        indexes = [models.Index(fields=["expires_at"], name="messaging_grant_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"grant of member {self.member_id}"
+
+
+class MemberTokenUse(models.Model):
+    """A member token that verified a conversation: it can verify no other (a token read from a participant, or
+    replayed onto a conversation of one's own, is spent). Keyed by the token's SHA-256, never the token."""
+
+    token_digest = models.CharField(max_length=64, unique=True)
+    conversation_id = models.UUIDField()
+    used_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "member token use"
+
+    def __str__(self) -> str:
+        return f"token used on {self.conversation_id}"

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import MemberProfile
 
 from .app_settings import app_settings
-from .models import AttributePush, ConversationLink
+from .models import AttributePush, ConversationLink, MemberTokenUse
 
 OPEN_PUSH_STATES = (AttributePush.State.PENDING, AttributePush.State.DELIVERING)
 
@@ -88,3 +88,8 @@ def outbox_counts() -> dict[str, int]:
 def undelivered_count() -> int:
     """Pushes that still have to reach Genesys."""
     return AttributePush.objects.filter(state__in=OPEN_PUSH_STATES).count()
+
+
+def conversation_of_used_token(token_digest: str) -> uuid.UUID | None:
+    """The conversation a member token (by its digest) already verified, or None if it verified none."""
+    return MemberTokenUse.objects.filter(token_digest=token_digest).values_list("conversation_id", flat=True).first()

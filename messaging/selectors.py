@@ -10,6 +10,7 @@ from accounts.selectors import member_profile_for
 
 from .app_settings import app_settings
 from .attributes import anonymous_attributes, member_attribute_keys, page_attributes
+from .grants import issue_page_token
 from .regions import websocket_origin
 
 # Set by the logout view in the fresh session; the first page after sign-out clears Messenger even when the
@@ -43,15 +44,21 @@ def _profile_for_request(request: HttpRequest, known: Any = None) -> MemberProfi
 def messenger_context(request: HttpRequest, known_profile: Any = None) -> dict[str, Any] | None:
     """What the page needs to start Messenger for this request, or None when Messenger is not configured.
 
-    Reads the member in this request, so a level an admin changed shows on the next page. Takes the one-shot
-    logout flag out of the session (the only write: it must clear exactly one page).
+    Reads the member in this request, so a level an admin changed shows on the next page. Writes only to the
+    session: takes the one-shot logout flag out (it must clear exactly one page) and, for a member, makes the
+    session's token grant on its first page (grants.issue_page_token).
     """
     if not app_settings.MESSENGER_CONFIGURED:
         return None
     profile = _profile_for_request(request, known_profile)
-    attributes = page_attributes(profile) if profile is not None else anonymous_attributes()
-    member_keys = member_attribute_keys()
     session = getattr(request, "session", None)
+    if profile is not None:
+        # No session, no grant: a token without one could never be verified.
+        token = issue_page_token(request, profile) if session is not None else ""
+        attributes = page_attributes(profile, token)
+    else:
+        attributes = anonymous_attributes()
+    member_keys = member_attribute_keys()
     clear = bool(session.pop(LOGOUT_CLEAR_SESSION_KEY, False)) if session is not None else False
     return {
         "scriptUrl": app_settings.MESSENGER_SCRIPT_URL,

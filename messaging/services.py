@@ -27,24 +27,22 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol, TypeVar
 
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.models import MemberProfile
 
-from . import outbox_selectors
+from . import grants, outbox_selectors
 from .app_settings import app_settings
 from .attributes import (
     MEMBER_TOKEN,
-    InvalidMemberToken,
     anonymous_attributes,
     member_attribute_keys,
     member_attributes,
-    read_member_token,
 )
 from .exceptions import GenesysAuthError, GenesysError, GenesysNotFound, GenesysRateLimited, GenesysTokenError
-from .models import AttributePush, ConversationLink
+from .models import AttributePush, ConversationLink, MemberTokenUse
 from .pacing import BUDGET_EXHAUSTED_CODE
 
 logger = logging.getLogger("messaging.outbox")
@@ -86,18 +84,20 @@ def _member_keys() -> list[str]:
 
 def verified_attributes(profile: MemberProfile, *, at: datetime.datetime) -> dict[str, str]:
     """The keys the page sends, with the server's values. Every member key is present (empty when the server has
-    no value), so nothing the browser made up survives the push."""
+    no value), so nothing the browser made up survives the push; memberToken is emptied, so no usable token is
+    left on the participant for whoever reads participant data."""
     attributes = {key: "" for key in _member_keys()}
     attributes.update(member_attributes(profile))
-    attributes.update({VERIFIED: "true", VERIFIED_AT: iso_timestamp(at)})
+    attributes.update({MEMBER_TOKEN: "", VERIFIED: "true", VERIFIED_AT: iso_timestamp(at)})
     return attributes
 
 
 def unverified_attributes(*, at: datetime.datetime) -> dict[str, str]:
-    """`verified` "false" and every member key emptied: a forged page's memberId or level is overwritten."""
+    """`verified` "false" and every member key emptied: a forged page's memberId or level is overwritten, and a
+    refused token does not linger on the participant."""
     attributes = {key: "" for key in _member_keys()}
     attributes.update(anonymous_attributes())
-    attributes.update({VERIFIED: "false", VERIFIED_AT: iso_timestamp(at)})
+    attributes.update({MEMBER_TOKEN: "", VERIFIED: "false", VERIFIED_AT: iso_timestamp(at)})
     return attributes
 
 
@@ -106,25 +106,8 @@ def _same_attributes(a: dict[str, str], b: dict[str, str]) -> bool:
     return {k: v for k, v in a.items() if k != VERIFIED_AT} == {k: v for k, v in b.items() if k != VERIFIED_AT}
 
 
-@dataclasses.dataclass(frozen=True)
-class TokenCheck:
-    profile: MemberProfile | None
-    # "verified", "no_token", "malformed", "bad_signature", "expired" or "unknown_member": for logs, never shown.
-    reason: str
-
-
-def check_member_token(token: str) -> TokenCheck:
-    """The member a token proves (active, loaded from the database), or why it proves nothing."""
-    if not token:
-        return TokenCheck(None, "no_token")
-    try:
-        member_id = read_member_token(token)
-    except InvalidMemberToken as error:
-        return TokenCheck(None, error.reason)
-    profile = outbox_selectors.member_for_id(member_id)
-    if profile is None:
-        return TokenCheck(None, "unknown_member")
-    return TokenCheck(profile, "verified")
+TokenCheck = grants.GrantCheck
+check_member_token = grants.check_member_token
 
 
 # --- recording -------------------------------------------------------------------------------------------------
@@ -236,6 +219,10 @@ class _Budget:
 
     def __init__(self, seconds: float | None) -> None:
         self.deadline = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left (never below 0), or None without a limit."""
+        return None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         if self.deadline is None:
@@ -566,6 +553,67 @@ def deliver_from_task(*, link_id: int, client: PushClient) -> str:
 # --- the flows -------------------------------------------------------------------------------------------------
 
 
+def _token_on_conversation(
+    conversation_id: uuid.UUID, token: str, client: PushClient, budget: _Budget
+) -> tuple[str, str]:
+    """Whether a token the grant check accepted may verify this conversation: (outcome, customer participant id).
+
+    outcome: "repeat" (it verified this conversation before: a retried data action, whose participant no longer
+    carries it), "ok" (the customer participant carries exactly this token), "unchecked" (Genesys could not show
+    the conversation in time: the token is then accepted on the strength of its live grant and spent on this
+    conversation, so the answer does not wait for Genesys), or why not: "already_used" (it verified another
+    conversation), "wrong_conversation" (it is not on this conversation's customer, or there is no such
+    conversation).
+    """
+    digest = grants.token_digest(token)
+    used_on = outbox_selectors.conversation_of_used_token(digest)
+    if used_on is not None:
+        return ("repeat" if used_on == conversation_id else "already_used"), ""
+    try:
+        conversation = budget.call(client.get_message_conversation, str(conversation_id))
+        participant = client.customer_participant(conversation)
+    except GenesysNotFound:
+        return "wrong_conversation", ""
+    except (_BudgetExhausted, _InlineTimeout):
+        return "unchecked", ""
+    except Exception as error:
+        logger.warning("verify conversation=%s: customer unreadable: %s", conversation_id, describe_error(error))
+        return "unchecked", ""
+    carried = (participant.get("attributes") or {}).get(MEMBER_TOKEN)
+    if not isinstance(carried, str) or not secrets.compare_digest(carried.encode(), token.encode()):
+        return "wrong_conversation", ""
+    return "ok", str(participant["id"])
+
+
+def _spend_token(token: str, conversation_id: uuid.UUID) -> bool:
+    """Bind the token to the conversation it verifies; False when a concurrent verify bound it to another."""
+    digest = grants.token_digest(token)
+    try:
+        with transaction.atomic():
+            MemberTokenUse.objects.create(token_digest=digest, conversation_id=conversation_id)
+    except IntegrityError:
+        return outbox_selectors.conversation_of_used_token(digest) == conversation_id
+    return True
+
+
+def _confirm_member(
+    conversation_id: uuid.UUID, token: str, client: PushClient, budget: _Budget
+) -> tuple[TokenCheck, str]:
+    """The member the token proves for this conversation, or why not; and the customer participant when found.
+    Checks the grant first (no call to Genesys for a dead token), then that the token belongs here."""
+    check = check_member_token(token)
+    if check.profile is None:
+        return check, ""
+    outcome, participant_id = _token_on_conversation(conversation_id, token, client, budget)
+    if outcome in ("ok", "unchecked") and not _spend_token(token, conversation_id):
+        outcome = "already_used"
+    if outcome == "unchecked":
+        return TokenCheck(check.profile, "verified_unchecked"), participant_id
+    if outcome not in ("ok", "repeat"):
+        return TokenCheck(None, outcome), participant_id
+    return check, participant_id
+
+
 @dataclasses.dataclass(frozen=True)
 class VerifyResult:
     attributes: dict[str, str]
@@ -578,9 +626,11 @@ class VerifyResult:
 def verify_conversation(
     *, conversation_id: uuid.UUID, member_token: str, client: PushClient, budget_seconds: float | None
 ) -> VerifyResult:
-    """The data action: check the token, record the verified (or unverified) attributes, try to deliver them
-    within the budget, and answer from the database whatever Genesys did."""
-    check = check_member_token(member_token)
+    """The data action: check the token (its grant, then that the conversation's customer carries it), record the
+    verified (or unverified) attributes, try to deliver them within the budget, and answer from the database
+    whatever Genesys did. The answer never carries the token key; the push empties it on the participant."""
+    budget = _Budget(budget_seconds)
+    check, participant_id = _confirm_member(conversation_id, member_token, client, budget)
     now = timezone.now()
     if check.profile is not None:
         attributes = verified_attributes(check.profile, at=now)
@@ -595,10 +645,13 @@ def verify_conversation(
             verified=check.profile is not None,
             now=now,
         )
+        if participant_id:
+            # Found by the check: the delivery PATCHes without a second GET.
+            ConversationLink.objects.filter(pk=push.conversation_id).update(participant_id=participant_id)
         delivery = _Delivery.begin(push.conversation_id)
     try:
         if delivery is not None:
-            delivery.run(client, budget_seconds)
+            delivery.run(client, budget.remaining())
     except Exception:
         # The answer comes from the database regardless; the sweep (or this task) delivers later.
         logger.exception("inline delivery failed conversation=%s; left to the worker", conversation_id)
@@ -608,7 +661,7 @@ def verify_conversation(
             logger.exception("could not enqueue delivery conversation=%s; the sweep will", conversation_id)
     push.refresh_from_db(fields=["state", "attributes"])
     return VerifyResult(
-        attributes=dict(push.attributes),
+        attributes={key: value for key, value in push.attributes.items() if key != MEMBER_TOKEN},
         # The flow's contract: delivered, failed, or pending (on its way: waiting, in flight, or overtaken by a
         # newer version that is).
         push_state=push.state if push.state in (State.DELIVERED, State.FAILED) else "pending",

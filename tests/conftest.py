@@ -111,3 +111,44 @@ def seeded(transactional_db):
     from django.core.management import call_command
 
     call_command("seed_demo", stdout=io.StringIO())
+
+
+@pytest.fixture
+def member_token(db):
+    """make(user_or_profile, grant=None) -> a member token as a live session's page would carry it: under a
+    grant (a new one, valid for an hour, unless given) but without a browser session."""
+    import datetime
+
+    from django.utils import timezone
+
+    from messaging.attributes import make_member_token
+    from messaging.grants import create_grant
+
+    def make(member, grant=None) -> str:
+        profile = getattr(member, "member_profile", member)
+        grant = grant or create_grant(profile, expires_at=timezone.now() + datetime.timedelta(hours=1))
+        return make_member_token(profile, grant.grant_id)
+
+    return make
+
+
+@pytest.fixture
+def page_member_token(settings):
+    """read(client) -> the memberToken the home page renders for the client's session (Messenger configured)."""
+    import json
+    import re
+
+    from sandbox import defaults
+
+    if not getattr(settings, "GENESYS_DEPLOYMENT_ID", ""):
+        settings.GENESYS_DEPLOYMENT_ID = defaults.DEPLOYMENT_ID
+    data_re = re.compile(r'<script id="genesys-messenger-data" type="application/json">(.*?)</script>', re.S)
+
+    def read(client) -> str:
+        response = client.get("/")
+        assert response.status_code == 200
+        match = data_re.search(response.content.decode())
+        assert match, "no Messenger data on the page"
+        return json.loads(match.group(1))["attributes"]["memberToken"]
+
+    return read

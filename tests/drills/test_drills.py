@@ -113,8 +113,12 @@ def verify(site_url: str, conversation_id: str, member_token: str) -> requests.R
     )
 
 
-def new_conversation(sandbox_url: str) -> str:
-    response = requests.post(f"{sandbox_url}/_conversations", json={"attributes": {}, "text": "Hello"}, timeout=10)
+def new_conversation(sandbox_url: str, token: str = "") -> str:
+    """A conversation whose customer carries `token` (as Messenger sets it from the page), or none."""
+    attributes = {"memberToken": token} if token else {}
+    response = requests.post(
+        f"{sandbox_url}/_conversations", json={"attributes": attributes, "text": "Hello"}, timeout=10
+    )
     response.raise_for_status()
     return response.json()["id"]
 
@@ -248,13 +252,13 @@ def test_postgresql_briefly_unavailable(drill_sandbox):
         stack.extra_env["DATABASE_URL"] = proxied
         try:
             start_stack(stack)
-            token = stack.members()["alice"]["memberToken"]
+            first, token = (page["memberToken"] for page in stack.member_pages(2)["alice"])
             visitor = Visitor(stack.site_url)
-            before = verify(stack.site_url, new_conversation(drill_sandbox.url), token)
+            before = verify(stack.site_url, new_conversation(drill_sandbox.url, first), first)
             assert before.status_code == 200 and before.json()["verified"] == "true"
 
             proxy.cut()
-            conversation_id = new_conversation(drill_sandbox.url)
+            conversation_id = new_conversation(drill_sandbox.url, token)
             during = verify(stack.site_url, conversation_id, token)
             page = visitor.get("/")
             assert during.status_code == 503, during.text[:500]
@@ -295,16 +299,21 @@ def test_genesys_unreachable_for_30_seconds(drill_sandbox):
         try:
             start_stack(stack)
             members = stack.members()
+            pages = stack.member_pages(4)  # a token verifies one conversation
             alice = Visitor(stack.site_url)
             alice.sign_in("alice")
-            conversations = {new_conversation(drill_sandbox.url): name for name in ("alice", "bob", "carol") * 4}
+            tokens, conversations = {}, {}
+            for name in ("alice", "bob", "carol"):
+                for page in pages[name]:
+                    conversation_id = new_conversation(drill_sandbox.url, page["memberToken"])
+                    tokens[conversation_id], conversations[conversation_id] = page["memberToken"], name
 
             proxy.cut()
             cut_at = time.monotonic()
             answers = {}
             for conversation_id, name in conversations.items():
                 started = time.monotonic()
-                response = verify(stack.site_url, conversation_id, members[name]["memberToken"])
+                response = verify(stack.site_url, conversation_id, tokens[conversation_id])
                 answers[conversation_id] = (response.status_code, response.json(), time.monotonic() - started)
                 page = alice.get("/")
                 assert page.status_code == 200 and "Hello, Alice" in page.text

@@ -61,13 +61,14 @@ def test_100_conversations_under_faults_and_a_killed_worker_lose_nothing(stack, 
     sandbox = sandbox_server
     members = stack.initial_members
     names = ["alice", "bob", "carol"]
+    pages = stack.member_pages(CONVERSATIONS // len(names) + 1)  # a token verifies one conversation
     for fault in API_FAULTS:
         sandbox.faults(**fault)
 
     # 1. 100 conversations; the flow verifies each one through the site, under faults, no worker running.
     started = time.monotonic()
     for i in range(CONVERSATIONS):
-        start_conversation(sandbox, f"hello {i}", members[names[i % 3]])
+        start_conversation(sandbox, f"hello {i}", pages[names[i % 3]][i // 3])
 
     def all_answered():
         conversations = sandbox.conversations()

@@ -18,7 +18,6 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from messaging import tokens as tokens_module
-from messaging.attributes import make_member_token
 from messaging.client import get_client, reset_client
 from messaging.exceptions import GenesysRateLimited
 from messaging.models import AttributePush
@@ -139,26 +138,27 @@ def test_a_429_still_met_holds_the_token_until_genesys_minute_ends(genesys, conv
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_push_without_budget_stays_in_the_outbox_and_is_delivered_later(genesys, alice, settings):
+def test_a_push_without_budget_stays_in_the_outbox_and_is_delivered_later(genesys, alice, settings, member_token):
     # Our window is 3 s instead of Genesys' minute, so the budget frees within the test; half the sandbox's 20
     # a minute per window, so what we send over two windows stays within its minute.
     settings.GENESYS_TOKEN_RATE_HEADROOM = 0.5
     settings.GENESYS_PUSH_RETRY_BASE = 0.01
     tokens_module._pool = TokenPool(limiter=RateLimiter(window=3.0, buckets=3))
-    conversation = uuid.UUID(genesys.start_conversation("outbox")["id"])
+    token = member_token(alice)
+    conversation = uuid.UUID(genesys.start_conversation("outbox", {"memberToken": token})["id"])
     client = get_client()
-    for _ in range(10):
-        client.get_message_conversation(str(conversation))  # the budget of 10 is spent
+    for _ in range(9):
+        client.get_message_conversation(str(conversation))  # 9 of the 10: the verify's check takes the last
     spent_at = time.monotonic()
 
     started = timezone.now()
     result = verify_conversation(
         conversation_id=conversation,
-        member_token=make_member_token(alice.member_profile),
+        member_token=token,
         client=client,
         budget_seconds=5.0,
     )
-    assert result.push_state == "pending"
+    assert result.push_state == "pending" and result.verified
     push = AttributePush.objects.get()
     assert push.last_error.startswith("GenesysRateLimited: No Genesys API budget")
     assert push.attempts == 0  # deferred by our own pacing, nothing sent: not an attempt

@@ -10,12 +10,13 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import MembershipLevel
-from messaging.attributes import make_member_token
 from messaging.client import reset_client
 from messaging.models import AttributePush
 from sandbox import defaults
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/messaging/genesys/verify"
@@ -60,13 +61,26 @@ def admin_client(admin_user):
     return client
 
 
-def test_a_level_change_in_the_admin_reaches_every_open_conversation_in_order(genesys, alice, bob, admin_client):
-    token = make_member_token(alice.member_profile)
-    first, second = genesys.start_conversation()["id"], genesys.start_conversation()["id"]
-    bobs = genesys.start_conversation()["id"]
-    verify(first, token)
-    verify(second, token)
-    verify(bobs, make_member_token(bob.member_profile))
+def conversation_with(sandbox, token: str) -> str:
+    """A conversation whose customer carries the token, as Messenger sets it from the page."""
+    return sandbox.start_conversation(attributes={"memberToken": token})["id"]
+
+
+def verified_conversation(sandbox, token: str) -> str:
+    cid = conversation_with(sandbox, token)
+    verify(cid, token)
+    return cid
+
+
+def test_a_level_change_in_the_admin_reaches_every_open_conversation_in_order(
+    genesys, alice, bob, admin_client, member_token
+):
+    # Two pages of Alice's (a token verifies one conversation), one of Bob's.
+    first, second = (
+        verified_conversation(genesys, member_token(alice)),
+        verified_conversation(genesys, member_token(alice)),
+    )
+    bobs = verified_conversation(genesys, member_token(bob))
     platinum = MembershipLevel.objects.get(name="Platinum")
     response = admin_client.post(
         reverse("admin:auth_user_changelist"),
@@ -85,11 +99,14 @@ def test_a_level_change_in_the_admin_reaches_every_open_conversation_in_order(ge
     assert set(AttributePush.objects.values_list("state", flat=True)) == {"delivered"}
 
 
-def test_retries_until_the_limit_then_failed_and_retry_now_delivers(genesys, alice, admin_client, settings):
+def test_retries_until_the_limit_then_failed_and_retry_now_delivers(
+    genesys, alice, admin_client, settings, member_token
+):
     settings.GENESYS_PUSH_MAX_ATTEMPTS = 3
-    cid = genesys.start_conversation()["id"]
-    genesys.faults(route="api", status=503, ratio=1)
-    assert verify(cid, make_member_token(alice.member_profile))["pushState"] == "pending"
+    token = member_token(alice)
+    cid = conversation_with(genesys, token)
+    genesys.faults(route=PATCH_ROUTE, status=503, ratio=1)
+    assert verify(cid, token)["pushState"] == "pending"
     # Each pass runs what is due; a retry due a few milliseconds later waits for the next pass.
     for _ in range(50):
         run_worker()
@@ -113,33 +130,38 @@ def test_retries_until_the_limit_then_failed_and_retry_now_delivers(genesys, ali
     assert genesys.conversation(cid)["attributes"]["verified"] == {"value": "true", "origin": "server"}
 
 
-def test_a_rejected_push_fails_at_once(genesys, alice):
-    cid = genesys.start_conversation()["id"]
+def test_a_rejected_push_fails_at_once(genesys, alice, member_token):
+    token = member_token(alice)
+    cid = conversation_with(genesys, token)
     genesys.faults(route=PATCH_ROUTE, status=400, ratio=1)
-    assert verify(cid, make_member_token(alice.member_profile))["pushState"] == "failed"
+    assert verify(cid, token)["pushState"] == "failed"
     assert "GenesysBadRequest" in AttributePush.objects.get().last_error
 
 
-def test_wrong_client_credentials_are_retried_until_an_operator_fixes_them(genesys, alice, settings):
+def test_wrong_client_credentials_are_retried_until_an_operator_fixes_them(genesys, alice, settings, member_token):
     settings.GENESYS_CLIENT_SECRET = "not-the-secret"
     reset_client()
     cid = genesys.start_conversation()["id"]
-    assert verify(cid, make_member_token(alice.member_profile))["pushState"] == "pending"
+    # Without credentials Genesys cannot show the conversation: the live token is spent on it, the push waits.
+    assert verify(cid, member_token(alice))["pushState"] == "pending"
     push = AttributePush.objects.get()
     assert "GenesysTokenError" in push.last_error or "token" in push.last_error.lower()
     assert "not-the-secret" not in push.last_error
     settings.GENESYS_CLIENT_SECRET = defaults.CLIENT_SECRET
     reset_client()
+    # The retry is due milliseconds later: a worker pass before then would (rightly) find nothing to do.
+    wait_until(lambda: push.next_attempt_at <= timezone.now(), 5, "the retry is due", interval=0.01)
     run_worker()
     push.refresh_from_db()
     assert push.state == "delivered"
 
 
-def test_deliver_pushes_once_delivers_everything_due(genesys, alice, bob):
-    ids = [genesys.start_conversation()["id"] for _ in range(3)]
-    genesys.faults(route="api", status=500, ratio=1)
-    for cid in ids:
-        verify(cid, make_member_token(alice.member_profile))
+def test_deliver_pushes_once_delivers_everything_due(genesys, alice, bob, member_token):
+    tokens = [member_token(alice) for _ in range(3)]
+    ids = [conversation_with(genesys, token) for token in tokens]
+    genesys.faults(route=PATCH_ROUTE, status=500, ratio=1)
+    for cid, token in zip(ids, tokens, strict=True):
+        verify(cid, token)
     genesys.clear_faults()
     AttributePush.objects.update(next_attempt_at=AttributePush.objects.values("created_at")[:1])
     out = io.StringIO()

@@ -1,6 +1,7 @@
 """POST /messaging/genesys/verify: every bad input, the credentials, the rate limit and the body limit, then the
 real path over HTTP against the sandbox (the real client, the real token service): verified, forged, expired,
-anonymous, a repeat, Genesys down, and no secret in any answer or log line."""
+anonymous, revoked, on the wrong conversation, a repeat, Genesys down, and no secret in any answer or log line.
+(The token's life with the session: test_member_token_lifetime.py.)"""
 
 import base64
 import json
@@ -13,11 +14,11 @@ from pathlib import Path
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from messaging.attributes import make_member_token
 from messaging.client import reset_client
-from messaging.models import AttributePush, ConversationLink
+from messaging.models import AttributePush, ConversationLink, MemberTokenGrant
 from sandbox import defaults
 
 URL = "/messaging/genesys/verify"
@@ -217,20 +218,21 @@ def api_calls(sandbox):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_valid_token_pushes_the_servers_attributes(client, genesys, alice):
+def test_a_valid_token_pushes_the_servers_attributes(client, genesys, alice, member_token):
     profile = alice.member_profile
+    token = member_token(profile)
     # The page's attributes, as Messenger sends them; the browser claims Platinum.
     conversation = genesys.start_conversation(
         attributes={
             "isAuthenticated": "true",
             "memberId": str(profile.member_id),
             "membershipLevel": "Platinum",
-            "memberToken": make_member_token(profile),
+            "memberToken": token,
         }
     )
     cid = conversation["id"]
     started = time.monotonic()
-    data = verify(client, cid, make_member_token(profile))
+    data = verify(client, cid, token)
     assert time.monotonic() - started < 10  # far inside the data action's 20 s, on a busy CI machine too
     assert data["verified"] == "true" and data["pushState"] == "delivered"
     assert data["isAuthenticated"] == "true"
@@ -243,8 +245,8 @@ def test_a_valid_token_pushes_the_servers_attributes(client, genesys, alice):
     customer = genesys.conversation(cid)["attributes"]
     for key in ["verified", "verifiedAt", "isAuthenticated", "memberId", "membershipLevel", "displayName", "email"]:
         assert customer[key] == {"value": data[key], "origin": "server"}, key
-    assert customer["memberToken"]["origin"] == "widget"  # never pushed
-    assert api_calls(genesys) == (1, 1)
+    assert customer["memberToken"] == {"value": "", "origin": "server"}  # emptied: nothing left to replay
+    assert api_calls(genesys) == (1, 1)  # the GET that checked the token found the customer for the PATCH
 
     push = AttributePush.objects.get()
     assert push.state == "delivered" and push.version == 1 and push.attempts == 1
@@ -253,20 +255,30 @@ def test_a_valid_token_pushes_the_servers_attributes(client, genesys, alice):
     assert str(link.conversation_id) == cid and link.member == profile and link.participant_id
 
     # A repeat (Genesys retried the data action): same version, one PATCH and no GET.
-    again = verify(client, cid, make_member_token(profile))
+    again = verify(client, cid, token)
     assert again == data
     assert api_calls(genesys) == (1, 2)
     assert AttributePush.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("kind", ["forged", "expired", "garbage", "anonymous", "unknown_member"])
-def test_a_token_that_proves_nothing_pushes_verified_false(client, genesys, alice, bob, settings, kind):
+@pytest.mark.parametrize(
+    "kind", ["forged", "expired", "garbage", "anonymous", "unknown_member", "revoked", "wrong_conversation"]
+)
+def test_a_token_that_proves_nothing_pushes_verified_false(
+    client, genesys, alice, bob, settings, member_token, caplog, kind
+):
+    caplog.set_level(logging.INFO)
     profile = alice.member_profile
-    token = make_member_token(profile)
+    token = member_token(profile)
+    presented = None
     if kind == "forged":
         # Bob's valid token with Alice's id spliced in: the signature no longer matches.
-        token = make_member_token(profile).split(":")[0] + ":" + make_member_token(bob.member_profile).split(":", 1)[1]
+        token = member_token(profile).split(":")[0] + ":" + member_token(bob.member_profile).split(":", 1)[1]
+    elif kind == "revoked":
+        MemberTokenGrant.objects.update(revoked_at=timezone.now())
+    elif kind == "wrong_conversation":
+        presented = member_token(profile)  # a good token, but not the one this conversation carries
     elif kind == "expired":
         settings.GENESYS_MEMBER_TOKEN_MAX_AGE = -1
     elif kind == "garbage":
@@ -277,8 +289,10 @@ def test_a_token_that_proves_nothing_pushes_verified_false(client, genesys, alic
         alice.delete()
     page = {"isAuthenticated": "true", "memberId": "someone", "membershipLevel": "Platinum", "memberToken": token}
     cid = genesys.start_conversation(attributes=page)["id"]
-    data = verify(client, cid, token)
+    data = verify(client, cid, presented or token)
     assert data["verified"] == "false" and data["pushState"] == "delivered"
+    reason = {"forged": "bad_signature", "garbage": "malformed", "anonymous": "no_token"}.get(kind, kind)
+    assert f"reason={reason} " in caplog.text
     assert data["isAuthenticated"] == "false"
     assert data["memberId"] == data["membershipLevel"] == data["displayName"] == data["email"] == ""
     customer = genesys.conversation(cid)["attributes"]
@@ -287,15 +301,17 @@ def test_a_token_that_proves_nothing_pushes_verified_false(client, genesys, alic
     assert server_values["memberId"] == server_values["membershipLevel"] == ""
     assert str(profile.member_id) not in json.dumps(server_values)
     assert AttributePush.objects.get().member is None
+    assert customer["memberToken"] == {"value": "", "origin": "server"}  # a refused token does not linger
 
 
 @pytest.mark.django_db(transaction=True)
-def test_genesys_down_still_answers_from_the_database(client, genesys, alice, settings):
+def test_genesys_down_still_answers_from_the_database(client, genesys, alice, settings, member_token):
     settings.GENESYS_RETRY_TOTAL = 0
-    cid = genesys.start_conversation()["id"]
-    genesys.faults(route="api", status=503, ratio=1)
+    token = member_token(alice)
+    cid = genesys.start_conversation(attributes={"memberToken": token})["id"]
+    genesys.faults(route=PATCH_ROUTE, status=503, ratio=1)
     started = time.monotonic()
-    data = verify(client, cid, make_member_token(alice.member_profile))
+    data = verify(client, cid, token)
     assert time.monotonic() - started < 10
     assert data["verified"] == "true" and data["membershipLevel"] == "Gold"
     assert data["pushState"] == "pending"
@@ -314,31 +330,50 @@ def test_genesys_down_still_answers_from_the_database(client, genesys, alice, se
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_slow_genesys_cannot_hold_the_answer(client, genesys, alice, settings):
+def test_a_slow_genesys_cannot_hold_the_answer(client, genesys, alice, settings, member_token):
     settings.GENESYS_VERIFY_INLINE_BUDGET = 1.0
-    cid = genesys.start_conversation()["id"]
-    genesys.faults(route="api", latency_ms=5000)
+    token = member_token(alice)
+    cid = genesys.start_conversation(attributes={"memberToken": token})["id"]
+    genesys.faults(route=PATCH_ROUTE, latency_ms=5000)
     started = time.monotonic()
-    data = verify(client, cid, make_member_token(alice.member_profile))
+    data = verify(client, cid, token)
     assert time.monotonic() - started < 4  # the budget (1 s), not Genesys' 5 s
     assert data["pushState"] == "pending" and data["verified"] == "true"
     time.sleep(4.5)  # let the call in flight finish before the database is flushed
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_unknown_conversation_is_answered_and_recorded_as_failed(client, genesys, alice):
-    data = verify(client, str(uuid.uuid4()), make_member_token(alice.member_profile))
-    assert data["verified"] == "true" and data["pushState"] == "failed"
+def test_while_genesys_cannot_show_the_conversation_a_live_token_is_spent_on_it(
+    client, genesys, alice, settings, member_token, caplog
+):
+    # The answer does not wait for Genesys: the token's live grant vouches, and the token is spent right here.
+    caplog.set_level(logging.INFO)
+    settings.GENESYS_RETRY_TOTAL = 0
+    token = member_token(alice)
+    cid = genesys.start_conversation(attributes={"memberToken": token})["id"]
+    genesys.faults(route=GET_ROUTE, status=503, ratio=1)
+    data = verify(client, cid, token)
+    assert data["verified"] == "true" and data["membershipLevel"] == "Gold"
+    assert "reason=verified_unchecked" in caplog.text
+    genesys.clear_faults()
+    elsewhere = genesys.start_conversation(attributes={"memberToken": token})["id"]
+    assert verify(client, elsewhere, token)["verified"] == "false"  # already used
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unknown_conversation_is_answered_and_recorded_as_failed(client, genesys, alice, member_token):
+    data = verify(client, str(uuid.uuid4()), member_token(alice))
+    assert data["verified"] == "false" and data["pushState"] == "failed"
     push = AttributePush.objects.get()
     assert "GenesysNotFound" in push.last_error
     assert ConversationLink.objects.get().state == "closed"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_no_secret_in_answers_logs_or_admin(client, genesys, alice, admin_user, caplog, settings):
+def test_no_secret_in_answers_logs_or_admin(client, genesys, alice, admin_user, caplog, settings, member_token):
     caplog.set_level(logging.DEBUG)
     settings.GENESYS_RETRY_TOTAL = 0
-    member_token = make_member_token(alice.member_profile)
+    member_token = member_token(alice)
     bodies = []
     cid = genesys.start_conversation(attributes={"memberToken": member_token})["id"]
     bodies.append(post(client, {"conversationId": cid, "memberToken": member_token}).content)

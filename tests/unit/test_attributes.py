@@ -15,6 +15,7 @@ from messaging.attributes import (
     REQUIRED_MEMBER_KEYS,
     AttributeBudgetExceeded,
     InvalidMemberToken,
+    MemberTokenClaims,
     anonymous_attributes,
     attributes_size,
     configuration_problems,
@@ -25,7 +26,14 @@ from messaging.attributes import (
     member_attributes,
     page_attributes,
     read_member_token,
+    read_member_token_claims,
 )
+
+GRANT = "g" * 16  # a grant id as messaging.grants makes them (checked against the database elsewhere)
+
+
+def token_for(profile) -> str:
+    return make_member_token(profile, GRANT)
 
 
 def fake_profile(*, level: str | None = "Gold", first: str = "Alice", last: str = "Anders", email: str = "a@x.org"):
@@ -45,15 +53,16 @@ def fake_profile(*, level: str | None = "Gold", first: str = "Alice", last: str 
 
 def test_token_round_trips_to_the_member_id_and_is_short():
     profile = fake_profile()
-    token = make_member_token(profile)
+    token = token_for(profile)
     assert read_member_token(token) == profile.member_id
-    assert len(token.encode()) <= 80  # counts against the 2048-byte budget
+    assert len(token.encode()) <= 100  # counts against the 2048-byte budget
+    assert len(token.encode()) == attrs_mod.member_token_size()
     assert str(profile.member_id) not in token  # compact form, not the 36-character text
 
 
 def test_token_cannot_be_moved_to_another_member():
     alice, bob = fake_profile(), fake_profile()
-    alice_token, bob_token = make_member_token(alice), make_member_token(bob)
+    alice_token, bob_token = token_for(alice), token_for(bob)
     # Bob's id with Alice's timestamp and signature.
     moved = bob_token.split(":")[0] + ":" + alice_token.split(":", 1)[1]
     with pytest.raises(InvalidMemberToken) as caught:
@@ -61,8 +70,24 @@ def test_token_cannot_be_moved_to_another_member():
     assert caught.value.reason == "bad_signature"
 
 
+def test_token_names_its_grant_and_every_token_is_distinct():
+    profile = fake_profile()
+    first, second = token_for(profile), token_for(profile)
+    # Same member, grant and second: the nonce still tells them apart, so spending one spends no other.
+    assert first != second
+    assert read_member_token_claims(first) == MemberTokenClaims(profile.member_id, GRANT)
+
+
+def test_token_cannot_be_moved_to_another_grant():
+    payload, signed = token_for(fake_profile()).split(":", 1)
+    member, _grant, nonce = payload.split(".")
+    with pytest.raises(InvalidMemberToken) as caught:
+        read_member_token(f"{member}.{'h' * 16}.{nonce}:{signed}")
+    assert caught.value.reason == "bad_signature"
+
+
 def test_token_with_a_flipped_signature_character_is_refused():
-    token = make_member_token(fake_profile())
+    token = token_for(fake_profile())
     last = "A" if token[-1] != "A" else "B"
     with pytest.raises(InvalidMemberToken) as caught:
         read_member_token(token[:-1] + last)
@@ -71,12 +96,12 @@ def test_token_with_a_flipped_signature_character_is_refused():
 
 def test_token_signed_with_another_salt_or_key_is_refused(settings):
     profile = fake_profile()
-    value = attrs_mod._encode_member_id(profile.member_id)
+    value = token_for(profile).split(":")[0]  # the payload of a real token
     other_salt = signing.TimestampSigner(salt="something-else").sign(value)
     with pytest.raises(InvalidMemberToken) as caught:
         read_member_token(other_salt)
     assert caught.value.reason == "bad_signature"
-    token = make_member_token(profile)
+    token = token_for(profile)
     settings.SECRET_KEY = "another-secret-key-" + "x" * 40
     with pytest.raises(InvalidMemberToken) as caught:
         read_member_token(token)
@@ -88,7 +113,7 @@ def test_token_expires_after_the_configured_age(settings, monkeypatch):
     profile = fake_profile()
     now = 1_800_000_000.0
     monkeypatch.setattr(signing.time, "time", lambda: now)
-    token = make_member_token(profile)
+    token = token_for(profile)
     monkeypatch.setattr(signing.time, "time", lambda: now + 599)
     assert read_member_token(token) == profile.member_id
     monkeypatch.setattr(signing.time, "time", lambda: now + 601)
@@ -116,7 +141,7 @@ def test_malformed_tokens_are_refused_as_malformed(token):
 
 
 def test_invalid_token_error_is_a_value_error_and_never_echoes_the_token():
-    token = make_member_token(fake_profile())
+    token = token_for(fake_profile())
     with pytest.raises(ValueError) as caught:
         read_member_token(token[:-2] + "zz")
     assert token not in str(caught.value)
@@ -183,7 +208,7 @@ def test_anonymous_attributes_say_only_that():
 
 def test_page_attributes_of_a_member_are_all_strings_with_the_required_keys():
     profile = fake_profile()
-    attrs = page_attributes(profile)
+    attrs = page_attributes(profile, token_for(profile))
     assert attrs["isAuthenticated"] == "true"
     assert attrs["memberId"] == str(profile.member_id)
     assert attrs["membershipLevel"] == "Gold"
@@ -194,14 +219,15 @@ def test_page_attributes_of_a_member_are_all_strings_with_the_required_keys():
 
 def test_member_attributes_are_the_page_attributes_without_the_token():
     profile = fake_profile()
-    page = page_attributes(profile)
+    page = page_attributes(profile, token_for(profile))
     server = member_attributes(profile)
     assert "memberToken" not in server
     assert server == {key: value for key, value in page.items() if key != "memberToken"}
 
 
 def test_member_without_level_or_name_sends_empty_level_and_no_empty_fields():
-    attrs = page_attributes(fake_profile(level=None, first="", last="", email=""))
+    profile = fake_profile(level=None, first="", last="", email="")
+    attrs = page_attributes(profile, token_for(profile))
     assert attrs["membershipLevel"] == ""
     assert "displayName" not in attrs and "email" not in attrs
 
@@ -212,7 +238,7 @@ def test_mapping_follows_dotted_paths_and_calls_callables(settings):
     mapping = {"name": "get_full_name", "tier": "member_profile.level.description", "missing": "nope.nothing"}
     assert mapped_attributes(profile.user, mapping) == {"name": "Alice Anders", "tier": "Top tier"}
     settings.GENESYS_ATTRIBUTE_MAPPING = {"username": "get_username", "memberId": "email"}
-    attrs = page_attributes(profile)
+    attrs = page_attributes(profile, token_for(profile))
     assert attrs["username"] == "alice"
     assert attrs["memberId"] == str(profile.member_id)  # a mapping never overrides the integration's keys
 
@@ -221,7 +247,7 @@ def test_over_budget_drops_mapped_fields_but_keeps_the_required_ones(settings, c
     settings.GENESYS_MAX_CUSTOM_DATA_BYTES = 400
     profile = fake_profile(first="N" * 150, last="", email="e" * 100 + "@example.com")
     with caplog.at_level(logging.WARNING, logger="messaging.attributes"):
-        attrs = page_attributes(profile)
+        attrs = page_attributes(profile, token_for(profile))
     assert set(REQUIRED_MEMBER_KEYS) <= set(attrs)
     assert "displayName" not in attrs and "email" in attrs  # the longest goes first
     assert attributes_size(attrs) <= 400

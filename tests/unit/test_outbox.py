@@ -12,7 +12,6 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import MembershipLevel
 from accounts.services import move_members_to_level
 from messaging import services
-from messaging.attributes import make_member_token
 from messaging.exceptions import (
     GenesysAuthError,
     GenesysBadRequest,
@@ -30,8 +29,9 @@ State = AttributePush.State
 class FakeClient:
     """Records calls; `errors` are raised by the next calls in order (None: succeed)."""
 
-    def __init__(self, errors=None, on_get=None, on_patch=None, delay=0.0):
+    def __init__(self, errors=None, on_get=None, on_patch=None, delay=0.0, customer_attributes=None):
         self.calls: list[tuple] = []
+        self.customer_attributes = dict(customer_attributes or {})
         self.errors = list(errors or [])
         self.on_get = on_get
         self.on_patch = on_patch
@@ -54,7 +54,11 @@ class FakeClient:
             "id": conversation_id,
             "participants": [
                 {"id": "agent-1", "purpose": "agent"},
-                {"id": f"customer-{conversation_id[:8]}", "purpose": "customer"},
+                {
+                    "id": f"customer-{conversation_id[:8]}",
+                    "purpose": "customer",
+                    "attributes": dict(self.customer_attributes),
+                },
             ],
         }
 
@@ -111,10 +115,11 @@ def test_verified_attributes_are_the_page_keys_with_server_values(alice):
         "membershipLevel": "Gold",
         "displayName": "Alice Anders",
         "email": "alice@example.com",
+        "memberToken": "",
         "verified": "true",
         "verifiedAt": "2026-05-01T12:00:00.123Z",
     }
-    assert "memberToken" not in attributes
+    assert attributes["memberToken"] == ""  # emptied on the participant: no usable token left there
     assert all(isinstance(value, str) for value in attributes.values())
 
 
@@ -123,7 +128,7 @@ def test_unverified_attributes_empty_every_member_key(db):
     assert attributes["verified"] == "false"
     assert attributes["isAuthenticated"] == "false"
     assert attributes["memberId"] == attributes["membershipLevel"] == attributes["email"] == ""
-    assert "memberToken" not in attributes
+    assert attributes["memberToken"] == ""
 
 
 def test_member_without_an_email_still_overwrites_the_key(make_member):
@@ -134,12 +139,12 @@ def test_member_without_an_email_still_overwrites_the_key(make_member):
     assert attributes["email"] == ""
 
 
-def test_token_check_reasons(alice):
+def test_token_check_reasons(alice, member_token):
     profile = alice.member_profile
-    assert services.check_member_token(make_member_token(profile)).profile == profile
+    assert services.check_member_token(member_token(profile)).profile == profile
     assert services.check_member_token("").reason == "no_token"
     assert services.check_member_token("garbage").reason == "malformed"
-    token = make_member_token(profile)
+    token = member_token(profile)
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     assert services.check_member_token(forged).reason == "bad_signature"
     alice.is_active = False
@@ -147,8 +152,23 @@ def test_token_check_reasons(alice):
     assert services.check_member_token(token).reason == "unknown_member"
 
 
-def test_expired_token_proves_nothing(alice, settings):
-    token = make_member_token(alice.member_profile)
+def test_checking_a_token_reads_its_grant_and_member_in_one_query(alice, member_token, django_assert_num_queries):
+    token = member_token(alice)
+    with django_assert_num_queries(1):
+        check = services.check_member_token(token)
+    assert check.profile.level.name == "Gold" and check.profile.user.username == "alice"
+
+
+def test_a_revoked_grant_proves_nothing(alice, member_token):
+    from messaging.models import MemberTokenGrant
+
+    token = member_token(alice)
+    MemberTokenGrant.objects.update(revoked_at=timezone.now())
+    assert services.check_member_token(token) == services.TokenCheck(None, "revoked")
+
+
+def test_expired_token_proves_nothing(alice, settings, member_token):
+    token = member_token(alice.member_profile)
     settings.GENESYS_MEMBER_TOKEN_MAX_AGE = -1
     check = services.check_member_token(token)
     assert check.profile is None and check.reason == "expired"
@@ -413,13 +433,13 @@ def test_an_exhausted_budget_defers_without_sending(alice):
 # --- the flows ---
 
 
-def test_verify_conversation_end_to_end_with_a_fake(alice):
-    client = FakeClient()
+def test_verify_conversation_end_to_end_with_a_fake(alice, member_token):
+    token = member_token(alice)
+    client = FakeClient(customer_attributes={"memberToken": token})
     cid = uuid.uuid4()
-    result = services.verify_conversation(
-        conversation_id=cid, member_token=make_member_token(alice.member_profile), client=client, budget_seconds=None
-    )
+    result = services.verify_conversation(conversation_id=cid, member_token=token, client=client, budget_seconds=None)
     assert result.verified and result.push_state == "delivered" and result.reason == "verified"
+    assert client.methods() == ["GET", "PATCH"]  # the check's GET found the customer for the PATCH
     assert result.attributes["membershipLevel"] == "Gold" and result.attributes["verified"] == "true"
     forged = services.verify_conversation(
         conversation_id=cid, member_token="x" * 73, client=client, budget_seconds=None
@@ -498,7 +518,7 @@ def test_sweep_leaves_overdue_pushes_whose_task_still_waits(alice):
     assert sorted(t.args_kwargs["args"][0] for t in tasks()) == sorted([late.conversation_id, lost.conversation_id])
 
 
-def test_the_answer_says_pending_while_another_delivery_holds_the_conversation(alice):
+def test_the_answer_says_pending_while_another_delivery_holds_the_conversation(alice, member_token):
     profile = alice.member_profile
     cid = uuid.uuid4()
     push = record(cid, profile)
@@ -506,7 +526,7 @@ def test_the_answer_says_pending_while_another_delivery_holds_the_conversation(a
         lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="someone-else"
     )
     AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERING)
-    result = services.verify_conversation(
-        conversation_id=cid, member_token=make_member_token(profile), client=FakeClient(), budget_seconds=None
-    )
+    token = member_token(profile)
+    client = FakeClient(customer_attributes={"memberToken": token})
+    result = services.verify_conversation(conversation_id=cid, member_token=token, client=client, budget_seconds=None)
     assert result.push_state == "pending" and result.version == 1

@@ -1,0 +1,147 @@
+"""The member token lives no longer than the session that received it, and verifies only the conversation it
+was set on, once: pages of a signed-in session through Django's test client, the verify endpoint over the real
+client against the sandbox (which serves real HTTP)."""
+
+import base64
+import json
+import logging
+
+import pytest
+from django.test import Client
+
+from messaging.client import reset_client
+from messaging.grants import SESSION_GRANT_KEY
+from messaging.models import MemberTokenGrant
+from sandbox import defaults
+
+pytestmark = pytest.mark.django_db(transaction=True)
+URL = "/messaging/genesys/verify"
+AUTH = "Basic " + base64.b64encode(f"{defaults.DATA_ACTION_USERNAME}:{defaults.DATA_ACTION_PASSWORD}".encode()).decode()
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+@pytest.fixture
+def genesys(sandbox):
+    sandbox.configure(flow_enabled=False)  # these tests play the flow's data action themselves
+    reset_client()
+    yield sandbox
+    reset_client()
+
+
+@pytest.fixture
+def signed_in(alice):
+    client = Client()
+    assert client.login(username="alice", password=DEMO_PASSWORD)
+    return client
+
+
+def verify(conversation_id: str, token: str) -> dict:
+    response = Client().post(
+        URL,
+        data=json.dumps({"conversationId": conversation_id, "memberToken": token}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=AUTH,
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def conversation_with(genesys, token: str) -> str:
+    """A conversation whose customer carries the token, as Messenger sets it from the page."""
+    return genesys.start_conversation(attributes={"isAuthenticated": "true", "memberToken": token})["id"]
+
+
+def refused(data: dict) -> bool:
+    """The unverified answer: no member data at all."""
+    return data["verified"] == "false" and data["memberId"] == data["membershipLevel"] == data["email"] == ""
+
+
+def logged_reason(caplog) -> str:
+    return [r.getMessage() for r in caplog.records if r.name == "messaging.verify"][-1].split("reason=")[1].split()[0]
+
+
+def test_a_page_token_verifies_while_the_session_lives(genesys, signed_in, page_member_token):
+    token = page_member_token(signed_in)
+    data = verify(conversation_with(genesys, token), token)
+    assert data["verified"] == "true" and data["membershipLevel"] == "Gold"
+
+
+def test_the_token_dies_when_the_member_signs_out(genesys, signed_in, page_member_token, caplog):
+    caplog.set_level(logging.INFO)
+    token = page_member_token(signed_in)
+    assert signed_in.post("/accounts/logout/").status_code == 302
+    data = verify(conversation_with(genesys, token), token)
+    assert refused(data)
+    assert logged_reason(caplog) == "revoked"
+    assert token not in caplog.text
+
+
+def test_the_token_dies_when_the_password_changes_and_the_next_page_gets_a_working_one(
+    genesys, signed_in, page_member_token, caplog
+):
+    caplog.set_level(logging.INFO)
+    old = page_member_token(signed_in)
+    response = signed_in.post(
+        "/accounts/password/change/",
+        {"old_password": DEMO_PASSWORD, "new_password1": "a-new-pass-2027!", "new_password2": "a-new-pass-2027!"},
+    )
+    assert response.status_code == 302, response.content
+    assert refused(verify(conversation_with(genesys, old), old))
+    assert logged_reason(caplog) == "password_changed"
+    # update_session_auth_hash kept this session signed in: its next page carries a token under a new grant.
+    fresh = page_member_token(signed_in)
+    assert verify(conversation_with(genesys, fresh), fresh)["verified"] == "true"
+    assert MemberTokenGrant.objects.count() == 2
+
+
+def test_another_page_of_the_same_session_gets_a_token_that_works_too(genesys, signed_in, page_member_token):
+    first, second = page_member_token(signed_in), page_member_token(signed_in)
+    assert first != second
+    assert MemberTokenGrant.objects.count() == 1  # one grant per session; a page reusing it costs no write
+    assert verify(conversation_with(genesys, second), second)["verified"] == "true"
+    assert verify(conversation_with(genesys, first), first)["verified"] == "true"
+
+
+def test_the_token_dies_when_the_session_expires(genesys, signed_in, page_member_token, caplog):
+    caplog.set_level(logging.INFO)
+    token = page_member_token(signed_in)
+    grant = MemberTokenGrant.objects.get(grant_id=signed_in.session[SESSION_GRANT_KEY]["id"])
+    MemberTokenGrant.objects.filter(pk=grant.pk).update(expires_at=grant.created_at)  # as if the session ended
+    assert refused(verify(conversation_with(genesys, token), token))
+    assert logged_reason(caplog) == "session_expired"
+
+
+def test_a_token_cannot_verify_a_conversation_it_is_not_on(genesys, signed_in, page_member_token, caplog):
+    caplog.set_level(logging.INFO)
+    token = page_member_token(signed_in)
+    elsewhere = genesys.start_conversation(attributes={"isAuthenticated": "true", "memberToken": "someone-else"})
+    data = verify(elsewhere["id"], token)
+    assert refused(data)
+    assert logged_reason(caplog) == "wrong_conversation"
+    assert genesys.conversation(elsewhere["id"])["attributes"]["memberId"] == {"value": "", "origin": "server"}
+    # Refused there, it still verifies the conversation it is on.
+    assert verify(conversation_with(genesys, token), token)["verified"] == "true"
+
+
+def test_a_spent_token_replayed_onto_another_conversation_is_refused(genesys, signed_in, page_member_token, caplog):
+    caplog.set_level(logging.INFO)
+    token = page_member_token(signed_in)
+    mine = conversation_with(genesys, token)
+    assert verify(mine, token)["verified"] == "true"
+    # Someone who read it off the participant starts a conversation of their own carrying it.
+    replay = conversation_with(genesys, token)
+    assert refused(verify(replay, token))
+    assert logged_reason(caplog) == "already_used"
+    # A retried data action on the first conversation still gets its verified answer.
+    assert verify(mine, token)["verified"] == "true"
+
+
+def test_a_verified_push_leaves_no_token_on_the_participant(genesys, signed_in, page_member_token):
+    token = page_member_token(signed_in)
+    cid = conversation_with(genesys, token)
+    assert verify(cid, token)["verified"] == "true"
+    conversation = genesys.conversation(cid)
+    assert conversation["attributes"]["memberToken"] == {"value": "", "origin": "server"}
+    customer = next(p for p in conversation["participants"] if p["purpose"] == "customer")
+    assert customer["attributes"]["memberToken"] == ""
+    assert token not in json.dumps([conversation["participants"], conversation["pushes"]])
