@@ -189,12 +189,13 @@ def test_bad_credentials_beyond_their_own_limit_get_429(client, credentials, set
 
 
 @pytest.mark.django_db(transaction=True)
-def test_strangers_on_a_shared_address_cannot_spend_genesys_budget(client, genesys, alice, settings):
+def test_strangers_on_a_shared_address_cannot_spend_genesys_budget(client, genesys, alice, settings, member_token):
     settings.GENESYS_VERIFY_RATE = "10/m"  # fewer than the strangers' calls: they must not count against it
-    conversation = genesys.start_conversation("shared address")
+    token = member_token(alice)
+    conversation = genesys.start_conversation(attributes={"memberToken": token})
     strangers = [post(client, {}, auth=basic(password=f"guess{i}")).status_code for i in range(50)]
     assert set(strangers) == {401, 429} and strangers[:30] == [401] * 30  # GENESYS_VERIFY_FAILED_AUTH_RATE 30/m
-    data = verify(client, conversation["id"], make_member_token(alice.member_profile))  # same address: 200
+    data = verify(client, conversation["id"], token)  # same address: 200
     assert data["verified"] == "true"
     answered = [post(client, {"memberToken": ""}).status_code for _ in range(10)]  # the budget left: 9 more
     assert answered == [400] * 9 + [429]
