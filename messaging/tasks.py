@@ -3,6 +3,10 @@
 Run by `manage.py deliver_pushes` (the database worker plus the outbox sweep; `make run` starts it).
 """
 
+import datetime
+
+from django.db.models import Min
+from django.utils import timezone
 from django_tasks import task
 
 from . import services
@@ -20,3 +24,22 @@ def deliver_conversation_pushes(link_id: int) -> str:
 
     with pacing_wait(WORKER_PACING_WAIT):
         return services.deliver_from_task(link_id=link_id, client=get_client())
+
+
+def next_delivery_at(
+    *, queue_names: list[str], backend_name: str, excluded_queue_names: list[str] | None = None
+) -> datetime.datetime | None:
+    """When the earliest task waiting in these queues (database backend; "*" is every queue but the excluded)
+    may run: now or earlier when one is ready, None when none waits. `deliver_pushes --batch` waits for it
+    within its deadline."""
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    waiting = DBTaskResult.objects.filter(status="READY", backend_name=backend_name)
+    if "*" not in queue_names:
+        waiting = waiting.filter(queue_name__in=queue_names)
+    if excluded_queue_names:
+        waiting = waiting.exclude(queue_name__in=excluded_queue_names)
+    # django-tasks stores "no run_after" as the largest date: such a task is ready at once.
+    if waiting.filter(run_after=get_date_max()).exists():
+        return timezone.now()
+    return waiting.aggregate(earliest=Min("run_after"))["earliest"]

@@ -338,7 +338,15 @@ def test_genesys_unreachable_for_30_seconds(drill_sandbox):
                 )
 
             wait_until(all_delivered, 60, "every push delivered after Genesys came back")
-            states = {push["state"] for push in stack.outbox()}
+
+            # The sandbox holds the attributes as soon as a PATCH lands; the worker records "delivered" only once
+            # the answer is back (after a read timeout and a retry, if the cut lost it): wait for the outbox to
+            # settle rather than read it at that moment.
+            def settled_states() -> set[str] | None:
+                states = {push["state"] for push in stack.outbox()}
+                return None if states & {"pending", "delivering"} else states
+
+            states = wait_until(settled_states, 60, "every push recorded as settled")
             assert states == {"delivered"}, states
         except BaseException:
             dump_logs(stack)

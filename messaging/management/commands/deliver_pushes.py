@@ -5,6 +5,11 @@ recurring tasks. The outbox is the truth, so this command sweeps it at start-up 
 seconds (in a thread beside the worker loop), re-enqueueing what a dead process left behind. Every db_worker
 option works here too (--queue-name, --interval, --batch, --max-tasks, --worker-id, --reload).
 
+`deliver_pushes --batch`: recover, then run delivery tasks until none is ready and none comes due before
+--batch-deadline seconds after the start; exit. A retry scheduled a few milliseconds ahead (a short backoff) is
+therefore run, not left behind; a task due after the deadline (a long backoff, a lease still held) is left to the
+next run. With --max-tasks, one pass only, as db_worker does.
+
 `deliver_pushes --once`: no worker; recover, deliver every due push in this process, exit (cron, operations).
 """
 
@@ -16,10 +21,11 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.db import close_old_connections
+from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from messaging import services
-from messaging.tasks import QUEUE
+from messaging.tasks import QUEUE, next_delivery_at
 
 logger = logging.getLogger("messaging.outbox")
 
@@ -35,6 +41,11 @@ def _sweep_forever(interval: float, grace: float | None, stop: threading.Event) 
         finally:
             close_old_connections()
         stop.wait(interval)
+
+
+def pause(seconds: float) -> None:
+    """Wait for the next task of a batch to come due (tests replace it to move time on without waiting)."""
+    time.sleep(seconds)
 
 
 class Command(DbWorkerCommand):
@@ -61,8 +72,23 @@ class Command(DbWorkerCommand):
             action="store_true",
             help="Recover interrupted deliveries, deliver every due push in this process, and exit.",
         )
+        parser.add_argument(
+            "--batch-deadline",
+            type=float,
+            default=10.0,
+            help="With --batch: seconds after the start until which the batch waits for a task to come due, "
+            "such as a retry after a short backoff (default: %(default)s).",
+        )
 
-    def handle(self, *args: Any, sweep_interval: float, sweep_grace: float | None, once: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        sweep_interval: float,
+        sweep_grace: float | None,
+        once: bool,
+        batch_deadline: float,
+        **options: Any,
+    ) -> None:
         if once:
             from messaging.client import get_client
 
@@ -74,15 +100,7 @@ class Command(DbWorkerCommand):
             )
             return
         if options.get("batch"):
-            # One pass: recover first, then the worker runs what is ready and exits; no sweeper thread. The
-            # worker takes over SIGINT/SIGTERM; a caller that stays alive (call_command) gets its own back.
-            services.sweep_outbox(grace=sweep_grace)
-            saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-            try:
-                super().handle(*args, **options)
-            finally:
-                for sig, handler in saved.items():
-                    signal.signal(sig, handler)
+            self._batch(args, options, sweep_grace=sweep_grace, deadline=time.monotonic() + batch_deadline)
             return
         stop = threading.Event()
         sweeper = threading.Thread(
@@ -93,3 +111,31 @@ class Command(DbWorkerCommand):
             super().handle(*args, **options)
         finally:
             stop.set()
+
+    def _batch(self, args: tuple, options: dict[str, Any], *, sweep_grace: float | None, deadline: float) -> None:
+        """Passes of recover-then-run-what-is-ready, until no task comes due before the deadline; no sweeper
+        thread. The worker takes over SIGINT/SIGTERM; a caller that stays alive (call_command) gets its own back."""
+        queue_names = options["queue_name"].split(",")
+        excluded = options["exclude_queues"].split(",") if options.get("exclude_queues") else []
+        while True:
+            services.sweep_outbox(grace=sweep_grace)
+            saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                super().handle(*args, **options)
+            finally:
+                for sig, handler in saved.items():
+                    signal.signal(sig, handler)
+            if options.get("max_tasks") is not None:
+                return
+            # The worker only runs tasks whose run_after has passed: a retry due in a few milliseconds is not
+            # ready yet when it looks, though it is work of this batch.
+            due_at = next_delivery_at(
+                queue_names=queue_names, backend_name=options["backend_name"], excluded_queue_names=excluded
+            )
+            if due_at is None:
+                return
+            wait = max((due_at - timezone.now()).total_seconds(), 0.0)
+            if time.monotonic() + wait > deadline:
+                return
+            if wait:
+                pause(wait)
