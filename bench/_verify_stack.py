@@ -62,6 +62,19 @@ SETUP_SCRIPT = (
 )
 
 
+def production_sandbox_credentials() -> dict[str, str]:
+    """Fresh Genesys credentials for the production profile (DEBUG off) against a sandbox, with the opt-in it
+    needs: production refuses the sandbox's published ones (config/production.py). A sandbox VerifyStack starts
+    reads the same variables; a running one is told them with POST /_config."""
+    return {
+        "GENESYS_SANDBOX_IN_PRODUCTION": "true",
+        "GENESYS_CLIENT_ID": f"production-profile-{secrets.token_hex(4)}",
+        "GENESYS_CLIENT_SECRET": secrets.token_urlsafe(32),
+        "GENESYS_DATA_ACTION_USERNAME": f"production-profile-{secrets.token_hex(4)}",
+        "GENESYS_DATA_ACTION_PASSWORD": secrets.token_urlsafe(32),
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -30,8 +30,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._verify_stack import VerifyStack  # noqa: E402
-from sandbox import defaults  # noqa: E402
+from bench._verify_stack import VerifyStack, production_sandbox_credentials  # noqa: E402
 
 PASSWORD = "load-pass-2026"
 # Members with one shared password hash (hashing 200 passwords would be most of the set-up), alice/bob/carol
@@ -70,6 +69,8 @@ def production_env(redis_url: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "REDIS_URL": redis_url,
         "GENESYS_SANDBOX": "true",
+        # The sandbox with DEBUG off: opted in, with credentials of the run's own (the sandbox gets the same).
+        **production_sandbox_credentials(),
         # Loopback has no TLS; every other production default stays on.
         "SECURE_SSL_REDIRECT": "false",
         "SESSION_COOKIE_SECURE": "false",
@@ -161,8 +162,8 @@ def main() -> int:
             os.environ,
             LOADTEST_MEMBERS=str(members_file),
             LOADTEST_SANDBOX_URL=stack.sandbox_url,
-            LOADTEST_DATA_ACTION_USERNAME=defaults.DATA_ACTION_USERNAME,
-            LOADTEST_DATA_ACTION_PASSWORD=defaults.DATA_ACTION_PASSWORD,
+            LOADTEST_DATA_ACTION_USERNAME=stack.extra_env["GENESYS_DATA_ACTION_USERNAME"],
+            LOADTEST_DATA_ACTION_PASSWORD=stack.extra_env["GENESYS_DATA_ACTION_PASSWORD"],
         )
         started = time.monotonic()
         subprocess.run(

@@ -10,6 +10,7 @@ import environ
 from csp.constants import NONCE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from config import production
 from messaging.regions import UnknownRegion, get_region, websocket_origin
 from sandbox import defaults as sandbox_defaults
 
@@ -23,12 +24,10 @@ DEBUG = env.bool("DEBUG", default=True)
 
 _DEV_SECRET_KEY = "django-insecure-development-only-key-not-for-production-use-0123456789"
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is required when DEBUG is off: set SECRET_KEY in the environment to a long random value "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(64))')."
-        )
+if not DEBUG:
+    # Missing, the development key above, or weak: refused at start-up (config/production.py says why).
+    production.require_strong_secret_key(SECRET_KEY, development_key=_DEV_SECRET_KEY)
+elif not SECRET_KEY:
     SECRET_KEY = _DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -227,12 +226,31 @@ GENESYS_CLIENT_SECRET = env.str("GENESYS_CLIENT_SECRET", default="")
 GENESYS_DATA_ACTION_USERNAME = env.str("GENESYS_DATA_ACTION_USERNAME", default="")
 GENESYS_DATA_ACTION_PASSWORD = env.str("GENESYS_DATA_ACTION_PASSWORD", default="")
 # The sandbox is on by default only in development with no Genesys client configured. GENESYS_SANDBOX=true
-# keeps it on regardless (the load test runs the production profile against it).
+# keeps it on regardless; with DEBUG off it also needs GENESYS_SANDBOX_IN_PRODUCTION=true and explicit credentials
+# (the load test runs the production profile against it).
 GENESYS_SANDBOX = env.bool("GENESYS_SANDBOX", default=DEBUG and not GENESYS_CLIENT_ID)
+GENESYS_SANDBOX_IN_PRODUCTION = env.bool("GENESYS_SANDBOX_IN_PRODUCTION", default=False)
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8100)
 SANDBOX_URL = env.str("SANDBOX_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}")
+if not DEBUG:
+    _CREDENTIALS = {
+        "GENESYS_CLIENT_ID": GENESYS_CLIENT_ID,
+        "GENESYS_CLIENT_SECRET": GENESYS_CLIENT_SECRET,
+        "GENESYS_DATA_ACTION_USERNAME": GENESYS_DATA_ACTION_USERNAME,
+        "GENESYS_DATA_ACTION_PASSWORD": GENESYS_DATA_ACTION_PASSWORD,
+    }
+    production.require_no_public_credentials(
+        _CREDENTIALS,
+        {
+            "GENESYS_CLIENT_SECRET": sandbox_defaults.CLIENT_SECRET,
+            "GENESYS_DATA_ACTION_PASSWORD": sandbox_defaults.DATA_ACTION_PASSWORD,
+        },
+    )
+    if GENESYS_SANDBOX:
+        production.require_sandbox_opt_in(opted_in=GENESYS_SANDBOX_IN_PRODUCTION, credentials=_CREDENTIALS)
 if GENESYS_SANDBOX:
     # Development values the sandbox accepts (it is started with the same ones); a real org never sees them.
+    # With DEBUG off the credentials are explicit (checked above), so only the public ids are filled in.
     GENESYS_CLIENT_ID = GENESYS_CLIENT_ID or sandbox_defaults.CLIENT_ID
     GENESYS_CLIENT_SECRET = GENESYS_CLIENT_SECRET or sandbox_defaults.CLIENT_SECRET
     GENESYS_DEPLOYMENT_ID = GENESYS_DEPLOYMENT_ID or sandbox_defaults.DEPLOYMENT_ID

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable
 
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 
@@ -35,10 +36,25 @@ def check_genesys_token() -> str:
     return "token available"
 
 
+def check_data_action_credentials() -> str:
+    """Without credentials the verify endpoint refuses every call: a failure in production, a note in development."""
+    from django.conf import settings
+
+    from messaging.checks import missing_data_action_settings
+
+    missing = missing_data_action_settings()
+    if not missing:
+        return "credentials set"
+    if settings.DEBUG:
+        return "not configured"
+    raise ImproperlyConfigured(f"{' and '.join(missing)} not set: every verify is refused; set them")
+
+
 PROBES: dict[str, Callable[[], str]] = {
     "database": check_database,
     "cache": check_cache,
     "genesys": check_genesys_token,
+    "data_action": check_data_action_credentials,
 }
 
 

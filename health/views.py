@@ -15,6 +15,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: database, cache and a Genesys token, each reported; 503 when any fails."""
+    """Readiness: database, cache, a Genesys token and the data action's credentials, each reported; 503 when
+    any fails."""
     ok, checks = run_probes()
     return JsonResponse({"status": "ok" if ok else "fail", "checks": checks}, status=200 if ok else 503)

@@ -1,11 +1,18 @@
-"""Start-up checks of the Messenger attribute configuration (mapping vs byte budget)."""
+"""System checks of the Genesys integration: the attribute configuration (mapping vs byte budget), the CSP
+Messenger needs, and (deploy) the data action's credentials."""
 
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from .app_settings import app_settings
 from .attributes import configuration_problems
+
+DATA_ACTION_SETTINGS = ("GENESYS_DATA_ACTION_USERNAME", "GENESYS_DATA_ACTION_PASSWORD")
+# A machine-to-machine secret typed once into Genesys' credential store: no reason for it to be short.
+DATA_ACTION_PASSWORD_MIN_LENGTH = 32
+DATA_ACTION_PASSWORD_MIN_UNIQUE_CHARACTERS = 5
+_NEW_PASSWORD_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 def attribute_configuration_problems() -> list[str]:
@@ -49,3 +56,53 @@ def check_messenger_csp(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             )
         ]
     return []
+
+
+def missing_data_action_settings() -> list[str]:
+    """Names of the data action's credential settings that are empty (the verify endpoint then refuses every
+    call, so no conversation is ever verified)."""
+    return [name for name in DATA_ACTION_SETTINGS if not getattr(app_settings, name.removeprefix("GENESYS_"))]
+
+
+def weak_data_action_password_problem() -> str | None:
+    """Why the configured data action password is too weak for production, in words (never the value), or None."""
+    password = app_settings.DATA_ACTION_PASSWORD
+    if not password:
+        return None
+    if len(password) >= DATA_ACTION_PASSWORD_MIN_LENGTH and len(set(password)) >= (
+        DATA_ACTION_PASSWORD_MIN_UNIQUE_CHARACTERS
+    ):
+        return None
+    return (
+        f"GENESYS_DATA_ACTION_PASSWORD is too weak for production ({len(password)} characters, "
+        f"{len(set(password))} distinct; at least {DATA_ACTION_PASSWORD_MIN_LENGTH} characters and "
+        f"{DATA_ACTION_PASSWORD_MIN_UNIQUE_CHARACTERS} distinct are needed)."
+    )
+
+
+@register(Tags.security, deploy=True)
+def check_data_action_credentials(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """`check --deploy`: the data action Genesys calls must have credentials, and a password worth the name."""
+    problems: list[CheckMessage] = []
+    missing = missing_data_action_settings()
+    if missing:
+        problems.append(
+            Error(
+                f"{' and '.join(missing)} not set: the data action endpoint refuses every call, so no conversation "
+                "is verified.",
+                hint=f"Set {' and '.join(missing)} to the HTTP Basic credentials of the Genesys data action "
+                "integration (deploy/genesys/README.md).",
+                id="messaging.E002",
+            )
+        )
+    weak = weak_data_action_password_problem()
+    if weak:
+        problems.append(
+            Error(
+                weak,
+                hint=f"Set GENESYS_DATA_ACTION_PASSWORD to a long random value ({_NEW_PASSWORD_HINT}), here and in "
+                "the data action integration's credentials.",
+                id="messaging.E003",
+            )
+        )
+    return problems

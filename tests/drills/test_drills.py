@@ -24,8 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import requests
 
-from bench._verify_stack import VERIFY_PATH, VerifyStack
-from sandbox import defaults
+from bench._verify_stack import VERIFY_PATH, VerifyStack, production_sandbox_credentials
 from tests.conftest import IN_CI
 from tests.drills.proxy import TcpProxy
 from tests.waiting import wait_until
@@ -41,8 +40,13 @@ SET_PASSWORDS = (
 )
 
 
+# DEBUG off refuses the sandbox's published credentials: the drills' sandbox is configured with these instead.
+CREDENTIALS = production_sandbox_credentials()
+
+
 def production_env(**extra: str) -> dict[str, str]:
     env = {
+        **CREDENTIALS,
         "DEBUG": "false",
         "SECRET_KEY": "drill-" + "x" * 60,
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -108,7 +112,7 @@ def verify(site_url: str, conversation_id: str, member_token: str) -> requests.R
     return requests.post(
         f"{site_url}{VERIFY_PATH}",
         json={"conversationId": conversation_id, "memberToken": member_token},
-        auth=(defaults.DATA_ACTION_USERNAME, defaults.DATA_ACTION_PASSWORD),
+        auth=(CREDENTIALS["GENESYS_DATA_ACTION_USERNAME"], CREDENTIALS["GENESYS_DATA_ACTION_PASSWORD"]),
         timeout=30,
     )
 
@@ -133,7 +137,14 @@ def server_attributes(sandbox_server, conversation_id: str) -> dict[str, str]:
 @pytest.fixture
 def drill_sandbox(sandbox_server) -> Iterator:
     sandbox_server.reset()
-    sandbox_server.configure(flow_enabled=False, rate_per_minute=1_000_000)
+    sandbox_server.configure(
+        flow_enabled=False,
+        rate_per_minute=1_000_000,
+        client_id=CREDENTIALS["GENESYS_CLIENT_ID"],
+        client_secret=CREDENTIALS["GENESYS_CLIENT_SECRET"],
+        data_action_username=CREDENTIALS["GENESYS_DATA_ACTION_USERNAME"],
+        data_action_password=CREDENTIALS["GENESYS_DATA_ACTION_PASSWORD"],
+    )
     yield sandbox_server
     sandbox_server.reset()
 
