@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
 
-from messaging.selectors import LOGOUT_CLEAR_SESSION_KEY
+from messaging.messenger import LOGOUT_CLEAR_SESSION_KEY
 
 from .forms import MemberDetailsForm
 from .ratelimits import too_many_attempts

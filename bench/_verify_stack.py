@@ -38,7 +38,7 @@ def pages_script(pages: int) -> str:
     return (
         "import datetime, json; from django.utils import timezone; from accounts.models import MemberProfile; "
         "from messaging.attributes import make_member_token, page_attributes; "
-        "from messaging.grants import create_grant; "
+        "from messaging.identity.grants import create_grant; "
         f"pages = lambda p, g: [page_attributes(p, make_member_token(p, g.grant_id)) for _ in range({pages:d})]; "
         "print(json.dumps({p.user.username: pages(p, create_grant(p, expires_at=timezone.now() "
         "+ datetime.timedelta(hours=2))) for p in MemberProfile.objects.select_related('user', 'level')}))"

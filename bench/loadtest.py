@@ -42,7 +42,7 @@ from django.contrib.auth.hashers import make_password
 from accounts.models import MemberProfile, MembershipLevel
 from django.utils import timezone
 from messaging.attributes import make_member_token
-from messaging.grants import create_grant
+from messaging.identity.grants import create_grant
 User = get_user_model()
 hashed = make_password(os.environ["LOADTEST_PASSWORD"])
 levels = list(MembershipLevel.objects.order_by("rank"))

@@ -5,8 +5,8 @@
 One process, three modes in turn, each against a fresh sandbox (its own port, tokens and counters) whose per-token
 limit is `--rate` requests a minute. Verifies arrive at `--offered` a minute for `--minutes`, several times what
 one token allows (a verify costs a GET of the conversation and a PATCH of the customer's attributes), and
-`--threads` threads work them through messaging.client.GenesysClient as the verify endpoint and the outbox do: the
-first attempt waits for budget at most GENESYS_PACING_MAX_WAIT, a retryable error (GenesysRateLimited, whether
+`--threads` threads work them through messaging.genesys.client.GenesysClient as the verify endpoint and the outbox
+do: the first attempt waits for budget at most GENESYS_PACING_MAX_WAIT, a retryable error (GenesysRateLimited, whether
 Genesys' 429 or our pacing's fail-fast, or GenesysUnavailable) sends the push back to the outbox for
 messaging.services.retry_delay (backoff, never sooner than retry_after), and a conversation whose customer was
 found is not looked up again. What is not pushed when the run ends is reported as left in the outbox.
@@ -104,11 +104,11 @@ def run_mode(name: str, *, pool: int, paced: bool, args: argparse.Namespace) -> 
     from django.db import connections
 
     from messaging.app_settings import app_settings
-    from messaging.client import GenesysClient, pacing_wait
-    from messaging.exceptions import GenesysError
-    from messaging.pacing import RateLimiter
+    from messaging.genesys.client import GenesysClient, pacing_wait
+    from messaging.genesys.errors import GenesysError
+    from messaging.genesys.oauth import TokenPool
+    from messaging.genesys.pacing import RateLimiter
     from messaging.services import classify_error, retry_delay
-    from messaging.tokens import TokenPool
 
     minute = 60.0 / args.time_scale
     sandbox = start_scaled_sandbox(minute)

@@ -67,7 +67,7 @@ def tokens_worker(threads: int) -> None:
     import django
 
     django.setup()
-    from messaging.tokens import get_access_token
+    from messaging.genesys.oauth import get_access_token
 
     barrier = threading.Barrier(threads)
     tokens: list[str] = []

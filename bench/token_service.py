@@ -5,7 +5,7 @@
 Starts its own sandbox on a free port. For each mode, N worker processes with M threads each start with a cold
 cache, are released together, and make K `get_message_conversation` calls per thread through the same
 GenesysClient; only the token source differs:
-  shared  messaging.tokens.TokenService: the token in Django's cache (Redis when REDIS_URL is set, else the
+  shared  messaging.genesys.oauth.TokenService: the token in Django's cache (Redis when REDIS_URL is set, else the
           database cache in a temporary SQLite file), one fetch under a cache lock across all processes;
   naive   what tutorials do: a per-process variable, checked and filled without a lock.
 Prints JSON (tokens issued by the sandbox, calls per second, call latency) and a one-line summary.
@@ -71,8 +71,8 @@ def worker(args: argparse.Namespace) -> None:
     import django
 
     django.setup()
-    from messaging.client import GenesysClient, get_client
-    from messaging.exceptions import GenesysError
+    from messaging.genesys.client import GenesysClient, get_client
+    from messaging.genesys.errors import GenesysError
 
     client = get_client() if args.worker == "shared" else GenesysClient(tokens=NaiveTokens())
     Path(args.ready).touch()

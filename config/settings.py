@@ -273,7 +273,7 @@ GENESYS_ATTRIBUTE_MAPPING = env.json(
 GENESYS_CONNECT_TIMEOUT = env.float("GENESYS_CONNECT_TIMEOUT", default=3.05)
 GENESYS_READ_TIMEOUT = env.float("GENESYS_READ_TIMEOUT", default=10.0)
 GENESYS_MAX_RETRY_WAIT = env.float("GENESYS_MAX_RETRY_WAIT", default=10.0)
-# API pacing and the token pool (messaging/pacing.py): each token's per-minute budget, shared by every process.
+# API pacing and the token pool (messaging/genesys/pacing.py): each token's per-minute budget, shared by every process.
 GENESYS_PACING = env.bool("GENESYS_PACING", default=True)
 GENESYS_TOKEN_RATE_PER_MINUTE = env.int("GENESYS_TOKEN_RATE_PER_MINUTE", default=300)
 GENESYS_TOKEN_RATE_HEADROOM = env.float("GENESYS_TOKEN_RATE_HEADROOM", default=0.1)
@@ -288,7 +288,7 @@ GENESYS_PUSH_LEASE = env.float("GENESYS_PUSH_LEASE", default=120.0)
 
 # --- Content Security Policy (django-csp 4). Scripts: our own, the nonce'd inline snippet, and the Messenger
 # (apps) host only. Messenger also talks to the API host and the guest WebSocket host of the region; in sandbox
-# mode all of it is the sandbox's origin, its socket under ws:// (messaging.selectors.messenger_csp_sources). ---
+# mode all of it is the sandbox's origin, its socket under ws:// (messaging.messenger.messenger_csp_sources). ---
 _APPS_ORIGINS = [GENESYS_APPS_BASE] if GENESYS_DEPLOYMENT_ID else []
 if not GENESYS_DEPLOYMENT_ID:
     _MESSENGER_CONNECT: list[str] = []

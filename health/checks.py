@@ -30,7 +30,7 @@ def check_genesys_token() -> str:
 
     if not app_settings.API_CONFIGURED:
         return "not configured"
-    from messaging.tokens import get_access_token
+    from messaging.genesys.oauth import get_access_token
 
     get_access_token()  # cached: one fetch per token lifetime for the whole cluster
     return "token available"

@@ -141,13 +141,13 @@ class AppSettings:
 
     @property
     def PACING(self) -> bool:
-        """Pace API calls in the shared cache so no token exceeds its budget (messaging.pacing)."""
+        """Pace API calls in the shared cache so no token exceeds its budget (messaging.genesys.pacing)."""
         return bool(self._get("PACING", True))
 
     @property
     def PACING_MAX_WAIT(self) -> float:
         """Longest wait (seconds) of one API call for budget; beyond it the call fails fast with
-        GenesysRateLimited and the push stays in the outbox. messaging.client.pacing_wait() lengthens it for a
+        GenesysRateLimited and the push stays in the outbox. messaging.genesys.client.pacing_wait() lengthens it for a
         block (the worker can afford to wait longer than a web request)."""
         return float(self._get("PACING_MAX_WAIT", 2.0))
 

@@ -8,7 +8,7 @@ Member token: `<member id, 22>.<grant id, 16>.<nonce, 8>:<timestamp, base62>:<HM
 made by Django's TimestampSigner with a dedicated salt, about 99 bytes. The signature covers the member id, the
 grant and the nonce, so a token proves exactly one member of one signed-in session and cannot be edited to name
 another; the timestamp caps its life (GENESYS_MEMBER_TOKEN_MAX_AGE, 30 minutes by default). The grant is the
-session's (messaging/grants.py): it dies with the session (sign-out, password change, expiry), and verification
+session's (messaging/identity/grants.py): it dies with the session (sign-out, password change, expiry), and verification
 checks it. The nonce makes each page's token distinct, so one that verified a conversation can verify no other.
 """
 

@@ -40,7 +40,7 @@ def check_messenger_csp(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
     """The page loads Messenger from the apps host: the CSP must allow what Messenger needs, directive by directive."""
     from django.conf import settings
 
-    from .selectors import messenger_csp_sources
+    from .messenger import messenger_csp_sources
 
     policy = (getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}).get("DIRECTIVES", {})
     missing = []

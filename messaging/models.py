@@ -104,7 +104,7 @@ class AttributePush(models.Model):
 
 
 class MemberTokenGrant(models.Model):
-    """The right of one signed-in session to have its member tokens verified (messaging/grants.py).
+    """The right of one signed-in session to have its member tokens verified (messaging/identity/grants.py).
 
     Every token a page of the session renders names this grant; verification reads it in one indexed SELECT
     (with the member). It dies with the session: revoked at sign-out, expired with the session, and void once

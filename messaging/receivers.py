@@ -6,7 +6,8 @@ from django.dispatch import receiver
 from accounts.models import MemberProfile
 from accounts.signals import member_level_changed
 
-from . import grants, services
+from . import services
+from .identity import grants
 
 
 @receiver(member_level_changed, dispatch_uid="messaging.repush_on_level_change")

@@ -33,7 +33,6 @@ from django.utils import timezone
 
 from accounts.models import MemberProfile
 
-from . import grants, outbox_selectors
 from .app_settings import app_settings
 from .attributes import (
     MEMBER_TOKEN,
@@ -41,9 +40,11 @@ from .attributes import (
     member_attribute_keys,
     member_attributes,
 )
-from .exceptions import GenesysAuthError, GenesysError, GenesysNotFound, GenesysRateLimited, GenesysTokenError
+from .genesys.errors import GenesysAuthError, GenesysError, GenesysNotFound, GenesysRateLimited, GenesysTokenError
+from .genesys.pacing import BUDGET_EXHAUSTED_CODE
+from .identity import grants
 from .models import AttributePush, ConversationLink, MemberTokenUse
-from .pacing import BUDGET_EXHAUSTED_CODE
+from .outbox import selectors as outbox_selectors
 
 logger = logging.getLogger("messaging.outbox")
 
@@ -58,7 +59,7 @@ T = TypeVar("T")
 
 
 class PushClient(Protocol):
-    """What delivery needs from messaging.client.GenesysClient (tests pass a fake)."""
+    """What delivery needs from messaging.genesys.client.GenesysClient (tests pass a fake)."""
 
     def get_message_conversation(self, conversation_id: str) -> dict: ...
 

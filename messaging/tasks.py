@@ -20,7 +20,7 @@ WORKER_PACING_WAIT = 30.0
 def deliver_conversation_pushes(link_id: int) -> str:
     """Deliver what is due for one conversation. Safe to run twice or late: the conversation's lease and the
     push states decide what is sent, not the task."""
-    from .client import get_client, pacing_wait
+    from .genesys.client import get_client, pacing_wait
 
     with pacing_wait(WORKER_PACING_WAIT):
         return services.deliver_from_task(link_id=link_id, client=get_client())

@@ -20,8 +20,8 @@ from django_ratelimit.core import is_ratelimited
 
 from . import services
 from .app_settings import app_settings
-from .client import get_client
 from .forms import VerifyRequestForm
+from .genesys.client import get_client
 
 logger = logging.getLogger("messaging.verify")
 

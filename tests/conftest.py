@@ -122,7 +122,7 @@ def member_token(db):
     from django.utils import timezone
 
     from messaging.attributes import make_member_token
-    from messaging.grants import create_grant
+    from messaging.identity.grants import create_grant
 
     def make(member, grant=None) -> str:
         profile = getattr(member, "member_profile", member)

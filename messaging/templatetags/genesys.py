@@ -4,7 +4,7 @@ from typing import Any
 
 from django import template
 
-from ..selectors import messenger_context
+from ..messenger import messenger_context
 
 register = template.Library()
 

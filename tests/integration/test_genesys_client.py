@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from messaging.client import get_client, reset_client
-from messaging.exceptions import (
+from messaging.genesys.client import get_client, reset_client
+from messaging.genesys.errors import (
     GenesysAuthError,
     GenesysNotFound,
     GenesysRateLimited,
@@ -22,7 +22,7 @@ from messaging.exceptions import (
     GenesysUnavailable,
     InvalidAttributes,
 )
-from messaging.tokens import get_access_token, get_token_service, invalidate_token
+from messaging.genesys.oauth import get_access_token, get_token_service, invalidate_token
 
 CONVERSATION_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
 ATTRIBUTES_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
@@ -82,7 +82,7 @@ def test_revoked_token_gets_a_401_and_exactly_one_refetch(sandbox, conversation,
     client.get_message_conversation(conversation["id"])
     old = get_access_token()
     assert sandbox.revoke_all() == 1
-    caplog.set_level(logging.INFO, logger="messaging.client")
+    caplog.set_level(logging.INFO, logger="messaging.genesys.client")
     again = client.get_message_conversation(conversation["id"])
     assert again["id"] == conversation["id"]
     assert get_access_token() != old
@@ -119,7 +119,7 @@ def test_wrong_secret_is_a_typed_error_that_never_shows_the_secret(sandbox, sett
 
 def test_429_with_retry_after_is_honoured(sandbox, conversation, caplog):
     sandbox.faults(route="api", status=429, retry_after=1, count=1)
-    caplog.set_level(logging.INFO, logger="messaging.client")
+    caplog.set_level(logging.INFO, logger="messaging.genesys.client")
     started = time.monotonic()
     result = get_client().get_message_conversation(conversation["id"])
     elapsed = time.monotonic() - started
@@ -279,7 +279,7 @@ def test_logs_name_every_call_and_never_a_token_or_secret(sandbox, conversation,
     client.get_message_conversation(conversation["id"])
     token = get_access_token()
     secret = settings.GENESYS_CLIENT_SECRET
-    ours = [r.getMessage() for r in caplog.records if r.name == "messaging.client"]
+    ours = [r.getMessage() for r in caplog.records if r.name == "messaging.genesys.client"]
     assert any(line.startswith("genesys POST /oauth/token status=200") for line in ours)
     assert any(f"GET /api/v2/conversations/messages/{conversation['id']} status=200" in line for line in ours)
     assert any("PATCH " in line and "status=200" in line for line in ours)

@@ -9,8 +9,8 @@ import logging
 import pytest
 from django.test import Client
 
-from messaging.client import reset_client
-from messaging.grants import SESSION_GRANT_KEY
+from messaging.genesys.client import reset_client
+from messaging.identity.grants import SESSION_GRANT_KEY
 from messaging.models import MemberTokenGrant
 from sandbox import defaults
 

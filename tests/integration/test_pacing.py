@@ -17,13 +17,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from messaging import tokens as tokens_module
-from messaging.client import get_client, reset_client
-from messaging.exceptions import GenesysRateLimited
+from messaging.genesys import oauth as tokens_module
+from messaging.genesys.client import get_client, reset_client
+from messaging.genesys.errors import GenesysRateLimited
+from messaging.genesys.oauth import TokenPool
+from messaging.genesys.pacing import RateLimiter
 from messaging.models import AttributePush
-from messaging.pacing import RateLimiter
 from messaging.services import verify_conversation
-from messaging.tokens import TokenPool
 from tests.processes import race
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,8 +185,8 @@ CHILD = r"""
 import json, pathlib, sys, time
 import django
 django.setup()
-from messaging.client import get_client
-from messaging.exceptions import GenesysRateLimited
+from messaging.genesys.client import get_client
+from messaging.genesys.errors import GenesysRateLimited
 ready, go, conversation = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
 client = get_client()
 ready.touch()

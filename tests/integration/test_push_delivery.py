@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import MembershipLevel
-from messaging.client import reset_client
+from messaging.genesys.client import reset_client
 from messaging.management.commands import deliver_pushes
 from messaging.models import AttributePush
 from sandbox import defaults

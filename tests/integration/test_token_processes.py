@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
-from messaging.client import get_client, reset_client
-from messaging.tokens import get_access_token
+from messaging.genesys.client import get_client, reset_client
+from messaging.genesys.oauth import get_access_token
 from tests.processes import race
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ CHILD = r"""
 import hashlib, json, pathlib, sys, time
 import django
 django.setup()
-from messaging.tokens import get_access_token
+from messaging.genesys.oauth import get_access_token
 ready, go = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 ready.touch()
 deadline = time.monotonic() + 60
@@ -183,7 +183,9 @@ def test_processes_sharing_redis_get_one_token(sandbox, tmp_path):
 
 def get_access_token_from(env: dict[str, str]) -> str:
     """The token as another process (same Redis, same key prefix) reads it from the cache."""
-    code = "import django; django.setup(); from messaging.tokens import get_access_token; print(get_access_token())"
+    code = (
+        "import django; django.setup(); from messaging.genesys.oauth import get_access_token; print(get_access_token())"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
     )

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from messaging.client import reset_client
+from messaging.genesys.client import reset_client
 from messaging.models import AttributePush, ConversationLink, MemberTokenGrant
 from sandbox import defaults
 
@@ -386,7 +386,7 @@ def test_no_secret_in_answers_logs_or_admin(client, genesys, alice, admin_user, 
     bodies.append(post(client, {"conversationId": other, "memberToken": member_token}).content)
     genesys.clear_faults()
 
-    from messaging.tokens import get_access_token
+    from messaging.genesys.oauth import get_access_token
 
     access_token = get_access_token()
     secrets = [PASSWORD, defaults.CLIENT_SECRET, access_token, member_token, base64.b64encode(PASSWORD.encode())]

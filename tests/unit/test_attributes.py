@@ -29,7 +29,7 @@ from messaging.attributes import (
     read_member_token_claims,
 )
 
-GRANT = "g" * 16  # a grant id as messaging.grants makes them (checked against the database elsewhere)
+GRANT = "g" * 16  # a grant id as messaging.identity.grants makes them (checked against the database elsewhere)
 
 
 def token_for(profile) -> str:

@@ -12,10 +12,10 @@ from django.core.cache.backends.locmem import LocMemCache
 from urllib3.exceptions import MaxRetryError
 from urllib3.response import HTTPResponse
 
-from messaging import client as client_module
-from messaging import tokens as tokens_module
-from messaging.client import GenesysClient, validate_attributes
-from messaging.exceptions import (
+from messaging.genesys import client as client_module
+from messaging.genesys import oauth as tokens_module
+from messaging.genesys.client import GenesysClient, validate_attributes
+from messaging.genesys.errors import (
     GenesysAuthError,
     GenesysBadRequest,
     GenesysConfigurationError,
@@ -27,8 +27,8 @@ from messaging.exceptions import (
     GenesysUnavailable,
     InvalidAttributes,
 )
-from messaging.http import CappedRetry, build_retry
-from messaging.tokens import AccessToken, TokenService, safety_margin
+from messaging.genesys.http import CappedRetry, build_retry
+from messaging.genesys.oauth import AccessToken, TokenService, safety_margin
 
 SECRET = "unit-secret-do-not-leak-7f3a"
 TOKEN = "unit-token-do-not-leak-91bc"
@@ -372,7 +372,7 @@ def test_retry_covers_the_statuses_and_methods_of_the_brief():
 
 
 def test_log_lines_carry_method_route_status_and_correlation_never_the_token(caplog):
-    from messaging.http import log_call
+    from messaging.genesys.http import log_call
 
     caplog.set_level(logging.DEBUG)
     response = _response(200, {}, {"ININ-Correlation-Id": "corr-42"})
@@ -381,7 +381,7 @@ def test_log_lines_carry_method_route_status_and_correlation_never_the_token(cap
     assert "GET /api/v2/conversations/messages/c1" in line
     assert "status=200" in line and "correlation_id=corr-42" in line and "attempts=1" in line
     assert "duration_ms=" in line
-    assert caplog.records[-1].name == "messaging.client"
+    assert caplog.records[-1].name == "messaging.genesys.client"
 
 
 def test_get_client_is_process_wide_and_resettable():
@@ -403,7 +403,7 @@ def test_token_module_accessors(monkeypatch, locmem):
 
 
 def test_session_follows_retry_settings_and_is_rebuilt_after_a_fork(settings, monkeypatch):
-    from messaging.http import PooledSession
+    from messaging.genesys.http import PooledSession
 
     pooled = PooledSession()
     session = pooled.get()
@@ -414,7 +414,7 @@ def test_session_follows_retry_settings_and_is_rebuilt_after_a_fork(settings, mo
     retry = session.get_adapter("https://api.example.test").max_retries
     assert retry.max_wait == 3 and retry.total == 1
     real_pid = client_module.os.getpid()
-    monkeypatch.setattr("messaging.http.os.getpid", lambda: real_pid + 1)
+    monkeypatch.setattr("messaging.genesys.http.os.getpid", lambda: real_pid + 1)
     assert pooled.get() is not session  # a forked child never shares the parent's sockets
 
 

@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import MembershipLevel
 from accounts.services import move_members_to_level
 from messaging import services
-from messaging.exceptions import (
+from messaging.genesys.errors import (
     GenesysAuthError,
     GenesysBadRequest,
     GenesysNotFound,

@@ -1,4 +1,4 @@
-"""The API pacing (messaging.pacing) on a local-memory cache with a fake clock: the budget and its headroom, the
+"""The API pacing (messaging.genesys.pacing) on a local-memory cache with a fake clock: the budget and its headroom, the
 sliding span, the bounded wait and the fail-fast error, slot choice, the corrections from Genesys' answers, and the
 pool and client around it (HTTP replaced)."""
 
@@ -13,11 +13,11 @@ import requests
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 
-from messaging import client as client_module
-from messaging.client import GenesysClient, pacing_wait
-from messaging.exceptions import GenesysRateLimited
-from messaging.pacing import Permit, RateLimiter, budget_for
-from messaging.tokens import AccessToken, TokenPool, TokenService
+from messaging.genesys import client as client_module
+from messaging.genesys.client import GenesysClient, pacing_wait
+from messaging.genesys.errors import GenesysRateLimited
+from messaging.genesys.oauth import AccessToken, TokenPool, TokenService
+from messaging.genesys.pacing import Permit, RateLimiter, budget_for
 
 WINDOW = 60.0
 BUCKETS = 12

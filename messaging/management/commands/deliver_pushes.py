@@ -90,7 +90,7 @@ class Command(DbWorkerCommand):
         **options: Any,
     ) -> None:
         if once:
-            from messaging.client import get_client
+            from messaging.genesys.client import get_client
 
             started = time.monotonic()
             report = services.sweep_outbox(grace=0)

@@ -11,9 +11,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from messaging.app_settings import app_settings
-from messaging.exceptions import GenesysConfigurationError, GenesysError, GenesysRateLimited
+from messaging.genesys.errors import GenesysConfigurationError, GenesysError, GenesysRateLimited
+from messaging.genesys.oauth import AccessToken, get_token_service
 from messaging.regions import UnknownRegion
-from messaging.tokens import AccessToken, get_token_service
 
 
 class Command(BaseCommand):
@@ -99,7 +99,7 @@ class Command(BaseCommand):
         self._line("cache", f"stored for every process ({type(service.cache).__name__})")
 
     def _conversation(self, conversation_id: str, failures: list[str]) -> None:
-        from messaging.client import get_client
+        from messaging.genesys.client import get_client
 
         self.stdout.write("Conversation")
         client = get_client()

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from accounts.models import MemberProfile
 
-from .app_settings import app_settings
-from .models import AttributePush, ConversationLink, MemberTokenUse
+from ..app_settings import app_settings
+from ..models import AttributePush, ConversationLink, MemberTokenUse
 
 OPEN_PUSH_STATES = (AttributePush.State.PENDING, AttributePush.State.DELIVERING)
 
@@ -58,7 +58,7 @@ def conversations_with_queued_delivery(link_ids: list[int]) -> set[int]:
     from django_tasks_db.backend import DatabaseBackend
     from django_tasks_db.models import DBTaskResult
 
-    from .tasks import deliver_conversation_pushes
+    from ..tasks import deliver_conversation_pushes
 
     if not link_ids or not isinstance(deliver_conversation_pushes.get_backend(), DatabaseBackend):
         return set()

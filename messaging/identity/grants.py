@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from accounts.models import MemberProfile
 
-from .app_settings import app_settings
-from .attributes import InvalidMemberToken, make_member_token, new_grant_id, read_member_token_claims
-from .models import MemberTokenGrant
+from ..app_settings import app_settings
+from ..attributes import InvalidMemberToken, make_member_token, new_grant_id, read_member_token_claims
+from ..models import MemberTokenGrant
 
 # In the session: {"id": grant id, "member": member id, "auth": auth digest, "until": expiry as a timestamp}.
 SESSION_GRANT_KEY = "messaging.member_token_grant"

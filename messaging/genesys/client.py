@@ -1,10 +1,10 @@
 """The Platform API calls the site makes, on one pooled `requests.Session` per process.
 
 Production talks to Genesys, development and tests to the sandbox, through this same code: only the base URLs
-differ (app_settings.API_BASE / LOGIN_BASE). Every call is paced (messaging.pacing: a slot of the token pool with
-budget left, or GenesysRateLimited after a bounded wait), has connect and read timeouts, is retried on 429 and
-502/503/504 by urllib3's Retry within a wait budget (messaging.http), retried once with a fresh token of the same
-slot on 401, logged in one line, and ends in a dict or a typed error from messaging.exceptions.
+differ (app_settings.API_BASE / LOGIN_BASE). Every call is paced (messaging.genesys.pacing: a slot of the token pool
+with budget left, or GenesysRateLimited after a bounded wait), has connect and read timeouts, is retried on 429 and
+502/503/504 by urllib3's Retry within a wait budget (messaging.genesys.http), retried once with a fresh token of the
+same slot on 401, logged in one line, and ends in a dict or a typed error from messaging.genesys.errors.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from urllib.parse import quote
 
 import requests
 
-from .app_settings import app_settings
-from .exceptions import (
+from ..app_settings import app_settings
+from .errors import (
     GenesysAuthError,
     GenesysBadRequest,
     GenesysError,
@@ -31,7 +31,7 @@ from .exceptions import (
     InvalidAttributes,
 )
 from .http import PooledSession, correlation_id, json_object, log_call, retry_after_seconds, transport_failure
-from .tokens import TokenPool, get_token_pool
+from .oauth import TokenPool, get_token_pool
 
 CONVERSATION_ROUTE = "/api/v2/conversations/messages/{conversationId}"
 PARTICIPANT_ATTRIBUTES_ROUTE = "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
@@ -248,7 +248,7 @@ def get_client() -> GenesysClient:
 def reset_client() -> None:
     """For tests: drop the process-wide client (and the token services' Sessions); settings are read afresh."""
     global _client
-    from .tokens import reset_token_services
+    from .oauth import reset_token_services
 
     with _client_lock:
         if _client is not None:

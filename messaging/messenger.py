@@ -10,7 +10,7 @@ from accounts.selectors import member_profile_for
 
 from .app_settings import app_settings
 from .attributes import anonymous_attributes, member_attribute_keys, page_attributes
-from .grants import issue_page_token
+from .identity.grants import issue_page_token
 from .regions import websocket_origin
 
 # Set by the logout view in the fresh session; the first page after sign-out clears Messenger even when the

@@ -22,9 +22,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
-from .app_settings import app_settings
+from ..app_settings import app_settings
 
-logger = logging.getLogger("messaging.client")
+logger = logging.getLogger("messaging.genesys.client")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Attribute PATCH/PUT are idempotent (the same body sets the same values), so they are retried like GET.

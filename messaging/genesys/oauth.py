@@ -9,7 +9,7 @@ within each process (config/cache.py keeps one fallback per process, shared by i
 
 A pool of GENESYS_TOKEN_POOL_SIZE tokens (`TokenPool`) multiplies the API budget, since Genesys limits each token
 per minute: each slot is an independent token with its own key and lock (the same single-flight rule per slot), and
-messaging.pacing picks the slot with the most budget left for each call. `get_access_token()` and
+messaging.genesys.pacing picks the slot with the most budget left for each call. `get_access_token()` and
 `invalidate_token()` are slot 0.
 """
 
@@ -30,8 +30,8 @@ import requests
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
 
-from .app_settings import app_settings
-from .exceptions import (
+from ..app_settings import app_settings
+from .errors import (
     GenesysConfigurationError,
     GenesysError,
     GenesysRateLimited,
@@ -51,7 +51,7 @@ from .http import (
 )
 from .pacing import Permit, RateLimiter
 
-logger = logging.getLogger("messaging.tokens")
+logger = logging.getLogger("messaging.genesys.oauth")
 
 TOKEN_ROUTE = "/oauth/token"
 # How long a failed fetch is remembered, so the callers that were waiting for it get the same error instead of

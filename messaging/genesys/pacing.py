@@ -48,10 +48,10 @@ from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
-from .app_settings import app_settings
-from .exceptions import GenesysRateLimited
+from ..app_settings import app_settings
+from .errors import GenesysRateLimited
 
-logger = logging.getLogger("messaging.pacing")
+logger = logging.getLogger("messaging.genesys.pacing")
 
 # The code of the GenesysRateLimited our own pacing raises: nothing was sent to Genesys.
 BUDGET_EXHAUSTED_CODE = "pacing.budget.exhausted"

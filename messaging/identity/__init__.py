@@ -1,0 +1,1 @@
+"""Who the member is: the adapter a host site supplies, and the member token."""
