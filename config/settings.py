@@ -317,6 +317,12 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    # RFC 9700 as django-oauth-toolkit 4.0 will default: tokens only in headers, stored hashed, `iss` in the
+    # authorization response, a replayed refresh token revokes its family.
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ID_TOKEN_EXPIRE_SECONDS": 300,

@@ -48,6 +48,22 @@ def history(state: State, request: Request) -> Response:
 TOKEN = "/api/v2/webdeployments/token"
 
 
+@route("/api/v2/webdeployments/deployments/<deployment_id>/messengerconfig", "GET OPTIONS", "guest")
+def deployment_config(state: State, request: Request, deployment_id: str) -> Response:
+    """What Messenger learns of its deployment at start (published as GenesysJS.configurationReceived
+    `{deploymentConfig}`): `auth.enabled` and `messenger.apps.conversations.conversationClear.enabled`. The path
+    and the shape beyond those two fields are the sandbox's (GENESYS.md does not give them)."""
+    if request.method == "OPTIONS":
+        return Response(status=204, headers=CORS)
+    config = state.config
+    body = {
+        "id": deployment_id,
+        "auth": {"enabled": config.auth_enabled},
+        "messenger": {"apps": {"conversations": {"conversationClear": {"enabled": config.conversation_clear_enabled}}}},
+    }
+    return json_response(body, 200, CORS)
+
+
 @route(f"{TOKEN}/oauthcodegrantjwtexchange", "POST OPTIONS", "guest")
 def exchange(state: State, request: Request) -> Response:
     """`{"deploymentId", "oauth": {"code", "redirectUri", "nonce", "maxAge"?, "codeVerifier"?, "iss"?}}` ->
@@ -98,7 +114,7 @@ def revoke(state: State, request: Request) -> Response:
     return Response(status=204, headers=CORS)
 
 
-ROUTES = [history, exchange, refresh, revoke]
+ROUTES = [history, deployment_config, exchange, refresh, revoke]
 
 
 def _int(value: str | None, default: int) -> int:
