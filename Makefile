@@ -44,6 +44,7 @@ migrate: install
 
 seed: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py genesys_oidc_client
 
 run: seed
 	VENV_PY=$(PY) $(VENV)/bin/honcho -f Procfile.dev start

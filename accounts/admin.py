@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_id_token_model, get_refresh_token_model
 
 from .models import LevelChange, MemberProfile, MembershipLevel
 from .services import move_members_to_level, save_member_profile
@@ -97,3 +98,10 @@ class MemberAdmin(UserAdmin):
             return
         changed = move_members_to_level(users=queryset, level=level, actor=request.user)
         self.message_user(request, f"Moved {changed} member(s) to {level}.", messages.SUCCESS)
+
+
+# django-oauth-toolkit registers its token tables in the admin; tokens and codes are secrets, so none is listed.
+# The Genesys application stays (its secret is stored hashed).
+for _token_model in (get_access_token_model(), get_refresh_token_model(), get_grant_model(), get_id_token_model()):
+    if admin.site.is_registered(_token_model):
+        admin.site.unregister(_token_model)

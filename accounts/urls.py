@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import messenger_views, views
 from .ratelimits import limit_password_attempts, reset_link_username, signed_in_username
 from .reset_limits import limit_reset_requests
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", limit_password_attempts(views.LoginView.as_view()), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("me/", views.member_page, name="member_page"),
+    path("messenger/auth-code", messenger_views.messenger_auth_code, name="messenger_auth_code"),
     path(
         "password/change/",
         limit_password_attempts(auth_views.PasswordChangeView.as_view(), username_of=signed_in_username),

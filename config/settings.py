@@ -10,6 +10,7 @@ import environ
 from csp.constants import NONCE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.signing_keys import SigningKeyMissing, active_key, split_pems
 from config import production
 from messaging.regions import UnknownRegion, get_region, websocket_origin
 from sandbox import defaults as sandbox_defaults
@@ -44,6 +45,8 @@ INSTALLED_APPS = [
     "csp",
     "django_tasks",
     "django_tasks_db",
+    # Before accounts: accounts/admin.py takes the token tables out of the admin (no token is ever shown).
+    "oauth2_provider",
     "accounts",
     "messaging",
     "health",
@@ -285,6 +288,65 @@ GENESYS_VERIFY_FAILED_AUTH_RATE = env.str("GENESYS_VERIFY_FAILED_AUTH_RATE", def
 GENESYS_PUSH_MAX_ATTEMPTS = env.int("GENESYS_PUSH_MAX_ATTEMPTS", default=8)
 GENESYS_PUSH_RETRY_BASE = env.float("GENESYS_PUSH_RETRY_BASE", default=2.0)
 GENESYS_PUSH_LEASE = env.float("GENESYS_PUSH_LEASE", default=120.0)
+
+# --- The site as OpenID Connect provider for Genesys' authenticated web messaging (django-oauth-toolkit; README,
+# "Authenticated messaging"). Genesys exchanges a code the page obtained (POST /accounts/messenger/auth-code) at
+# /o/token/ with the client below and checks the ID token against /o/.well-known/jwks.json. ---
+# Read here as well as in messaging (its default is there too): production must refuse to start without a key.
+_AUTHENTICATED_MESSAGING = env.bool("GENESYS_AUTHENTICATED_MESSAGING", default=GENESYS_SANDBOX)
+GENESYS_OIDC_CLIENT_ID = env.str("GENESYS_OIDC_CLIENT_ID", default="")
+GENESYS_OIDC_CLIENT_SECRET = env.str("GENESYS_OIDC_CLIENT_SECRET", default="")
+if GENESYS_SANDBOX:
+    GENESYS_OIDC_CLIENT_ID = GENESYS_OIDC_CLIENT_ID or sandbox_defaults.OIDC_CLIENT_ID
+    GENESYS_OIDC_CLIENT_SECRET = GENESYS_OIDC_CLIENT_SECRET or sandbox_defaults.OIDC_CLIENT_SECRET
+# Redirect URIs registered for the Genesys client; the first is the one the page's codes carry by default. The
+# code comes back to the page as JSON, so nothing is ever served at it: it only has to match at the exchange.
+GENESYS_OIDC_REDIRECT_URIS = env.list(
+    "GENESYS_OIDC_REDIRECT_URIS",
+    default=[
+        f"http://127.0.0.1:{env.int('PORT', default=8000)}/",
+        f"http://localhost:{env.int('PORT', default=8000)}/",
+    ],
+)
+# Codes for the page's getAuthCode allowed per member (a page asks once per session and on reAuthenticate).
+OIDC_AUTH_CODE_RATE = env.str("OIDC_AUTH_CODE_RATE", default="30/m")
+try:
+    _OIDC_KEY = active_key(
+        env.str("OIDC_RSA_PRIVATE_KEY", default=""),
+        # The sandbox is never production: with it on (the load test runs DEBUG off against it) a development
+        # key will do.
+        required=_AUTHENTICATED_MESSAGING and not DEBUG and not GENESYS_SANDBOX,
+        development_path=BASE_DIR / "var" / "oidc-dev-key.pem",
+    )
+except SigningKeyMissing as error:
+    raise ImproperlyConfigured(str(error)) from None
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _OIDC_KEY,
+    # Retired keys stay in JWKS until every ID token they signed has expired (README, key rotation).
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": split_pems(env.str("OIDC_RSA_PRIVATE_KEYS_INACTIVE", default="")),
+    # Empty: derived from the request (https behind the proxy's X-Forwarded-Proto).
+    "OIDC_ISS_ENDPOINT": env.str("OIDC_ISSUER", default=""),
+    "OAUTH2_VALIDATOR_CLASS": "accounts.oidc.MemberClaimsValidator",
+    "SCOPES": {"openid": "Your identity", "email": "Your email address", "profile": "Your name"},
+    "DEFAULT_SCOPES": ["openid", "email", "profile"],
+    # Authorization code with PKCE, S256 only; the code is short-lived and works once.
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    # RFC 9700 as django-oauth-toolkit 4.0 will default: tokens only in headers, stored hashed, `iss` in the
+    # authorization response, a replayed refresh token revokes its family.
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ID_TOKEN_EXPIRE_SECONDS": 300,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 300,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if DEBUG else ["https"],
+}
 
 # --- Content Security Policy (django-csp 4). Scripts: our own, the nonce'd inline snippet, and the Messenger
 # (apps) host only. Messenger also talks to the API host and the guest WebSocket host of the region; in sandbox

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from oauth2_provider import urls as oauth2_urls
 
 from accounts import views as account_views
 from accounts.ratelimits import limit_password_attempts, signed_in_username
@@ -8,10 +9,18 @@ from health import views as health_views
 admin.site.site_header = "Member Messaging administration"
 admin.site.site_title = "Member Messaging"
 
+# The OpenID Connect provider Genesys uses (accounts/oidc.py): authorize, token, revoke, and discovery, JWKS and
+# userinfo. Not mounted: application management, device flow, dynamic registration, RP-initiated logout.
+_OAUTH2_NAMES = {"authorize", "token", "revoke-token", "oidc-connect-discovery-info", "jwks-info", "user-info"}
+oidc_urlpatterns = [
+    pattern for pattern in oauth2_urls.base_urlpatterns + oauth2_urls.oidc_urlpatterns if pattern.name in _OAUTH2_NAMES
+]
+
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("messaging/", include("messaging.urls")),
+    path("o/", include((oidc_urlpatterns, "oauth2_provider"))),
     # The admin's two password forms share the password-attempt budgets of the site's forms. Mounted in front of
     # the admin's own (first match wins; reverse("admin:login") gives this same path), so every registration
     # stays on the default site: no AdminSite subclass to swap in, no monkeypatched method.

@@ -52,6 +52,16 @@ class Config:
     # Genesys' behaviour here is not documented: by default a key the server pushed keeps its value when a later
     # guest message carries the same key (so a guest cannot overwrite `verified`). True lets the widget win.
     widget_overrides_server: bool = False
+    # Authenticated messaging (GENESYS.md, Authenticated messaging): the deployment's auth.enabled, and the
+    # OpenID Connect Messenger Configuration integration (the provider's discovery URI, client id and secret).
+    auth_enabled: bool = True
+    oidc_discovery_url: str = "http://127.0.0.1:8000/o/.well-known/openid-configuration"
+    oidc_client_id: str = defaults.OIDC_CLIENT_ID
+    oidc_client_secret: str = defaults.OIDC_CLIENT_SECRET
+    # Seconds the JWT of an authenticated session lives (Genesys' "about 15 minutes" is unverified).
+    auth_jwt_ttl: int = 900
+    # Seconds the exchange waits on each call to the provider.
+    oidc_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -77,6 +87,13 @@ class Config:
             rate_window_seconds=float(get("SANDBOX_RATE_WINDOW_SECONDS", "60")),
             guest_messages_per_minute=int(get("SANDBOX_GUEST_MESSAGES_PER_MINUTE", "60")),
             conversation_clear_enabled=get("SANDBOX_CONVERSATION_CLEAR_ENABLED", "true").lower() in _TRUE,
+            auth_enabled=get("SANDBOX_AUTH_ENABLED", "true").lower() in _TRUE,
+            oidc_discovery_url=get(
+                "SANDBOX_OIDC_DISCOVERY_URL", f"http://127.0.0.1:{site_port}/o/.well-known/openid-configuration"
+            ),
+            oidc_client_id=get("GENESYS_OIDC_CLIENT_ID", defaults.OIDC_CLIENT_ID),
+            oidc_client_secret=get("GENESYS_OIDC_CLIENT_SECRET", defaults.OIDC_CLIENT_SECRET),
+            auth_jwt_ttl=int(get("SANDBOX_AUTH_JWT_TTL", "900")),
         )
 
     def updated(self, changes: Mapping[str, Any]) -> Config:
@@ -112,6 +129,6 @@ class Config:
     def public(self) -> dict[str, Any]:
         """For GET /_config: everything but the secrets' values."""
         data = dataclasses.asdict(self)
-        for secret in ("client_secret", "data_action_password"):
+        for secret in ("client_secret", "data_action_password", "oidc_client_secret"):
             data[secret] = "***" if data[secret] else ""
         return data

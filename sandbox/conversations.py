@@ -48,6 +48,7 @@ class Conversations:
         conversation = Conversation(str(uuid.uuid4()), session.deployment_id, session.token, started, [customer, acd])
         self._conversations[conversation.id] = conversation
         session.conversation_id = conversation.id
+        self._remember_member_conversation(session, conversation)  # type: ignore[attr-defined]
         self._stats["conversations_created"] += 1
         return conversation
 
@@ -139,8 +140,8 @@ class Conversations:
             return conversation.to_hook()
 
     def _emit_to_conversation(self, conversation: Conversation, event: dict[str, Any]) -> None:
-        session = self._sessions.get(conversation.session_token)
-        if session is not None and session.conversation_id == conversation.id:
+        # Every session on it: one guest's, or each browser of an authenticated member.
+        for session in self._sessions_on(conversation):  # type: ignore[attr-defined]
             self._emit(session.token, event)
 
     def _end(self, conversation: Conversation, by: str) -> None:

@@ -9,4 +9,7 @@ DEPLOYMENT_ID = "00000000-0000-4000-8000-000000000001"
 DATA_ACTION_USERNAME = "sandbox-data-action"
 DATA_ACTION_PASSWORD = "sandbox-data-action-password"
 ENVIRONMENT = "sandbox"
+# The OpenID Connect client the sandbox (as Genesys) uses at the site's token endpoint.
+OIDC_CLIENT_ID = "sandbox-oidc-client"
+OIDC_CLIENT_SECRET = "sandbox-oidc-client-secret"
 PORT = 8100

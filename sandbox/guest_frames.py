@@ -13,7 +13,7 @@ from typing import Any
 
 from . import flow
 from .models import custom_data_bytes, frame, is_str_map, structured_message
-from .state import State
+from .state import AuthRefused, State
 
 Send = Callable[[dict[str, Any]], None]
 ACTIONS = {"configureSession", "configureAuthenticatedSession", "onMessage", "echo", "getJwt"}
@@ -57,7 +57,7 @@ def handle(state: State, raw: str, send: Send, attach: Callable[[str], None]) ->
         send(frame("response", "SessionResponse", 200, body))
         return
     if action == "configureAuthenticatedSession":
-        send(error(400, "Authenticated sessions are not simulated by the sandbox."))
+        _configure_authenticated(state, token, data, send, attach)
         return
     if not state.has_session(token):
         send(error(404, "Session not found: send configureSession first."))
@@ -70,6 +70,25 @@ def handle(state: State, raw: str, send: Send, attach: Callable[[str], None]) ->
         send(frame("message", "StructuredMessage", 200, echo))
     else:
         _on_message(state, token, data.get("message"), send)
+
+
+def _configure_authenticated(
+    state: State, token: str, data: dict[str, Any], send: Send, attach: Callable[[str], None]
+) -> None:
+    """`{"deploymentId", "startNew", "data": {"code": "<jwt from the exchange>"}}` -> SessionResponse; the
+    session is the JWT's member's (their open conversation, from any browser). A bad JWT 401 (unverified)."""
+    deployment_id = data.get("deploymentId")
+    jwt = (data.get("data") or {}).get("code") if isinstance(data.get("data"), dict) else None
+    if not isinstance(deployment_id, str) or not deployment_id or not isinstance(jwt, str):
+        send(error(400, "configureAuthenticatedSession needs a deploymentId and data.code (the JWT)."))
+        return
+    try:
+        body = state.configure_authenticated_session(token, deployment_id, jwt)
+    except AuthRefused:
+        send(error(401, "The JWT is not valid: exchange a new code."))
+        return
+    attach(token)
+    send(frame("response", "SessionResponse", 200, body))
 
 
 def _on_message(state: State, token: str, message: Any, send: Send) -> None:

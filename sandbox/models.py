@@ -43,6 +43,13 @@ class Participant:
     attributes: dict[str, str] = dataclasses.field(default_factory=dict)
     origins: dict[str, str] = dataclasses.field(default_factory=dict)  # key -> "widget" | "server"
     message_ids: list[str] = dataclasses.field(default_factory=list)
+    # Authenticated messaging: the ID token's claims Genesys keeps (sub, email, name) when the session was
+    # authenticated.
+    auth_claims: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.auth_claims)
 
     def disconnect(self, disconnect_type: str) -> None:
         if self.state != "disconnected":
@@ -64,7 +71,7 @@ class Participant:
             "attributes": dict(self.attributes),
             "type": "webmessaging",
             "recipientType": "webmessaging",
-            "authenticated": False,
+            "authenticated": self.authenticated,
             "messages": [conversation.message_detail(mid) for mid in self.message_ids],
         }
         if self.connected_time:
@@ -145,6 +152,8 @@ class Conversation:
                 k: {"value": v, "origin": customer.origins.get(k, "widget")} for k, v in customer.attributes.items()
             },
             "verified": customer.attributes.get("verified") == "true",
+            "authenticated": customer.authenticated,
+            "authClaims": dict(customer.auth_claims),
             "messages": [dict(m) for m in self.messages],
             "pushes": [dict(p) for p in self.pushes],
             "dataActionCalls": [dict(c) for c in self.data_action_calls],
@@ -162,6 +171,9 @@ class GuestSession:
     expires_at: float
     conversation_id: str | None = None
     jwt: str | None = None
+    # The member (ID token claims sub, email, name) of a session configured with configureAuthenticatedSession.
+    auth_claims: dict[str, str] = dataclasses.field(default_factory=dict)
+    auth_jwt: str | None = None
     # Fixed window of the guest's message rate (TooManyRequestsErrorMessage).
     window_start: float = 0.0
     window_count: int = 0

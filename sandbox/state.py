@@ -16,13 +16,14 @@ import time
 from typing import Any
 
 from . import ratelimit
+from .auth_sessions import AuthGrant, AuthRefused, AuthSessions, auth_stats
 from .config import Config
 from .conversations import Conflict, Conversations
 from .faults import Fault, FaultDecision
 from .guests import Deliver, GuestSessions, NotFound
 from .models import Conversation, GuestSession
 
-__all__ = ["Conflict", "NotFound", "State", "Token"]
+__all__ = ["AuthRefused", "Conflict", "NotFound", "State", "Token"]
 
 
 @dataclasses.dataclass
@@ -54,11 +55,13 @@ def _empty_stats() -> dict[str, Any]:
         "conversations_created": 0,
         "clears": 0,
         "clears_refused": 0,
+        **auth_stats(),
     }
 
 
-class State(GuestSessions, Conversations):
-    """The one state object (see the module docstring); its parts live in guests.py and conversations.py."""
+class State(GuestSessions, Conversations, AuthSessions):
+    """The one state object (see the module docstring); its parts live in guests.py, conversations.py and
+    auth_sessions.py."""
 
     def __init__(self, config: Config) -> None:
         self._lock = threading.RLock()
@@ -72,6 +75,8 @@ class State(GuestSessions, Conversations):
         self._conversations: dict[str, Conversation] = {}
         self._sessions: dict[str, GuestSession] = {}
         self._listeners: dict[str, list[Deliver]] = {}
+        self._grants: dict[str, AuthGrant] = {}
+        self._member_conversations: dict[str, str] = {}
         # Bumped by reset() so a data action finishing after it does not write into the new state.
         self._generation = 0
 
@@ -96,6 +101,8 @@ class State(GuestSessions, Conversations):
             self._conversations.clear()
             self._sessions.clear()
             self._listeners.clear()
+            self._grants.clear()
+            self._member_conversations.clear()
             self._generation += 1
 
     def count(self, name: str, amount: int = 1) -> None:
@@ -118,6 +125,8 @@ class State(GuestSessions, Conversations):
             stats = dict(self._stats)
             stats["requests"] = dict(self._stats["requests"])
             stats["responses"] = dict(self._stats["responses"])
+            stats["auth_refusals"] = list(self._stats["auth_refusals"])
+            stats["auth_revoked_subs"] = list(self._stats["auth_revoked_subs"])
             stats["tokens_active"] = sum(1 for t in self._tokens.values() if t.usable())
             stats["conversations"] = len(self._conversations)
             stats["uptime_seconds"] = round(time.time() - self._started_at, 3)

@@ -1,5 +1,5 @@
-"""api.<domain>, guest side: the message history a guest reads with its session's JWT, and placeholders for the
-authenticated-messaging token routes (GENESYS.md, Authenticated messaging), which the sandbox does not simulate.
+"""api.<domain>, guest side: the message history a guest reads with its session's JWT, and authenticated
+messaging's token routes (GENESYS.md, Authenticated messaging): the code exchange, refresh and revoke.
 """
 
 from __future__ import annotations
@@ -7,8 +7,9 @@ from __future__ import annotations
 from werkzeug.wrappers import Request, Response
 
 from .http import genesys_error, json_response
+from .oidc_relying_party import ExchangeRefused, exchange_code
 from .routing import route
-from .state import NotFound, State
+from .state import AuthRefused, NotFound, State
 
 # Messenger calls these from the page's origin with a bearer JWT: the browser asks first (preflight).
 CORS = {
@@ -44,19 +45,76 @@ def history(state: State, request: Request) -> Response:
     return json_response(body, 200, CORS)
 
 
-def _not_simulated(state: State, request: Request) -> Response:
-    """Authenticated messaging's token exchange, refresh and revoke: placeholders (501)."""
+TOKEN = "/api/v2/webdeployments/token"
+
+
+@route("/api/v2/webdeployments/deployments/<deployment_id>/messengerconfig", "GET OPTIONS", "guest")
+def deployment_config(state: State, request: Request, deployment_id: str) -> Response:
+    """What Messenger learns of its deployment at start (published as GenesysJS.configurationReceived
+    `{deploymentConfig}`): `auth.enabled` and `messenger.apps.conversations.conversationClear.enabled`. The path
+    and the shape beyond those two fields are the sandbox's (GENESYS.md does not give them)."""
     if request.method == "OPTIONS":
         return Response(status=204, headers=CORS)
-    return genesys_error(501, message="Authenticated messaging is not simulated by the sandbox.", headers=CORS)
+    config = state.config
+    body = {
+        "id": deployment_id,
+        "auth": {"enabled": config.auth_enabled},
+        "messenger": {"apps": {"conversations": {"conversationClear": {"enabled": config.conversation_clear_enabled}}}},
+    }
+    return json_response(body, 200, CORS)
 
 
-TOKEN = "/api/v2/webdeployments/token"
-exchange = route(f"{TOKEN}/oauthcodegrantjwtexchange", "POST OPTIONS", "guest")(_not_simulated)
-refresh = route(f"{TOKEN}/refresh", "POST OPTIONS", "guest")(_not_simulated)
-revoke = route(f"{TOKEN}/revoke", "DELETE OPTIONS", "guest")(_not_simulated)
+@route(f"{TOKEN}/oauthcodegrantjwtexchange", "POST OPTIONS", "guest")
+def exchange(state: State, request: Request) -> Response:
+    """`{"deploymentId", "oauth": {"code", "redirectUri", "nonce", "maxAge"?, "codeVerifier"?, "iss"?}}` ->
+    `{"jwt", "refreshToken"}` once the provider took the code and its ID token checked out; else 400 ErrorBody
+    with the reason (a forged, replayed or expired code, a wrong nonce, audience or issuer, an unknown key)."""
+    if request.method == "OPTIONS":
+        return Response(status=204, headers=CORS)
+    data = request.get_json(silent=True)
+    oauth = data.get("oauth") if isinstance(data, dict) else None
+    if not state.config.auth_enabled:
+        return genesys_error(400, message="Authentication is not enabled for this deployment.", headers=CORS)
+    if not isinstance(oauth, dict) or not isinstance(data.get("deploymentId"), str):
+        return genesys_error(400, message="Expected {deploymentId, oauth: {code, redirectUri, nonce}}.", headers=CORS)
+    try:
+        claims = exchange_code(state.config, oauth)
+    except ExchangeRefused as refused:
+        state.refuse_auth(str(refused))
+        return genesys_error(400, message=f"OAuth code exchange failed: {refused}", headers=CORS)
+    return json_response(state.grant_auth(claims), 200, CORS)
 
-ROUTES = [history, exchange, refresh, revoke]
+
+@route(f"{TOKEN}/refresh", "POST OPTIONS", "guest")
+def refresh(state: State, request: Request) -> Response:
+    """`{"refreshToken", "deploymentId"}` -> `{"jwt"}`; a revoked or unknown refresh token 401."""
+    if request.method == "OPTIONS":
+        return Response(status=204, headers=CORS)
+    data = request.get_json(silent=True)
+    token = data.get("refreshToken") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token:
+        return genesys_error(400, message="Expected {refreshToken, deploymentId}.", headers=CORS)
+    try:
+        return json_response(state.refresh_auth(token), 200, CORS)
+    except AuthRefused:
+        return genesys_error(401, message="The refresh token is not valid.", headers=CORS)
+
+
+@route(f"{TOKEN}/revoke", "DELETE OPTIONS", "guest")
+def revoke(state: State, request: Request) -> Response:
+    """`Authorization: bearer <jwt>` -> 204; the JWT and its refresh token stop working (counted in /_stats
+    `auth_revokes`). An unknown or already revoked JWT 401. The status of Genesys' answer is unverified."""
+    if request.method == "OPTIONS":
+        return Response(status=204, headers=CORS)
+    scheme, _, jwt = request.headers.get("Authorization", "").partition(" ")
+    try:
+        state.revoke_auth(jwt.strip() if scheme.lower() == "bearer" else "")
+    except AuthRefused:
+        return genesys_error(401, headers=CORS)
+    return Response(status=204, headers=CORS)
+
+
+ROUTES = [history, deployment_config, exchange, refresh, revoke]
 
 
 def _int(value: str | None, default: int) -> int:

@@ -14,7 +14,12 @@ import pytest
 # unless told it is safe. It is, here: the loop belongs to Playwright, not to Django.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.browser", "tests.fixtures.redis_outage"]
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+    "tests.fixtures.browser",
+    "tests.fixtures.redis_outage",
+    "tests.fixtures.oidc",
+]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DEMO_PASSWORD = "demo-pass-2026"

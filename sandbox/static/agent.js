@@ -37,7 +37,10 @@
   }
   function summary(conversation) {
     var attrs = conversation.attributes;
-    var who = attrs.memberId
+    var claims = conversation.authClaims || {};
+    var who = conversation.authenticated
+      ? "authenticated " + (claims.name || "member") + " (sub " + claims.sub + ")"
+      : attrs.memberId
       ? "member " + attrs.memberId.value
       : attrs.isAuthenticated && attrs.isAuthenticated.value === "true"
         ? "signed-in member"
@@ -85,7 +88,12 @@
     }
     $("ag-id").textContent = conversation.id;
     $("ag-state").textContent = conversation.state + (conversation.cleared ? " (cleared by the guest)" : conversation.endedBy ? " (ended by " + conversation.endedBy + ")" : "");
-    $("ag-verified").textContent = conversation.verified ? "yes (pushed by the server)" : "no";
+    $("ag-verified").textContent =
+      (conversation.verified ? "yes (pushed by the server)" : "no") +
+      (conversation.authenticated
+        ? "; authenticated by Genesys as " + (conversation.authClaims.name || "") + " <" +
+          (conversation.authClaims.email || "") + ">, sub " + conversation.authClaims.sub
+        : "; not authenticated");
     $("ag-deployment").textContent = conversation.deploymentId;
     var ended = conversation.state === "disconnected";
     $("agent-reply").disabled = ended;

@@ -294,7 +294,9 @@ def test_messenger_traffic_is_one_websocket_under_the_sites_csp(browser, site, s
         page.locator("#genesys-transcript [data-direction=Outbound]", has_text="Pushed").wait_for()
         assert sockets == [f"{socket_origin}/v1?deploymentId={conversation['deploymentId']}"]
         paths = sorted(url[len(sandbox.url) :] for url in sandbox_requests)
-        assert paths == ["/genesys-bootstrap/genesys.min.js", "/genesys-bootstrap/messenger.css"]
+        # Besides its files, Messenger reads its deployment's configuration once (auth.enabled and the rest).
+        config_path = f"/api/v2/webdeployments/deployments/{conversation['deploymentId']}/messengerconfig"
+        assert paths == [config_path, "/genesys-bootstrap/genesys.min.js", "/genesys-bootstrap/messenger.css"]
         assert not events
     finally:
         context.close()

@@ -1,0 +1,209 @@
+"""The site as OpenID Connect provider for Genesys: discovery, JWKS, the code endpoint, the token endpoint with
+PKCE, the ID token's claims and userinfo (accounts/oidc.py, accounts/messenger_views.py)."""
+
+import base64
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import Client, override_settings
+from jwcrypto import jwk, jwt
+
+from accounts.signing_keys import generate_pem, split_pems
+from tests.fixtures.oidc import AUTH_CODE_URL
+
+pytestmark = pytest.mark.django_db
+
+DISCOVERY = "/o/.well-known/openid-configuration"
+
+
+def _basic(client_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def _exchange(client: Client, code: dict, *, secret: str | None = None, verifier: str | None = None, app=None):
+    from django.conf import settings
+
+    return client.post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code["authCode"],
+            "redirect_uri": code["redirectUri"],
+            "code_verifier": verifier or code["codeVerifier"],
+        },
+        HTTP_AUTHORIZATION=_basic(settings.GENESYS_OIDC_CLIENT_ID, secret or settings.GENESYS_OIDC_CLIENT_SECRET),
+    )
+
+
+def _jwks(client: Client) -> jwk.JWKSet:
+    return jwk.JWKSet.from_json(client.get("/o/.well-known/jwks.json").content)
+
+
+def test_discovery_names_the_endpoints_rs256_pkce_and_the_claims(client):
+    document = client.get(DISCOVERY).json()
+    assert document["issuer"] == "http://testserver/o"
+    assert document["token_endpoint"] == "http://testserver/o/token/"
+    assert document["jwks_uri"] == "http://testserver/o/.well-known/jwks.json"
+    assert document["userinfo_endpoint"] == "http://testserver/o/userinfo/"
+    assert "RS256" in document["id_token_signing_alg_values_supported"]
+    assert document["response_types_supported"] == ["code"]
+    assert document["code_challenge_methods_supported"] == ["S256"]
+    assert {"sub", "email", "given_name", "family_name", "name"} <= set(document["claims_supported"])
+
+
+def test_jwks_lists_the_active_key_and_an_inactive_one_beside_it(client, settings):
+    old = generate_pem()
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEYS_INACTIVE": [old]}
+    keys = client.get("/o/.well-known/jwks.json").json()["keys"]
+    active = jwk.JWK.from_pem(settings.OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"].encode())
+    assert [key["kid"] for key in keys] == [active.thumbprint(), jwk.JWK.from_pem(old.encode()).thumbprint()]
+    assert all(key["alg"] == "RS256" and key["kty"] == "RSA" and "d" not in key for key in keys)
+
+
+def test_inactive_keys_are_read_from_one_environment_value_with_escaped_newlines():
+    first, second = generate_pem(), generate_pem()
+    assert split_pems((first + second).replace("\n", "\\n")) == [first, second]
+
+
+def test_a_visitor_gets_no_code(client, genesys_oidc_client):
+    response = client.post(AUTH_CODE_URL, {"codeChallenge": "x" * 43, "nonce": "n"}, content_type="application/json")
+    assert response.status_code == 403
+    assert "authCode" not in response.json()
+
+
+def test_a_cross_site_post_is_refused_by_the_csrf_check(alice, genesys_oidc_client, pkce):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(alice)
+    body = {"codeChallenge": pkce()[1], "nonce": "n-1"}
+    assert browser.post(AUTH_CODE_URL, body, content_type="application/json").status_code == 403
+    browser.get("/")  # the page sets the CSRF cookie; the same-origin script sends it back as the header
+    token = browser.cookies["csrftoken"].value
+    answer = browser.post(AUTH_CODE_URL, body, content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert answer.status_code == 200 and answer.json()["authCode"]
+
+
+def test_code_is_for_the_sessions_member_only_whatever_the_body_says(alice, bob, auth_code_for, client):
+    code = auth_code_for(bob, username="alice", sub=str(alice.member_profile.member_id), userId=str(alice.pk))
+    answer = _exchange(client, code)
+    claims = json.loads(jwt.JWT(jwt=answer.json()["id_token"], key=_jwks(client)).claims)
+    assert claims["sub"] == str(bob.member_profile.member_id)
+
+
+def test_code_needs_a_challenge_and_a_nonce(alice, genesys_oidc_client):
+    client = Client()
+    client.force_login(alice)
+    for body in ({"nonce": "n"}, {"codeChallenge": "c" * 43}):
+        response = client.post(AUTH_CODE_URL, body, content_type="application/json")
+        assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+def test_code_for_an_unregistered_redirect_uri_is_refused(alice, auth_code_for, genesys_oidc_client):
+    client = Client()
+    client.force_login(alice)
+    body = {"codeChallenge": "c" * 43, "nonce": "n", "redirectUri": "https://evil.example/"}
+    response = client.post(AUTH_CODE_URL, body, content_type="application/json")
+    assert response.status_code == 400
+    assert "authCode" not in response.json()
+
+
+@override_settings(OIDC_AUTH_CODE_RATE="2/m")
+def test_codes_are_rate_limited_per_member(alice, auth_code_for, pkce):
+    auth_code_for(alice)
+    auth_code_for(alice)
+    client = Client()
+    client.force_login(alice)
+    response = client.post(AUTH_CODE_URL, {"codeChallenge": pkce()[1], "nonce": "n"}, content_type="application/json")
+    assert response.status_code == 429 and response["Retry-After"]
+
+
+def test_token_endpoint_with_the_right_verifier_gives_an_id_token_with_the_members_claims(alice, auth_code_for):
+    from django.conf import settings
+
+    client = Client()
+    code = auth_code_for(alice)
+    assert code["redirectUri"] == settings.GENESYS_OIDC_REDIRECT_URIS[0]
+    answer = _exchange(client, code)
+    assert answer.status_code == 200, answer.content
+    token = jwt.JWT(jwt=answer.json()["id_token"], key=_jwks(client))
+    claims = json.loads(token.claims)
+    assert claims["sub"] == str(alice.member_profile.member_id) != str(alice.pk)
+    assert claims["email"] == "alice@example.com"
+    assert (claims["given_name"], claims["family_name"], claims["name"]) == ("Alice", "Anders", "Alice Anders")
+    assert claims["nonce"] == code["nonce"]
+    assert claims["aud"] == settings.GENESYS_OIDC_CLIENT_ID
+    assert claims["iss"] == "http://testserver/o"
+    assert claims["exp"] > claims["iat"]
+
+
+def test_the_id_tokens_kid_is_the_active_key_in_jwks(alice, auth_code_for):
+    client = Client()
+    answer = _exchange(client, auth_code_for(alice)).json()
+    header = json.loads(jwt.JWT(jwt=answer["id_token"], key=_jwks(client)).header)
+    assert header == {
+        "typ": "JWT",
+        "alg": "RS256",
+        "kid": client.get("/o/.well-known/jwks.json").json()["keys"][0]["kid"],
+    }
+
+
+def test_token_endpoint_refuses_a_wrong_verifier(alice, auth_code_for, pkce):
+    answer = _exchange(Client(), auth_code_for(alice), verifier=pkce()[0])
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+
+
+def test_token_endpoint_refuses_a_wrong_client_secret(alice, auth_code_for):
+    answer = _exchange(Client(), auth_code_for(alice), secret="not-the-secret")
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+
+
+def test_a_code_works_once(alice, auth_code_for):
+    client, code = Client(), auth_code_for(alice)
+    assert _exchange(client, code).status_code == 200
+    assert _exchange(client, code).json()["error"] == "invalid_grant"
+
+
+def test_userinfo_answers_the_members_claims(alice, auth_code_for):
+    client = Client()
+    access = _exchange(client, auth_code_for(alice)).json()["access_token"]
+    info = client.get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {access}").json()
+    assert info == {
+        "sub": str(alice.member_profile.member_id),
+        "email": "alice@example.com",
+        "given_name": "Alice",
+        "family_name": "Anders",
+        "name": "Alice Anders",
+    }
+
+
+def test_management_command_is_idempotent_and_never_prints_the_secret(genesys_oidc_client, settings):
+    from oauth2_provider.models import get_application_model
+
+    out = io.StringIO()
+    call_command("genesys_oidc_client", stdout=out)
+    settings.GENESYS_OIDC_REDIRECT_URIS = ["https://members.example.com/"]
+    call_command("genesys_oidc_client", stdout=out)
+    (application,) = get_application_model().objects.all()
+    assert application.pk == genesys_oidc_client.pk
+    assert application.redirect_uris == "https://members.example.com/"
+    assert application.skip_authorization and application.algorithm == "RS256"
+    assert settings.GENESYS_OIDC_CLIENT_SECRET not in out.getvalue()
+    assert application.client_secret != settings.GENESYS_OIDC_CLIENT_SECRET  # stored hashed
+
+
+def test_admin_lists_no_token_table(admin_client):
+    from django.contrib import admin
+    from oauth2_provider.models import get_access_token_model, get_grant_model
+
+    assert not admin.site.is_registered(get_access_token_model())
+    assert not admin.site.is_registered(get_grant_model())
+
+
+def test_production_with_authenticated_messaging_needs_a_signing_key():
+    from tests.integration.test_settings_and_commands import PRODUCTION_ENV, _manage
+
+    result = _manage("check", env=dict(PRODUCTION_ENV, GENESYS_AUTHENTICATED_MESSAGING="true", OIDC_RSA_PRIVATE_KEY=""))
+    assert result.returncode != 0
+    assert "OIDC_RSA_PRIVATE_KEY is required" in result.stderr
+    assert "BEGIN" not in result.stderr

@@ -1,0 +1,202 @@
+"""The sandbox as Genesys' side of authenticated web messaging, against the site as a live provider: the code
+exchange (discovery, token endpoint, ID token checks), refresh, revoke, configureAuthenticatedSession, and one
+conversation per member across browsers (sandbox/webdeployments.py, oidc_relying_party.py, auth_sessions.py)."""
+
+import json
+import secrets
+from typing import Any
+
+import pytest
+from jwcrypto import jwk
+
+from accounts.signing_keys import generate_pem
+from sandbox import defaults
+
+EXCHANGE = "/api/v2/webdeployments/token/oauthcodegrantjwtexchange"
+
+
+@pytest.fixture
+def provider(live_server, sandbox, genesys_oidc_client):
+    """The site (live) as the sandbox's OpenID Connect provider, with the Genesys client registered. The flow's
+    data action is off: these tests are about identity, and its calls would write to the test database
+    concurrently."""
+    sandbox.configure(flow_enabled=False)
+    return sandbox
+
+
+def exchange(sandbox, issued: dict[str, Any], **oauth: Any):
+    body = {
+        "code": issued["authCode"],
+        "redirectUri": issued["redirectUri"],
+        "nonce": issued["nonce"],
+        "codeVerifier": issued["codeVerifier"],
+        **oauth,
+    }
+    return sandbox.http.post(
+        f"{sandbox.url}{EXCHANGE}", json={"deploymentId": defaults.DEPLOYMENT_ID, "oauth": body}, timeout=20
+    )
+
+
+def signed_in_guest(sandbox, jwt: str):
+    guest = sandbox.guest()
+    answer = guest.ask("configureAuthenticatedSession", deploymentId=defaults.DEPLOYMENT_ID, data={"code": jwt})
+    assert answer["code"] == 200 and answer["class"] == "SessionResponse", answer
+    return guest
+
+
+def assert_refused(response, reason: str) -> None:
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) >= {"message", "code", "status", "contextId"} and "jwt" not in body
+    assert reason in body["message"], body["message"]
+
+
+def test_a_good_code_gives_a_jwt_and_a_refresh_token(provider, alice, auth_code_for):
+    answer = exchange(provider, auth_code_for(alice))
+    assert answer.status_code == 200, answer.text
+    assert set(answer.json()) == {"jwt", "refreshToken"}
+    assert provider.get("/_stats")["auth_exchanges"] == 1
+
+
+def test_a_forged_code_is_refused(provider, alice, auth_code_for):
+    assert_refused(exchange(provider, auth_code_for(alice), code=secrets.token_urlsafe(24)), "invalid_grant")
+
+
+def test_a_replayed_code_is_refused(provider, alice, auth_code_for):
+    code = auth_code_for(alice)
+    assert exchange(provider, code).status_code == 200
+    assert_refused(exchange(provider, code), "invalid_grant")
+
+
+def test_an_expired_code_is_refused(provider, alice, auth_code_for, settings):
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "AUTHORIZATION_CODE_EXPIRE_SECONDS": -1}
+    assert_refused(exchange(provider, auth_code_for(alice)), "invalid_grant")
+
+
+def test_a_wrong_verifier_is_refused(provider, alice, auth_code_for):
+    assert_refused(exchange(provider, auth_code_for(alice), codeVerifier=secrets.token_urlsafe(48)), "invalid_grant")
+
+
+def test_a_wrong_nonce_is_refused(provider, alice, auth_code_for):
+    assert_refused(exchange(provider, auth_code_for(alice), nonce="not-the-nonce"), "nonce")
+
+
+def test_an_id_token_for_another_audience_is_refused(provider, alice, auth_code_for, monkeypatch):
+    from accounts.oidc import MemberClaimsValidator
+
+    original = MemberClaimsValidator.get_id_token_dictionary
+
+    def for_someone_else(self, token, token_handler, request):
+        claims, expires = original(self, token, token_handler, request)
+        return {**claims, "aud": "someone-else"}, expires
+
+    monkeypatch.setattr(MemberClaimsValidator, "get_id_token_dictionary", for_someone_else)
+    assert_refused(exchange(provider, auth_code_for(alice)), "aud")
+
+
+def test_an_expired_id_token_is_refused(provider, alice, auth_code_for, settings):
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "ID_TOKEN_EXPIRE_SECONDS": -300}
+    assert_refused(exchange(provider, auth_code_for(alice)), "expired")
+
+
+def test_an_id_token_signed_by_a_key_not_in_jwks_is_refused(provider, alice, auth_code_for, monkeypatch):
+    from django.http import JsonResponse
+    from oauth2_provider.views import oidc
+
+    stranger = jwk.JWK.from_pem(generate_pem().encode())
+    public = {"alg": "RS256", "use": "sig", "kid": stranger.thumbprint(), **json.loads(stranger.export_public())}
+    monkeypatch.setattr(oidc.JwksInfoView, "get", lambda self, request, *a, **k: JsonResponse({"keys": [public]}))
+    assert_refused(exchange(provider, auth_code_for(alice)), "JWKS")
+    assert provider.get("/_stats")["auth_exchanges_refused"] == 1
+
+
+def test_a_wrong_client_secret_is_refused(provider, alice, auth_code_for):
+    provider.configure(oidc_client_secret="not-the-secret")
+    assert_refused(exchange(provider, auth_code_for(alice)), "invalid_client")
+
+
+def test_refresh_gives_a_new_jwt_and_revoke_ends_both(provider, alice, auth_code_for):
+    tokens = exchange(provider, auth_code_for(alice)).json()
+    url = f"{provider.url}/api/v2/webdeployments/token"
+    refreshed = provider.http.post(f"{url}/refresh", json={"refreshToken": tokens["refreshToken"]}, timeout=10)
+    assert refreshed.status_code == 200 and refreshed.json()["jwt"] != tokens["jwt"]
+    jwt = refreshed.json()["jwt"]
+    revoked = provider.http.delete(f"{url}/revoke", headers={"Authorization": f"bearer {jwt}"}, timeout=10)
+    assert revoked.status_code == 204
+    stats = provider.get("/_stats")
+    assert stats["auth_revokes"] == 1 and stats["auth_revoked_subs"] == [str(alice.member_profile.member_id)]
+    again = provider.http.post(f"{url}/refresh", json={"refreshToken": tokens["refreshToken"]}, timeout=10)
+    assert again.status_code == 401
+    guest = provider.guest()
+    try:
+        answer = guest.ask("configureAuthenticatedSession", deploymentId=defaults.DEPLOYMENT_ID, data={"code": jwt})
+        assert answer["code"] == 401
+    finally:
+        guest.close()
+
+
+def test_an_authenticated_session_makes_the_customer_authenticated_with_the_claims(provider, alice, auth_code_for):
+    jwt = exchange(provider, auth_code_for(alice)).json()["jwt"]
+    guest = signed_in_guest(provider, jwt)
+    try:
+        assert guest.send("Hello")["code"] == 200
+    finally:
+        guest.close()
+    (conversation,) = provider.conversations()
+    assert conversation["authenticated"] is True
+    assert conversation["authClaims"] == {
+        "sub": str(alice.member_profile.member_id),
+        "email": "alice@example.com",
+        "name": "Alice Anders",
+    }
+    token = provider.token()
+    api = provider.http.get(
+        f"{provider.url}/api/v2/conversations/messages/{conversation['id']}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ).json()
+    customer = next(p for p in api["participants"] if p["purpose"] == "customer")
+    assert customer["authenticated"] is True
+
+
+def test_an_anonymous_session_stays_unauthenticated(provider):
+    conversation = provider.start_conversation("Hello")
+    assert conversation["authenticated"] is False and conversation["authClaims"] == {}
+
+
+def test_the_same_member_gets_the_same_conversation_in_a_second_browser(provider, alice, auth_code_for):
+    first = signed_in_guest(provider, exchange(provider, auth_code_for(alice)).json()["jwt"])
+    second = None
+    try:
+        first.send("From the laptop")
+        second = signed_in_guest(provider, exchange(provider, auth_code_for(alice)).json()["jwt"])
+        second.send("From the phone")
+        jwt = second.ask("getJwt")["body"]["jwt"]
+        history = provider.http.get(
+            f"{provider.url}/api/v2/webmessaging/messages", headers={"Authorization": f"Bearer {jwt}"}, timeout=10
+        ).json()
+        assert [m["text"] for m in history["entities"]] == ["From the phone", "From the laptop"]
+        (conversation,) = provider.conversations()
+        provider.post(f"/agent/api/conversations/{conversation['id']}/reply", text="Hi Alice")
+        assert first.receive()["body"]["text"] == "Hi Alice"
+        assert second.receive()["body"]["text"] == "Hi Alice"
+    finally:
+        first.close()
+        if second is not None:
+            second.close()
+
+
+def test_two_members_never_share_a_conversation(provider, alice, bob, auth_code_for):
+    for member in (alice, bob):
+        guest = signed_in_guest(provider, exchange(provider, auth_code_for(member)).json()["jwt"])
+        try:
+            guest.send(f"I am {member.username}")
+        finally:
+            guest.close()
+    subs = sorted(c["authClaims"]["sub"] for c in provider.conversations())
+    assert subs == sorted(str(m.member_profile.member_id) for m in (alice, bob))
+
+
+def test_exchange_is_refused_when_the_deployment_has_authentication_off(provider, alice, auth_code_for):
+    provider.configure(auth_enabled=False)
+    assert_refused(exchange(provider, auth_code_for(alice)), "not enabled")
