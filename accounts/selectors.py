@@ -14,7 +14,8 @@ def member_profile_for(user: AbstractBaseUser | AnonymousUser) -> MemberProfile 
     """The signed-in user's profile with its level, or None for an anonymous visitor."""
     if not user.is_authenticated:
         return None
-    try:
-        return MemberProfile.objects.select_related("level", "user").get(user=user)
-    except MemberProfile.DoesNotExist:
-        return None
+    profile = MemberProfile.objects.select_related("level").filter(user=user).first()
+    if profile is not None:
+        # Remembered on the user, so Messenger on the same page (messaging, through the adapter) reads it too.
+        user.member_profile = profile
+    return profile

@@ -1,10 +1,13 @@
-"""Profile creation, the level-change announcement other apps (messaging) listen to, and the history row for a
-level change no service attributed (a plain `profile.save()` somewhere): no path changes a level silently."""
+"""Profile creation, the level-change announcement (after which messaging re-pushes the member's open
+conversations), and the history row for a level change no service attributed (a plain `profile.save()`
+somewhere): no path changes a level silently."""
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import Signal, receiver
+
+from messaging.services import repush_member
 
 from .models import LevelChange, MemberProfile
 
@@ -38,3 +41,10 @@ def announce_level_change(sender, instance: MemberProfile, created, raw=False, *
     transaction.on_commit(
         lambda: member_level_changed.send(sender=MemberProfile, profile=instance, old_level_id=old_level_id)
     )
+
+
+@receiver(member_level_changed, dispatch_uid="accounts.repush_on_level_change")
+def repush_on_level_change(sender, profile: MemberProfile, old_level_id: int | None = None, **kwargs) -> None:
+    """The member's open conversations get a new version with the new level, through messaging's outbox. The
+    signal comes after the transaction that changed the level committed, so the worker reads the new level."""
+    repush_member(user=profile.user)

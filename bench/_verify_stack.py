@@ -37,11 +37,16 @@ def pages_script(pages: int) -> str:
     each with its own memberToken (a token verifies one conversation), under a grant valid for two hours."""
     return (
         "import datetime, json; from django.utils import timezone; from accounts.models import MemberProfile; "
-        "from messaging.attributes import make_member_token, page_attributes; "
+        "from messaging.attributes import page_attributes; "
+        "from messaging.identity.adapter import get_member_adapter; "
         "from messaging.identity.grants import create_grant; "
-        f"pages = lambda p, g: [page_attributes(p, make_member_token(p, g.grant_id)) for _ in range({pages:d})]; "
-        "print(json.dumps({p.user.username: pages(p, create_grant(p, expires_at=timezone.now() "
-        "+ datetime.timedelta(hours=2))) for p in MemberProfile.objects.select_related('user', 'level')}))"
+        "from messaging.identity.member_token import make_member_token; "
+        "pages = lambda m, g: [page_attributes(m, make_member_token(m.public_id, g.grant_id)) "
+        f"for _ in range({pages:d})]; "
+        "members = [get_member_adapter().member_for_user(p.user) "
+        "for p in MemberProfile.objects.select_related('user', 'level')]; "
+        "print(json.dumps({m.user.username: pages(m, create_grant(m, expires_at=timezone.now() "
+        "+ datetime.timedelta(hours=2))) for m in members}))"
     )
 
 

@@ -41,8 +41,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from accounts.models import MemberProfile, MembershipLevel
 from django.utils import timezone
-from messaging.attributes import make_member_token
+from messaging.identity.adapter import get_member_adapter
 from messaging.identity.grants import create_grant
+from messaging.identity.member_token import make_member_token
 User = get_user_model()
 hashed = make_password(os.environ["LOADTEST_PASSWORD"])
 levels = list(MembershipLevel.objects.order_by("rank"))
@@ -56,8 +57,9 @@ User.objects.filter(username__in=["alice", "bob", "carol"]).update(password=hash
 # One token per member under a grant of its own (a live session): it verifies the member's first conversation;
 # the member's later ones answer verified "false" (already_used), which costs the endpoint the same work.
 until = timezone.now() + datetime.timedelta(hours=2)
-profiles = MemberProfile.objects.select_related("user")
-print(json.dumps({p.user.username: make_member_token(p, create_grant(p, expires_at=until).grant_id) for p in profiles}))
+members = [get_member_adapter().member_for_user(p.user) for p in MemberProfile.objects.select_related("user", "level")]
+tokens = {m.user.username: make_member_token(m.public_id, create_grant(m, expires_at=until).grant_id) for m in members}
+print(json.dumps(tokens))
 """
 
 

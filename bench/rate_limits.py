@@ -8,7 +8,7 @@ one token allows (a verify costs a GET of the conversation and a PATCH of the cu
 `--threads` threads work them through messaging.genesys.client.GenesysClient as the verify endpoint and the outbox
 do: the first attempt waits for budget at most GENESYS_PACING_MAX_WAIT, a retryable error (GenesysRateLimited, whether
 Genesys' 429 or our pacing's fail-fast, or GenesysUnavailable) sends the push back to the outbox for
-messaging.services.retry_delay (backoff, never sooner than retry_after), and a conversation whose customer was
+messaging.outbox.retry.retry_delay (backoff, never sooner than retry_after), and a conversation whose customer was
 found is not looked up again. What is not pushed when the run ends is reported as left in the outbox.
   unpaced   GENESYS_PACING off, one token: what the site did before pacing;
   paced-1   the shared-cache limiter, one token;
@@ -108,7 +108,7 @@ def run_mode(name: str, *, pool: int, paced: bool, args: argparse.Namespace) -> 
     from messaging.genesys.errors import GenesysError
     from messaging.genesys.oauth import TokenPool
     from messaging.genesys.pacing import RateLimiter
-    from messaging.services import classify_error, retry_delay
+    from messaging.outbox.retry import classify_error, retry_delay
 
     minute = 60.0 / args.time_scale
     sandbox = start_scaled_sandbox(minute)

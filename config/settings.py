@@ -269,6 +269,8 @@ GENESYS_LOGIN_BASE = env.str("GENESYS_LOGIN_BASE", default=SANDBOX_URL if GENESY
 GENESYS_APPS_BASE = env.str("GENESYS_APPS_BASE", default=SANDBOX_URL if GENESYS_SANDBOX else _REGION.apps_base)
 GENESYS_MAX_CUSTOM_DATA_BYTES = env.int("GENESYS_MAX_CUSTOM_DATA_BYTES", default=2048)
 GENESYS_MEMBER_TOKEN_MAX_AGE = env.int("GENESYS_MEMBER_TOKEN_MAX_AGE", default=30 * 60)
+# Who a member is, for messaging: the membership profile and its level (accounts/adapter.py).
+GENESYS_MEMBER_ADAPTER = "accounts.adapter.MembershipMemberAdapter"
 GENESYS_ATTRIBUTE_MAPPING = env.json(
     "GENESYS_ATTRIBUTE_MAPPING", default={"displayName": "get_full_name", "email": "email"}
 )

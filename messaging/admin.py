@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from . import services
 from .models import AttributePush, ConversationLink
+from .services import retry_pushes
 
 
 def _attributes_block(attributes: dict) -> str:
@@ -43,13 +43,13 @@ class AttributePushInline(admin.TabularInline):
 
 @admin.register(ConversationLink)
 class ConversationLinkAdmin(ReadOnlyAdmin):
-    list_display = ["conversation_id", "member", "verified", "state", "participant_id", "last_verified_at"]
+    list_display = ["conversation_id", "user", "verified", "state", "participant_id", "last_verified_at"]
     list_filter = ["state", "verified"]
-    search_fields = ["conversation_id", "member__user__username", "member__member_id"]
-    list_select_related = ["member__user", "member__level"]
+    search_fields = ["conversation_id", "user__username"]
+    list_select_related = ["user"]
     readonly_fields = [
         "conversation_id",
-        "member",
+        "user",
         "verified",
         "state",
         "participant_id",
@@ -68,7 +68,7 @@ class AttributePushAdmin(ReadOnlyAdmin):
     list_display = [
         "conversation_id_display",
         "version",
-        "member",
+        "user",
         "cause",
         "state",
         "verified",
@@ -79,12 +79,12 @@ class AttributePushAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     list_filter = ["state", "cause", "verified"]
-    search_fields = ["conversation__conversation_id", "member__user__username", "member__member_id"]
-    list_select_related = ["conversation", "member__user", "member__level"]
+    search_fields = ["conversation__conversation_id", "user__username"]
+    list_select_related = ["conversation", "user"]
     readonly_fields = [
         "conversation",
         "version",
-        "member",
+        "user",
         "cause",
         "state",
         "verified",
@@ -118,7 +118,7 @@ class AttributePushAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Retry now (failed or waiting pushes that are still the newest version)")
     def retry_now(self, request: HttpRequest, queryset: QuerySet) -> None:
-        queued, skipped = services.retry_pushes(push_ids=list(queryset.values_list("pk", flat=True)))
+        queued, skipped = retry_pushes(push_ids=list(queryset.values_list("pk", flat=True)))
         if queued:
             self.message_user(request, f"Queued {queued} push(es) for delivery.", messages.SUCCESS)
         if skipped:

@@ -221,5 +221,11 @@ class AppSettings:
         when it ends)."""
         return float(self._get("CONVERSATION_OPEN_HOURS", 24.0))
 
+    # --- Members ---
+    @property
+    def MEMBER_ADAPTER(self) -> str:
+        """Dotted path of the MemberAdapter that tells messaging who a member is (messaging/identity/adapter.py)."""
+        return self._get("MEMBER_ADAPTER", "messaging.identity.adapter.DefaultMemberAdapter")
+
 
 app_settings = AppSettings()

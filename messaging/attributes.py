@@ -1,139 +1,40 @@
-"""Which custom attributes a member gets, the signed member token, and the byte budget.
+"""Which custom attributes a member gets, and the byte budget.
 
-Pure functions over a MemberProfile and settings: no request, no database writes. The page
-(templatetags/genesys.py via selectors.py) and the data-action endpoint (verify) share them, so the keys the
-browser sends and the keys the server pushes can never drift apart.
-
-Member token: `<member id, 22>.<grant id, 16>.<nonce, 8>:<timestamp, base62>:<HMAC-SHA256, 43>` (base64url parts),
-made by Django's TimestampSigner with a dedicated salt, about 99 bytes. The signature covers the member id, the
-grant and the nonce, so a token proves exactly one member of one signed-in session and cannot be edited to name
-another; the timestamp caps its life (GENESYS_MEMBER_TOKEN_MAX_AGE, 30 minutes by default). The grant is the
-session's (messaging/identity/grants.py): it dies with the session (sign-out, password change, expiry), and verification
-checks it. The nonce makes each page's token distinct, so one that verified a conversation can verify no other.
+Pure functions over the member adapter's Member and settings: no request, no database writes. The page
+(messenger.py) and the data-action endpoint (verification.py) share them, so the keys the browser sends and the
+keys the server pushes can never drift apart. The member token is in identity/member_token.py.
 """
 
-import base64
-import binascii
-import dataclasses
+import datetime
 import logging
-import re
-import secrets
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
-
-from django.core import signing
+from typing import Any
 
 from .app_settings import app_settings
+from .identity.adapter import Member, get_member_adapter
+from .identity.member_token import member_token_size
 
 logger = logging.getLogger(__name__)
-
-MEMBER_TOKEN_SALT = "messaging.member-token"
 
 IS_AUTHENTICATED = "isAuthenticated"
 MEMBER_ID = "memberId"
 MEMBERSHIP_LEVEL = "membershipLevel"
 MEMBER_TOKEN = "memberToken"
+VERIFIED = "verified"
+VERIFIED_AT = "verifiedAt"
 # Never dropped to fit the budget: the flow routes on them and verification needs the token.
 REQUIRED_MEMBER_KEYS: tuple[str, ...] = (IS_AUTHENTICATED, MEMBER_ID, MEMBERSHIP_LEVEL, MEMBER_TOKEN)
 # Names the server adds when it pushes verified attributes; a mapping may not take them either.
-RESERVED_KEYS: frozenset[str] = frozenset({*REQUIRED_MEMBER_KEYS, "verified", "verifiedAt"})
+RESERVED_KEYS: frozenset[str] = frozenset({*REQUIRED_MEMBER_KEYS, VERIFIED, VERIFIED_AT})
 
-# Longest possible values of the required attributes, for the start-up check: a level name is at most 64
-# characters (MembershipLevel.name), 4 UTF-8 bytes each at worst.
+# Longest possible values of the required attributes, for the start-up check: a level name of at most 64
+# characters, 4 UTF-8 bytes each at worst.
 MAX_LEVEL_NAME_BYTES = 64 * 4
-GRANT_ID_LENGTH = 16  # 12 random bytes, base64url
-_NONCE_BYTES = 6  # 8 characters: two pages of one session never share a token
-_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{8}:[0-9A-Za-z]{1,12}:[A-Za-z0-9_-]{43}$")
-
-InvalidReason = Literal["bad_signature", "expired", "malformed"]
-
-
-@dataclasses.dataclass(frozen=True)
-class MemberTokenClaims:
-    """What a token with a good signature says: whose it is and which session grant it belongs to."""
-
-    member_id: uuid.UUID
-    grant_id: str
-
-
-class InvalidMemberToken(ValueError):
-    """A member token that proves nothing. reason: "bad_signature", "expired" or "malformed"."""
-
-    def __init__(self, reason: InvalidReason, message: str = "") -> None:
-        super().__init__(message or f"invalid member token: {reason}")
-        self.reason: InvalidReason = reason
 
 
 class AttributeBudgetExceeded(ValueError):
     """The required attributes alone do not fit the byte budget."""
-
-
-@dataclasses.dataclass(frozen=True)
-class _ZeroProfile:
-    member_id: uuid.UUID = uuid.UUID(int=0)
-
-
-_ZERO_PROFILE = _ZeroProfile()
-
-
-def _signer() -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=MEMBER_TOKEN_SALT)
-
-
-def _encode_member_id(member_id: uuid.UUID) -> str:
-    # 22 characters instead of 36: the token counts against the 2048-byte budget.
-    return base64.urlsafe_b64encode(member_id.bytes).rstrip(b"=").decode("ascii")
-
-
-def _decode_member_id(text: str) -> uuid.UUID:
-    return uuid.UUID(bytes=base64.urlsafe_b64decode(text + "=="))
-
-
-def new_grant_id() -> str:
-    """A random session-grant id, as a token carries it."""
-    return secrets.token_urlsafe(12)
-
-
-def make_member_token(profile: Any, grant_id: str) -> str:
-    """A signed, expiring token naming the profile's public member id and the session grant it was issued under."""
-    if len(grant_id) != GRANT_ID_LENGTH:
-        raise ValueError("a grant id has 16 characters")
-    nonce = secrets.token_urlsafe(_NONCE_BYTES)
-    return _signer().sign(f"{_encode_member_id(profile.member_id)}.{grant_id}.{nonce}")
-
-
-def member_token_size() -> int:
-    """Bytes of every member token (the encoding has a fixed length but for the timestamp's digits)."""
-    return len(make_member_token(_ZERO_PROFILE, "x" * GRANT_ID_LENGTH))
-
-
-def read_member_token_claims(token: Any, max_age: int | None = None) -> MemberTokenClaims:
-    """The member id and grant a token names if its signature and age are good, or InvalidMemberToken with the
-    reason. It proves nothing until the grant is checked too (grants.check_member_token).
-
-    max_age: seconds, default GENESYS_MEMBER_TOKEN_MAX_AGE.
-    """
-    if not isinstance(token, str) or not _TOKEN_RE.match(token):
-        raise InvalidMemberToken("malformed")
-    if max_age is None:
-        max_age = app_settings.MEMBER_TOKEN_MAX_AGE
-    try:
-        value = _signer().unsign(token, max_age=max_age)
-    except signing.SignatureExpired:
-        raise InvalidMemberToken("expired") from None
-    except signing.BadSignature:
-        raise InvalidMemberToken("bad_signature") from None
-    member_part, grant_id, _nonce = value.split(".")
-    try:
-        return MemberTokenClaims(_decode_member_id(member_part), grant_id)
-    except (binascii.Error, ValueError):  # signed by us, so only a change of format could get here
-        raise InvalidMemberToken("malformed") from None
-
-
-def read_member_token(token: Any, max_age: int | None = None) -> uuid.UUID:
-    """The member id a well-signed, unexpired token names (see read_member_token_claims)."""
-    return read_member_token_claims(token, max_age).member_id
 
 
 def attributes_size(attrs: Mapping[str, str]) -> int:
@@ -203,25 +104,55 @@ def anonymous_attributes() -> dict[str, str]:
     return {IS_AUTHENTICATED: "false"}
 
 
-def page_attributes(profile: Any, member_token: str) -> dict[str, str]:
+def page_attributes(member: Member, member_token: str) -> dict[str, str]:
     """Everything the page sets for a signed-in member, the session's token included, within the budget."""
     attrs = {
         IS_AUTHENTICATED: "true",
-        MEMBER_ID: str(profile.member_id),
-        MEMBERSHIP_LEVEL: profile.level.name if profile.level_id else "",
+        MEMBER_ID: member.public_id,
+        MEMBERSHIP_LEVEL: member.level,
         MEMBER_TOKEN: member_token,
     }
-    extra = mapped_attributes(profile.user, app_settings.ATTRIBUTE_MAPPING)
+    extra = mapped_attributes(member.user, app_settings.ATTRIBUTE_MAPPING)
+    extra.update(get_member_adapter().member_attributes(member))
     attrs.update({key: value for key, value in extra.items() if key not in RESERVED_KEYS})
     return fit_to_budget(attrs, app_settings.MAX_CUSTOM_DATA_BYTES, REQUIRED_MEMBER_KEYS)
 
 
-def member_attributes(profile: Any) -> dict[str, str]:
+def member_attributes(member: Member) -> dict[str, str]:
     """The server's view of what the page sends for this member, without the token: the same keys, the same
     optional fields dropped (the budget is computed with a token's worth of bytes in place, as on the page)."""
-    attrs = page_attributes(profile, "x" * member_token_size())
+    attrs = page_attributes(member, "x" * member_token_size())
     del attrs[MEMBER_TOKEN]
     return attrs
+
+
+def iso_timestamp(moment: datetime.datetime) -> str:
+    """UTC with milliseconds and Z, as Genesys writes timestamps."""
+    moment = moment.astimezone(datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _member_keys() -> list[str]:
+    return [key for key in member_attribute_keys() if key != MEMBER_TOKEN]
+
+
+def verified_attributes(member: Member, *, at: datetime.datetime) -> dict[str, str]:
+    """The keys the page sends, with the server's values. Every member key is present (empty when the server has
+    no value), so nothing the browser made up survives the push; memberToken is emptied, so no usable token is
+    left on the participant for whoever reads participant data."""
+    attributes = {key: "" for key in _member_keys()}
+    attributes.update(member_attributes(member))
+    attributes.update({MEMBER_TOKEN: "", VERIFIED: "true", VERIFIED_AT: iso_timestamp(at)})
+    return attributes
+
+
+def unverified_attributes(*, at: datetime.datetime) -> dict[str, str]:
+    """`verified` "false" and every member key emptied: a forged page's memberId or level is overwritten, and a
+    refused token does not linger on the participant."""
+    attributes = {key: "" for key in _member_keys()}
+    attributes.update(anonymous_attributes())
+    attributes.update({MEMBER_TOKEN: "", VERIFIED: "false", VERIFIED_AT: iso_timestamp(at)})
+    return attributes
 
 
 def member_attribute_keys() -> list[str]:

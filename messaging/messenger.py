@@ -5,11 +5,9 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
-from accounts.models import MemberProfile
-from accounts.selectors import member_profile_for
-
 from .app_settings import app_settings
 from .attributes import anonymous_attributes, member_attribute_keys, page_attributes
+from .identity.adapter import Member, get_member_adapter
 from .identity.grants import issue_page_token
 from .regions import websocket_origin
 
@@ -19,43 +17,41 @@ LOGOUT_CLEAR_SESSION_KEY = "messaging.clear_messenger"
 ANONYMOUS_OWNER = "anonymous"
 
 
-def messenger_owner(profile: Any) -> str:
+def messenger_owner(member: Member | None) -> str:
     """Who the browser's Messenger belongs to, as the page remembers it in localStorage.
 
-    A keyed hash of the member id, not the id: the marker outlives the session on a shared browser, and the
+    A keyed hash of the public id, not the id: the marker outlives the session on a shared browser, and the
     next person there (or a script on the page) should not learn who used it before.
     """
-    if profile is None:
+    if member is None:
         return ANONYMOUS_OWNER
-    return "m-" + salted_hmac("messaging.messenger-owner", str(profile.member_id)).hexdigest()[:32]
+    return "m-" + salted_hmac("messaging.messenger-owner", member.public_id).hexdigest()[:32]
 
 
-def _profile_for_request(request: HttpRequest, known: Any = None) -> MemberProfile | None:
-    """The signed-in member's profile, fresh from the database in this request. `known`: one the view already
-    read (the home page has it), used only if it is the signed-in user's own, to save the same query twice."""
+def _member_for_request(request: HttpRequest) -> Member | None:
+    """The signed-in member, as the member adapter reads them from the request's user (in this request, so a
+    level an admin changed shows on the next page)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    if isinstance(known, MemberProfile) and known.user_id == user.pk:
-        return known
-    return member_profile_for(user)
+    member = get_member_adapter().member_for_user(user)
+    return member if member is not None and member.is_active else None
 
 
-def messenger_context(request: HttpRequest, known_profile: Any = None) -> dict[str, Any] | None:
+def messenger_context(request: HttpRequest) -> dict[str, Any] | None:
     """What the page needs to start Messenger for this request, or None when Messenger is not configured.
 
-    Reads the member in this request, so a level an admin changed shows on the next page. Writes only to the
-    session: takes the one-shot logout flag out (it must clear exactly one page) and, for a member, makes the
-    session's token grant on its first page (grants.issue_page_token).
+    Writes only to the session: takes the one-shot logout flag out (it must clear exactly one page) and, for a
+    member, makes the session's token grant on its first page (grants.issue_page_token).
     """
     if not app_settings.MESSENGER_CONFIGURED:
         return None
-    profile = _profile_for_request(request, known_profile)
+    member = _member_for_request(request)
     session = getattr(request, "session", None)
-    if profile is not None:
+    if member is not None:
         # No session, no grant: a token without one could never be verified.
-        token = issue_page_token(request, profile) if session is not None else ""
-        attributes = page_attributes(profile, token)
+        token = issue_page_token(request, member) if session is not None else ""
+        attributes = page_attributes(member, token)
     else:
         attributes = anonymous_attributes()
     member_keys = member_attribute_keys()
@@ -68,7 +64,7 @@ def messenger_context(request: HttpRequest, known_profile: Any = None) -> dict[s
         # Keys a previous member may have left in Messenger's database that this page does not set.
         "removeKeys": [key for key in member_keys if key not in attributes],
         "memberKeys": member_keys,
-        "owner": messenger_owner(profile),
+        "owner": messenger_owner(member),
         "clear": clear,
     }
 

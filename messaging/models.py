@@ -1,12 +1,17 @@
 """Conversations linked to members, and the outbox of attribute pushes to Genesys.
 
 The outbox row is the truth about a push, not the task queue: a worker that dies mid-way leaves a row that the
-sweep finds again (services.sweep_outbox). Deliveries of one conversation are serialised by a lease on its
+sweep finds again (outbox/sweep.py). Deliveries of one conversation are serialised by a lease on its
 ConversationLink, so an older version can never land after a newer one.
 """
 
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from .outbox.states import PushState
 
 
 class ConversationLink(models.Model):
@@ -18,12 +23,12 @@ class ConversationLink(models.Model):
 
     conversation_id = models.UUIDField(unique=True)
     # Null when the latest verification failed (bad, expired or forged token, or an anonymous visitor).
-    member = models.ForeignKey(
-        "accounts.MemberProfile",
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
-        related_name="conversation_links",
+        related_name="messaging_conversation_links",
     )
     # The customer participant, remembered so a repeat push costs one PATCH and no GET.
     participant_id = models.CharField(max_length=64, blank=True)
@@ -48,32 +53,22 @@ class ConversationLink(models.Model):
 class AttributePush(models.Model):
     """One version of the attributes the server vouches for, to be PATCHed onto the customer participant.
 
-    State machine:
-        pending -> delivering -> delivered
-                             \\-> pending (retryable failure, next_attempt_at = backoff)
-                             \\-> failed (not retryable, or out of attempts; "Retry now" -> pending)
-        pending/delivering/failed -> superseded (a newer version of the same conversation exists)
-        delivered -> pending (a repeat verify re-asserts the same version: one PATCH)
+    Its states and their transitions: outbox/states.py (PushState); only outbox/records.py changes them.
     """
 
-    class State(models.TextChoices):
-        PENDING = "pending", "pending"
-        DELIVERING = "delivering", "delivering"
-        DELIVERED = "delivered", "delivered"
-        FAILED = "failed", "failed"
-        SUPERSEDED = "superseded", "superseded"
+    State = PushState
 
     class Cause(models.TextChoices):
         VERIFY = "verify", "data action verify"
         LEVEL_CHANGE = "level_change", "level changed"
 
     conversation = models.ForeignKey(ConversationLink, on_delete=models.CASCADE, related_name="pushes")
-    member = models.ForeignKey(
-        "accounts.MemberProfile",
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
-        related_name="attribute_pushes",
+        related_name="messaging_attribute_pushes",
     )
     # Monotonic per conversation; (conversation, version) is what makes a delivery idempotent.
     version = models.PositiveIntegerField()
@@ -107,13 +102,13 @@ class MemberTokenGrant(models.Model):
     """The right of one signed-in session to have its member tokens verified (messaging/identity/grants.py).
 
     Every token a page of the session renders names this grant; verification reads it in one indexed SELECT
-    (with the member). It dies with the session: revoked at sign-out, expired with the session, and void once
+    (with the user). It dies with the session: revoked at sign-out, expired with the session, and void once
     the member's password changes (auth_digest no longer matches). Holds no secret: the grant id is only half of
     a token, which is useless without the signature made with SECRET_KEY.
     """
 
     grant_id = models.CharField(max_length=16, unique=True)
-    member = models.ForeignKey("accounts.MemberProfile", on_delete=models.CASCADE, related_name="token_grants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messaging_token_grants")
     # SHA-256 of the user's session auth hash when granted: a password change makes it differ.
     auth_digest = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -126,7 +121,22 @@ class MemberTokenGrant(models.Model):
         indexes = [models.Index(fields=["expires_at"], name="messaging_grant_expiry_idx")]
 
     def __str__(self) -> str:
-        return f"grant of member {self.member_id}"
+        return f"grant of user {self.user_id}"
+
+
+class MemberIdentity(models.Model):
+    """The public id of a user when the default member adapter is used (identity/adapter.py): stable, opaque, and
+    not the database's sequential key. Made on the user's first page with Messenger."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messaging_identity")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "member identity"
+
+    def __str__(self) -> str:
+        return str(self.public_id)
 
 
 class MemberTokenUse(models.Model):

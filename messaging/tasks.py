@@ -1,15 +1,21 @@
 """Background delivery of attribute pushes (django-tasks, database backend, queue "genesys").
 
-Run by `manage.py deliver_pushes` (the database worker plus the outbox sweep; `make run` starts it).
+The only module that imports django-tasks: at AppConfig.ready it installs `TaskScheduler` as the outbox's
+scheduler (outbox/schedule.py), so delivery never imports this module. Run by `manage.py deliver_pushes` (the
+database worker plus the outbox sweep; `make run` starts it).
 """
 
 import datetime
+from collections.abc import Collection
 
 from django.db.models import Min
 from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult, get_date_max
 
-from . import services
+from .genesys.client import get_client, pacing_wait
+from .outbox.delivery import deliver_from_task
 
 QUEUE = "genesys"
 # A worker can wait longer for API budget than the verify endpoint (which answers the flow within seconds).
@@ -20,10 +26,29 @@ WORKER_PACING_WAIT = 30.0
 def deliver_conversation_pushes(link_id: int) -> str:
     """Deliver what is due for one conversation. Safe to run twice or late: the conversation's lease and the
     push states decide what is sent, not the task."""
-    from .genesys.client import get_client, pacing_wait
-
     with pacing_wait(WORKER_PACING_WAIT):
-        return services.deliver_from_task(link_id=link_id, client=get_client())
+        return deliver_from_task(link_id=link_id, client=get_client()).value
+
+
+class TaskScheduler:
+    """The outbox's scheduler (outbox.schedule.Scheduler) on django-tasks. With the database backend an enqueued
+    task commits (or not) with the caller's transaction."""
+
+    def enqueue(self, link_id: int, run_after: datetime.datetime | None = None) -> None:
+        runner = deliver_conversation_pushes
+        (runner if run_after is None else runner.using(run_after=run_after)).enqueue(link_id)
+
+    def queued(self, link_ids: Collection[int]) -> set[int]:
+        """Conversations with a delivery task waiting (database backend only; with another backend nothing is
+        known and the sweep enqueues anyway, which is harmless)."""
+        if not link_ids or not isinstance(deliver_conversation_pushes.get_backend(), DatabaseBackend):
+            return set()
+        waiting = DBTaskResult.objects.filter(
+            status="READY",
+            task_path=deliver_conversation_pushes.module_path,
+            args_kwargs__args__0__in=list(link_ids),
+        ).values_list("args_kwargs", flat=True)
+        return {args_kwargs["args"][0] for args_kwargs in waiting}
 
 
 def next_delivery_at(
@@ -32,8 +57,6 @@ def next_delivery_at(
     """When the earliest task waiting in these queues (database backend; "*" is every queue but the excluded)
     may run: now or earlier when one is ready, None when none waits. `deliver_pushes --batch` waits for it
     within its deadline."""
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
     waiting = DBTaskResult.objects.filter(status="READY", backend_name=backend_name)
     if "*" not in queue_names:
         waiting = waiting.filter(queue_name__in=queue_names)

@@ -1,7 +1,7 @@
 """The data-action endpoint Genesys calls: POST /messaging/genesys/verify.
 
 Thin: the checks every request passes (method, credentials, rate, size, type, shape) in that order, then
-services.verify_conversation. Failed credentials count against a per-address limit of their own
+verify_conversation. Failed credentials count against a per-address limit of their own
 (GENESYS_VERIFY_FAILED_AUTH_RATE, 429 once exceeded); only authenticated calls count against GENESYS_VERIFY_RATE, so
 strangers behind a shared address cannot spend Genesys' budget. Every answer is JSON; errors are {"error": ...},
 the success a flat map of strings.
@@ -18,10 +18,10 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import is_ratelimited
 
-from . import services
 from .app_settings import app_settings
 from .forms import VerifyRequestForm
 from .genesys.client import get_client
+from .verification import verify_conversation
 
 logger = logging.getLogger("messaging.verify")
 
@@ -134,7 +134,7 @@ def verify(request: HttpRequest) -> JsonResponse:
     if not form.is_valid():
         return _error(400, "invalid_request", fields=form.error_fields())
 
-    result = services.verify_conversation(
+    result = verify_conversation(
         conversation_id=form.cleaned_data["conversationId"],
         member_token=form.cleaned_data["memberToken"],
         client=get_client(),

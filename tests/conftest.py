@@ -120,19 +120,21 @@ def seeded(transactional_db):
 
 @pytest.fixture
 def member_token(db):
-    """make(user_or_profile, grant=None) -> a member token as a live session's page would carry it: under a
+    """make(user_or_member, grant=None) -> a member token as a live session's page would carry it: under a
     grant (a new one, valid for an hour, unless given) but without a browser session."""
     import datetime
 
     from django.utils import timezone
 
-    from messaging.attributes import make_member_token
+    from messaging.identity.adapter import get_member_adapter
     from messaging.identity.grants import create_grant
+    from messaging.identity.member_token import make_member_token
 
     def make(member, grant=None) -> str:
-        profile = getattr(member, "member_profile", member)
-        grant = grant or create_grant(profile, expires_at=timezone.now() + datetime.timedelta(hours=1))
-        return make_member_token(profile, grant.grant_id)
+        user = getattr(member, "user", member)  # a user, a member profile or a Member
+        member = get_member_adapter().member_for_user(user)
+        grant = grant or create_grant(member, expires_at=timezone.now() + datetime.timedelta(hours=1))
+        return make_member_token(member.public_id, grant.grant_id)
 
     return make
 

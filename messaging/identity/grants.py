@@ -17,18 +17,18 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import uuid
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import MemberProfile
-
 from ..app_settings import app_settings
-from ..attributes import InvalidMemberToken, make_member_token, new_grant_id, read_member_token_claims
 from ..models import MemberTokenGrant
+from .adapter import Member, get_member_adapter
+from .member_token import InvalidMemberToken, TokenReason, make_member_token, new_grant_id, read_member_token_claims
 
-# In the session: {"id": grant id, "member": member id, "auth": auth digest, "until": expiry as a timestamp}.
+# In the session: {"id": grant id, "member": public id, "auth": auth digest, "until": expiry as a timestamp}.
 SESSION_GRANT_KEY = "messaging.member_token_grant"
 
 
@@ -37,24 +37,19 @@ def auth_digest(user: Any) -> str:
     return hashlib.sha256(user.get_session_auth_hash().encode("ascii")).hexdigest()
 
 
-def token_digest(token: str) -> str:
-    """What is stored of a token: its SHA-256."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def create_grant(profile: MemberProfile, *, expires_at: datetime.datetime) -> MemberTokenGrant:
+def create_grant(member: Member, *, expires_at: datetime.datetime) -> MemberTokenGrant:
     """A new grant for the member, valid until `expires_at` or until revoked or the password changes."""
     return MemberTokenGrant.objects.create(
-        grant_id=new_grant_id(), member=profile, auth_digest=auth_digest(profile.user), expires_at=expires_at
+        grant_id=new_grant_id(), user_id=member.user_id, auth_digest=auth_digest(member.user), expires_at=expires_at
     )
 
 
-def _usable_session_grant(stored: Any, profile: MemberProfile, digest: str, now: datetime.datetime) -> str | None:
+def _usable_session_grant(stored: Any, member: Member, digest: str, now: datetime.datetime) -> str | None:
     """The grant id the session holds, if it is this member's, under the current password, and lives at least as
     long as a token issued now (else the page would hand out a token that dies early)."""
     if not isinstance(stored, dict):
         return None
-    if stored.get("member") != str(profile.member_id) or stored.get("auth") != digest:
+    if stored.get("member") != member.public_id or stored.get("auth") != digest:
         return None
     until = stored.get("until")
     if not isinstance(until, int | float) or until < now.timestamp() + app_settings.MEMBER_TOKEN_MAX_AGE:
@@ -63,24 +58,24 @@ def _usable_session_grant(stored: Any, profile: MemberProfile, digest: str, now:
     return grant_id if isinstance(grant_id, str) else None
 
 
-def issue_page_token(request: HttpRequest, profile: MemberProfile) -> str:
+def issue_page_token(request: HttpRequest, member: Member) -> str:
     """A fresh member token for a page of this signed-in session, under the session's grant (made on the first
     page, and again after a password change or when the old one nears its end). Reuse costs no query."""
     session = request.session
     now = timezone.now()
-    digest = auth_digest(profile.user)
-    grant_id = _usable_session_grant(session.get(SESSION_GRANT_KEY), profile, digest, now)
+    digest = auth_digest(member.user)
+    grant_id = _usable_session_grant(session.get(SESSION_GRANT_KEY), member, digest, now)
     if grant_id is None:
         expires_at = session.get_expiry_date()
-        grant = create_grant(profile, expires_at=expires_at)
+        grant = create_grant(member, expires_at=expires_at)
         grant_id = grant.grant_id
         session[SESSION_GRANT_KEY] = {
             "id": grant_id,
-            "member": str(profile.member_id),
+            "member": member.public_id,
             "auth": digest,
             "until": expires_at.timestamp(),
         }
-    return make_member_token(profile, grant_id)
+    return make_member_token(member.public_id, grant_id)
 
 
 def revoke_session_grant(session: Any, *, now: datetime.datetime | None = None) -> int:
@@ -97,37 +92,38 @@ def revoke_session_grant(session: Any, *, now: datetime.datetime | None = None) 
 
 @dataclasses.dataclass(frozen=True)
 class GrantCheck:
-    profile: MemberProfile | None
-    # "verified", "no_token", "malformed", "bad_signature", "expired", "revoked", "session_expired",
-    # "password_changed" or "unknown_member"; services adds "wrong_conversation", "already_used" and
-    # "verified_unchecked" (Genesys could not show the conversation). For logs, never shown.
-    reason: str
+    """The member a token proves (None: it proves nothing) and why."""
+
+    member: Member | None
+    reason: TokenReason
 
 
 def check_member_token(token: str, *, now: datetime.datetime | None = None) -> GrantCheck:
     """The active member a token proves, or why it proves nothing: signature and age first (no query), then its
-    grant with the member in one indexed SELECT."""
+    grant with the user and what the member adapter reads of it, in one indexed SELECT."""
     if not token:
-        return GrantCheck(None, "no_token")
+        return GrantCheck(None, TokenReason.NO_TOKEN)
     try:
         claims = read_member_token_claims(token)
     except InvalidMemberToken as error:
         return GrantCheck(None, error.reason)
-    grant = (
-        MemberTokenGrant.objects.select_related("member__level", "member__user")
-        .filter(grant_id=claims.grant_id)
-        .first()
-    )
-    now = now or timezone.now()
-    if grant is None or grant.member.member_id != claims.member_id:
+    adapter = get_member_adapter()
+    relations = ["user", *(f"user__{relation}" for relation in adapter.user_relations)]
+    grant = MemberTokenGrant.objects.select_related(*relations).filter(grant_id=claims.grant_id).first()
+    if grant is None:
         # No such grant: the member was deleted (grants go with them) or the grants were purged.
-        return GrantCheck(None, "unknown_member" if grant is None else "revoked")
+        return GrantCheck(None, TokenReason.UNKNOWN_MEMBER)
+    member = adapter.member_for_user(grant.user)
+    if member is None:
+        return GrantCheck(None, TokenReason.UNKNOWN_MEMBER)
+    if uuid.UUID(member.public_id) != claims.member_id:
+        return GrantCheck(None, TokenReason.REVOKED)
     if grant.revoked_at is not None:
-        return GrantCheck(None, "revoked")
-    if grant.expires_at <= now:
-        return GrantCheck(None, "session_expired")
-    if not grant.member.user.is_active:
-        return GrantCheck(None, "unknown_member")
-    if grant.auth_digest != auth_digest(grant.member.user):
-        return GrantCheck(None, "password_changed")
-    return GrantCheck(grant.member, "verified")
+        return GrantCheck(None, TokenReason.REVOKED)
+    if grant.expires_at <= (now or timezone.now()):
+        return GrantCheck(None, TokenReason.SESSION_EXPIRED)
+    if not member.is_active:
+        return GrantCheck(None, TokenReason.UNKNOWN_MEMBER)
+    if grant.auth_digest != auth_digest(grant.user):
+        return GrantCheck(None, TokenReason.PASSWORD_CHANGED)
+    return GrantCheck(member, TokenReason.VERIFIED)

@@ -15,6 +15,5 @@ def genesys_messenger(context: template.Context) -> dict[str, Any]:
     request = context.get("request")
     if request is None:
         return {"messenger": None}
-    # A page that already read the member's profile (home) passes it as `profile`; it is used only if it is hers.
-    messenger = messenger_context(request, known_profile=context.get("profile"))
+    messenger = messenger_context(request)
     return {"messenger": messenger, "csp_nonce": getattr(request, "csp_nonce", "")}

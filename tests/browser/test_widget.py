@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from messaging.attributes import read_member_token
+from messaging.identity.member_token import read_member_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -128,9 +128,9 @@ def test_levels_reorder_from_the_list(admin_client):
 
 
 def test_the_push_detail_page_has_no_inline_style_for_the_csp_to_block(admin_client, alice):
-    link = ConversationLink.objects.create(conversation_id=uuid.uuid4(), member=alice.member_profile, verified=True)
+    link = ConversationLink.objects.create(conversation_id=uuid.uuid4(), user=alice, verified=True)
     push = AttributePush.objects.create(
-        conversation=link, member=alice.member_profile, version=1, attributes={"membershipLevel": "Gold"}
+        conversation=link, user=alice, version=1, attributes={"membershipLevel": "Gold"}
     )
     response = admin_client.get(reverse("admin:messaging_attributepush_change", args=[push.pk]))
     assert response.status_code == 200

@@ -16,7 +16,7 @@ from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 
 from accounts.services import move_members_to_level
-from messaging.attributes import read_member_token
+from messaging.identity.member_token import read_member_token
 from messaging.messenger import ANONYMOUS_OWNER, LOGOUT_CLEAR_SESSION_KEY, messenger_csp_sources
 
 ROOT = Path(__file__).resolve().parents[2]

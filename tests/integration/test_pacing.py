@@ -23,7 +23,7 @@ from messaging.genesys.errors import GenesysRateLimited
 from messaging.genesys.oauth import TokenPool
 from messaging.genesys.pacing import RateLimiter
 from messaging.models import AttributePush
-from messaging.services import verify_conversation
+from messaging.verification import verify_conversation
 from tests.processes import race
 
 ROOT = Path(__file__).resolve().parents[2]

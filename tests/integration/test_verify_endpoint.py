@@ -251,9 +251,9 @@ def test_a_valid_token_pushes_the_servers_attributes(client, genesys, alice, mem
 
     push = AttributePush.objects.get()
     assert push.state == "delivered" and push.version == 1 and push.attempts == 1
-    assert push.member == profile and push.verified
+    assert push.user == alice and push.verified
     link = ConversationLink.objects.get()
-    assert str(link.conversation_id) == cid and link.member == profile and link.participant_id
+    assert str(link.conversation_id) == cid and link.user == alice and link.participant_id
 
     # A repeat (Genesys retried the data action): same version, one PATCH and no GET.
     again = verify(client, cid, token)
@@ -301,7 +301,7 @@ def test_a_token_that_proves_nothing_pushes_verified_false(
     server_values = {k: v["value"] for k, v in customer.items() if v["origin"] == "server"}
     assert server_values["memberId"] == server_values["membershipLevel"] == ""
     assert str(profile.member_id) not in json.dumps(server_values)
-    assert AttributePush.objects.get().member is None
+    assert AttributePush.objects.get().user is None
     assert customer["memberToken"] == {"value": "", "origin": "server"}  # a refused token does not linger
 
 

@@ -1,4 +1,5 @@
-"""The member token, the attribute set and its byte budget (messaging/attributes.py): pure, no database."""
+"""The member token (messaging/identity/member_token.py), the attribute set and its byte budget
+(messaging/attributes.py): pure, no database."""
 
 import logging
 import uuid
@@ -10,21 +11,24 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from messaging import attributes as attrs_mod
 from messaging.attributes import (
     REQUIRED_MEMBER_KEYS,
     AttributeBudgetExceeded,
-    InvalidMemberToken,
-    MemberTokenClaims,
     anonymous_attributes,
     attributes_size,
     configuration_problems,
     fit_to_budget,
-    make_member_token,
     mapped_attributes,
     member_attribute_keys,
     member_attributes,
     page_attributes,
+)
+from messaging.identity import member_token as attrs_mod
+from messaging.identity.adapter import Member
+from messaging.identity.member_token import (
+    InvalidMemberToken,
+    MemberTokenClaims,
+    make_member_token,
     read_member_token,
     read_member_token_claims,
 )
@@ -33,7 +37,7 @@ GRANT = "g" * 16  # a grant id as messaging.identity.grants makes them (checked 
 
 
 def token_for(profile) -> str:
-    return make_member_token(profile, GRANT)
+    return make_member_token(profile.public_id, GRANT)
 
 
 def fake_profile(*, level: str | None = "Gold", first: str = "Alice", last: str = "Anders", email: str = "a@x.org"):
@@ -44,8 +48,15 @@ def fake_profile(*, level: str | None = "Gold", first: str = "Alice", last: str 
         get_full_name=lambda: f"{first} {last}".strip(),
         get_username=lambda: "alice",
     )
-    level_obj = SimpleNamespace(name=level) if level is not None else None
-    return SimpleNamespace(member_id=uuid.uuid4(), user=user, level=level_obj, level_id=1 if level else None)
+    return FakeMember(user_id=1, public_id=str(uuid.uuid4()), level=level or "", is_active=True, user=user)
+
+
+class FakeMember(Member):
+    """A Member whose public id the tests read back as the UUID a token carries."""
+
+    @property
+    def member_id(self) -> uuid.UUID:
+        return uuid.UUID(self.public_id)
 
 
 # --- The member token ---
@@ -57,7 +68,7 @@ def test_token_round_trips_to_the_member_id_and_is_short():
     assert read_member_token(token) == profile.member_id
     assert len(token.encode()) <= 100  # counts against the 2048-byte budget
     assert len(token.encode()) == attrs_mod.member_token_size()
-    assert str(profile.member_id) not in token  # compact form, not the 36-character text
+    assert profile.public_id not in token  # compact form, not the 36-character text
 
 
 def test_token_cannot_be_moved_to_another_member():
@@ -210,7 +221,7 @@ def test_page_attributes_of_a_member_are_all_strings_with_the_required_keys():
     profile = fake_profile()
     attrs = page_attributes(profile, token_for(profile))
     assert attrs["isAuthenticated"] == "true"
-    assert attrs["memberId"] == str(profile.member_id)
+    assert attrs["memberId"] == profile.public_id
     assert attrs["membershipLevel"] == "Gold"
     assert read_member_token(attrs["memberToken"]) == profile.member_id
     assert attrs["displayName"] == "Alice Anders" and attrs["email"] == "a@x.org"
@@ -240,7 +251,7 @@ def test_mapping_follows_dotted_paths_and_calls_callables(settings):
     settings.GENESYS_ATTRIBUTE_MAPPING = {"username": "get_username", "memberId": "email"}
     attrs = page_attributes(profile, token_for(profile))
     assert attrs["username"] == "alice"
-    assert attrs["memberId"] == str(profile.member_id)  # a mapping never overrides the integration's keys
+    assert attrs["memberId"] == profile.public_id  # a mapping never overrides the integration's keys
 
 
 def test_over_budget_drops_mapped_fields_but_keeps_the_required_ones(settings, caplog):

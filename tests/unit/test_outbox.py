@@ -12,6 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import MembershipLevel
 from accounts.services import move_members_to_level
 from messaging import services
+from messaging.attributes import unverified_attributes, verified_attributes
 from messaging.genesys.errors import (
     GenesysAuthError,
     GenesysBadRequest,
@@ -19,7 +20,15 @@ from messaging.genesys.errors import (
     GenesysRateLimited,
     GenesysUnavailable,
 )
+from messaging.identity.adapter import get_member_adapter
+from messaging.identity.grants import GrantCheck, check_member_token
 from messaging.models import AttributePush, ConversationLink
+from messaging.outbox.delivery import deliver_conversation, deliver_from_task
+from messaging.outbox.records import record_push
+from messaging.outbox.retry import retry_delay
+from messaging.outbox.schedule import schedule_delivery
+from messaging.outbox.sweep import sweep_outbox
+from messaging.verification import verify_conversation
 
 pytestmark = pytest.mark.django_db
 TASK_PATH = "messaging.tasks.deliver_conversation_pushes"
@@ -82,16 +91,25 @@ class FakeClient:
         return [call[3] for call in self.calls if call[0] == "PATCH"]
 
 
+def member_of(user):
+    """The member a user is, as messaging sees them through the site's adapter."""
+    return get_member_adapter().member_for_user(user)
+
+
 def tasks():
     return DBTaskResult.objects.filter(task_path=TASK_PATH)
 
 
 def record(conversation_id, profile=None, **overrides):
     now = timezone.now()
-    attributes = services.verified_attributes(profile, at=now) if profile else services.unverified_attributes(at=now)
+    attributes = verified_attributes(profile, at=now) if profile else unverified_attributes(at=now)
     attributes.update(overrides)
-    return services.record_push(
-        conversation_id=conversation_id, profile=profile, attributes=attributes, verified=profile is not None, now=now
+    return record_push(
+        conversation_id=conversation_id,
+        user_id=profile.user_id if profile else None,
+        attributes=attributes,
+        verified=profile is not None,
+        now=now,
     )
 
 
@@ -106,12 +124,12 @@ def fast_retries(settings):
 
 
 def test_verified_attributes_are_the_page_keys_with_server_values(alice):
-    profile = alice.member_profile
+    profile = member_of(alice)
     at = datetime.datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=datetime.UTC)
-    attributes = services.verified_attributes(profile, at=at)
+    attributes = verified_attributes(profile, at=at)
     assert attributes == {
         "isAuthenticated": "true",
-        "memberId": str(profile.member_id),
+        "memberId": str(profile.public_id),
         "membershipLevel": "Gold",
         "displayName": "Alice Anders",
         "email": "alice@example.com",
@@ -124,7 +142,7 @@ def test_verified_attributes_are_the_page_keys_with_server_values(alice):
 
 
 def test_unverified_attributes_empty_every_member_key(db):
-    attributes = services.unverified_attributes(at=timezone.now())
+    attributes = unverified_attributes(at=timezone.now())
     assert attributes["verified"] == "false"
     assert attributes["isAuthenticated"] == "false"
     assert attributes["memberId"] == attributes["membershipLevel"] == attributes["email"] == ""
@@ -135,28 +153,28 @@ def test_member_without_an_email_still_overwrites_the_key(make_member):
     user = make_member("dora", "Silver")
     user.email = ""
     user.save()
-    attributes = services.verified_attributes(user.member_profile, at=timezone.now())
+    attributes = verified_attributes(member_of(user), at=timezone.now())
     assert attributes["email"] == ""
 
 
 def test_token_check_reasons(alice, member_token):
-    profile = alice.member_profile
-    assert services.check_member_token(member_token(profile)).profile == profile
-    assert services.check_member_token("").reason == "no_token"
-    assert services.check_member_token("garbage").reason == "malformed"
+    profile = member_of(alice)
+    assert check_member_token(member_token(profile)).member == profile
+    assert check_member_token("").reason == "no_token"
+    assert check_member_token("garbage").reason == "malformed"
     token = member_token(profile)
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
-    assert services.check_member_token(forged).reason == "bad_signature"
+    assert check_member_token(forged).reason == "bad_signature"
     alice.is_active = False
     alice.save()
-    assert services.check_member_token(token).reason == "unknown_member"
+    assert check_member_token(token).reason == "unknown_member"
 
 
 def test_checking_a_token_reads_its_grant_and_member_in_one_query(alice, member_token, django_assert_num_queries):
     token = member_token(alice)
     with django_assert_num_queries(1):
-        check = services.check_member_token(token)
-    assert check.profile.level.name == "Gold" and check.profile.user.username == "alice"
+        check = check_member_token(token)
+    assert check.member.level == "Gold" and check.member.user.username == "alice"
 
 
 def test_a_revoked_grant_proves_nothing(alice, member_token):
@@ -164,21 +182,21 @@ def test_a_revoked_grant_proves_nothing(alice, member_token):
 
     token = member_token(alice)
     MemberTokenGrant.objects.update(revoked_at=timezone.now())
-    assert services.check_member_token(token) == services.TokenCheck(None, "revoked")
+    assert check_member_token(token) == GrantCheck(None, "revoked")
 
 
 def test_expired_token_proves_nothing(alice, settings, member_token):
-    token = member_token(alice.member_profile)
+    token = member_token(member_of(alice))
     settings.GENESYS_MEMBER_TOKEN_MAX_AGE = -1
-    check = services.check_member_token(token)
-    assert check.profile is None and check.reason == "expired"
+    check = check_member_token(token)
+    assert check.member is None and check.reason == "expired"
 
 
 # --- versions and idempotency ---
 
 
 def test_repeat_with_the_same_attributes_keeps_the_version(alice):
-    profile = alice.member_profile
+    profile = member_of(alice)
     cid = uuid.uuid4()
     first = record(cid, profile)
     first.state = State.DELIVERED
@@ -192,7 +210,7 @@ def test_repeat_with_the_same_attributes_keeps_the_version(alice):
 
 
 def test_changed_attributes_make_a_new_version_and_supersede_older_ones(alice):
-    profile = alice.member_profile
+    profile = member_of(alice)
     cid = uuid.uuid4()
     first = record(cid, profile)
     second = record(cid, profile, membershipLevel="Platinum")
@@ -202,18 +220,18 @@ def test_changed_attributes_make_a_new_version_and_supersede_older_ones(alice):
     third = record(cid, None)
     assert third.version == 3 and not third.verified
     link = ConversationLink.objects.get(conversation_id=cid)
-    assert link.member is None and link.verified is False
+    assert link.user is None and link.verified is False
 
 
 # --- delivery ---
 
 
 def test_new_conversation_costs_one_get_and_one_patch_and_a_repeat_one_patch(alice):
-    profile = alice.member_profile
+    profile = member_of(alice)
     cid = uuid.uuid4()
     push = record(cid, profile)
     client = FakeClient()
-    assert services.deliver_conversation(link_id=push.conversation_id, client=client) == "delivered"
+    assert deliver_conversation(link_id=push.conversation_id, client=client) == "delivered"
     assert client.methods() == ["GET", "PATCH"]
     push.refresh_from_db()
     assert push.state == State.DELIVERED and push.attempts == 1 and push.delivered_at
@@ -225,35 +243,35 @@ def test_new_conversation_costs_one_get_and_one_patch_and_a_repeat_one_patch(ali
 
     record(cid, profile)
     client2 = FakeClient()
-    assert services.deliver_conversation(link_id=link.pk, client=client2) == "delivered"
+    assert deliver_conversation(link_id=link.pk, client=client2) == "delivered"
     assert client2.methods() == ["PATCH"]
     assert AttributePush.objects.filter(conversation=link).count() == 1
 
 
 def test_only_the_newest_version_is_sent(alice):
-    profile = alice.member_profile
+    profile = member_of(alice)
     cid = uuid.uuid4()
     record(cid, profile)
     newest = record(cid, profile, membershipLevel="Platinum")
     client = FakeClient()
-    services.deliver_conversation(link_id=newest.conversation_id, client=client)
+    deliver_conversation(link_id=newest.conversation_id, client=client)
     assert [attrs["membershipLevel"] for attrs in client.patched()] == ["Platinum"]
 
 
 def test_a_version_recorded_before_the_patch_is_sent_instead(alice):
     """Check before PATCH: v2 appears while v1 is looking up the participant; v1 is never sent."""
-    profile = alice.member_profile
+    profile = member_of(alice)
     cid = uuid.uuid4()
     first = record(cid, profile)
     client = FakeClient(on_get=lambda: record(cid, profile, membershipLevel="Platinum"))
-    assert services.deliver_conversation(link_id=first.conversation_id, client=client) == "delivered"
+    assert deliver_conversation(link_id=first.conversation_id, client=client) == "delivered"
     assert [attrs["membershipLevel"] for attrs in client.patched()] == ["Platinum"]
     states = dict(AttributePush.objects.filter(conversation_id=first.conversation_id).values_list("version", "state"))
     assert states == {1: State.SUPERSEDED, 2: State.DELIVERED}
 
 
 def test_a_version_recorded_during_the_patch_goes_next_under_the_same_lease(alice):
-    profile = alice.member_profile
+    profile = member_of(alice)
     cid = uuid.uuid4()
     first = record(cid, profile)
     recorded = []
@@ -263,7 +281,7 @@ def test_a_version_recorded_during_the_patch_goes_next_under_the_same_lease(alic
             recorded.append(record(cid, profile, membershipLevel="Platinum"))
 
     client = FakeClient(on_patch=during_patch)
-    services.deliver_conversation(link_id=first.conversation_id, client=client)
+    deliver_conversation(link_id=first.conversation_id, client=client)
     assert [attrs["membershipLevel"] for attrs in client.patched()] == ["Gold", "Platinum"]
     first.refresh_from_db()
     assert first.state == State.SUPERSEDED and first.delivered_at is not None
@@ -271,9 +289,9 @@ def test_a_version_recorded_during_the_patch_goes_next_under_the_same_lease(alic
 
 
 def test_retryable_failure_waits_with_backoff_and_enqueues_a_task(alice, fast_retries):
-    push = record(uuid.uuid4(), alice.member_profile)
+    push = record(uuid.uuid4(), member_of(alice))
     before = timezone.now()
-    outcome = services.deliver_conversation(
+    outcome = deliver_conversation(
         link_id=push.conversation_id, client=FakeClient(errors=[GenesysUnavailable("HTTP 503", status=503)])
     )
     assert outcome == "retry"
@@ -287,36 +305,36 @@ def test_retryable_failure_waits_with_backoff_and_enqueues_a_task(alice, fast_re
 
 
 def test_retry_after_is_honoured(alice, fast_retries):
-    push = record(uuid.uuid4(), alice.member_profile)
+    push = record(uuid.uuid4(), member_of(alice))
     error = GenesysRateLimited("HTTP 429", status=429, retry_after=120)
     before = timezone.now()
-    services.deliver_conversation(link_id=push.conversation_id, client=FakeClient(errors=[error]))
+    deliver_conversation(link_id=push.conversation_id, client=FakeClient(errors=[error]))
     push.refresh_from_db()
     assert push.next_attempt_at >= before + datetime.timedelta(seconds=120)
 
 
 def test_out_of_attempts_is_failed(alice, fast_retries):
-    push = record(uuid.uuid4(), alice.member_profile)
+    push = record(uuid.uuid4(), member_of(alice))
     client = FakeClient(errors=[GenesysUnavailable("down")] * 10)
     for _ in range(3):
         AttributePush.objects.filter(pk=push.pk).update(next_attempt_at=timezone.now())
-        services.deliver_conversation(link_id=push.conversation_id, client=client)
+        deliver_conversation(link_id=push.conversation_id, client=client)
     push.refresh_from_db()
     assert push.state == State.FAILED and push.attempts == 3
     assert push.last_error.startswith("gave up after 3 attempts")
 
 
 def test_token_and_auth_errors_are_retried(alice, fast_retries):
-    push = record(uuid.uuid4(), alice.member_profile)
-    services.deliver_conversation(link_id=push.conversation_id, client=FakeClient(errors=[GenesysAuthError("403")]))
+    push = record(uuid.uuid4(), member_of(alice))
+    deliver_conversation(link_id=push.conversation_id, client=FakeClient(errors=[GenesysAuthError("403")]))
     push.refresh_from_db()
     assert push.state == State.PENDING
 
 
 @pytest.mark.parametrize("error", [GenesysNotFound("HTTP 404", status=404), GenesysBadRequest("HTTP 400")])
 def test_final_errors_fail_at_once(alice, error):
-    push = record(uuid.uuid4(), alice.member_profile)
-    assert services.deliver_conversation(link_id=push.conversation_id, client=FakeClient(errors=[error])) == "failed"
+    push = record(uuid.uuid4(), member_of(alice))
+    assert deliver_conversation(link_id=push.conversation_id, client=FakeClient(errors=[error])) == "failed"
     push.refresh_from_db()
     assert push.state == State.FAILED and push.attempts == 1
     assert not tasks().exists()
@@ -326,9 +344,9 @@ def test_final_errors_fail_at_once(alice, error):
 
 
 def test_an_unexpected_error_is_retried_and_its_message_is_not_kept(alice, fast_retries):
-    push = record(uuid.uuid4(), alice.member_profile)
+    push = record(uuid.uuid4(), member_of(alice))
     client = FakeClient(errors=[RuntimeError("password=hunter2 leaked into a message")])
-    services.deliver_conversation(link_id=push.conversation_id, client=client)
+    deliver_conversation(link_id=push.conversation_id, client=client)
     push.refresh_from_db()
     assert push.state == State.PENDING
     assert "hunter2" not in push.last_error and "RuntimeError" in push.last_error
@@ -338,61 +356,61 @@ def test_an_unexpected_error_is_retried_and_its_message_is_not_kept(alice, fast_
 
 
 def test_a_held_lease_makes_others_wait_and_an_expired_one_is_taken(alice):
-    push = record(uuid.uuid4(), alice.member_profile)
+    push = record(uuid.uuid4(), member_of(alice))
     link = push.conversation
     ConversationLink.objects.filter(pk=link.pk).update(
         lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="someone-else"
     )
     client = FakeClient()
-    assert services.deliver_conversation(link_id=link.pk, client=client) == "busy"
+    assert deliver_conversation(link_id=link.pk, client=client) == "busy"
     assert client.calls == []
     ConversationLink.objects.filter(pk=link.pk).update(lease_until=timezone.now() - datetime.timedelta(seconds=1))
-    assert services.deliver_conversation(link_id=link.pk, client=client) == "delivered"
+    assert deliver_conversation(link_id=link.pk, client=client) == "delivered"
 
 
 def test_sweep_recovers_a_delivery_whose_process_died(alice, settings):
-    push = record(uuid.uuid4(), alice.member_profile)
+    push = record(uuid.uuid4(), member_of(alice))
     link = push.conversation
     # A worker claimed it, marked it delivering, and died: its lease ran out.
     ConversationLink.objects.filter(pk=link.pk).update(
         lease_until=timezone.now() - datetime.timedelta(seconds=1), lease_token="dead-worker"
     )
     AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERING, attempts=1)
-    report = services.sweep_outbox(grace=30)
+    report = sweep_outbox(grace=30)
     assert report.recovered == 1 and report.enqueued == 1
     push.refresh_from_db()
     assert push.state == State.PENDING and "interrupted" in push.last_error
     assert tasks().get().args_kwargs["args"] == [link.pk]
     client = FakeClient()
-    assert services.deliver_conversation(link_id=link.pk, client=client) == "delivered"
+    assert deliver_conversation(link_id=link.pk, client=client) == "delivered"
     push.refresh_from_db()
     assert push.state == State.DELIVERED and push.attempts == 2
 
 
 def test_a_live_lease_is_left_alone_by_the_sweep(alice):
-    push = record(uuid.uuid4(), alice.member_profile)
+    push = record(uuid.uuid4(), member_of(alice))
     ConversationLink.objects.filter(pk=push.conversation_id).update(
         lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="alive"
     )
     AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERING)
-    assert services.sweep_outbox(grace=30).recovered == 0
+    assert sweep_outbox(grace=30).recovered == 0
 
 
 def test_sweep_reenqueues_overdue_pushes_once_per_grace_period(alice):
-    push = record(uuid.uuid4(), alice.member_profile)
+    push = record(uuid.uuid4(), member_of(alice))
     AttributePush.objects.filter(pk=push.pk).update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=5))
-    assert services.sweep_outbox(grace=30).enqueued == 1
-    assert services.sweep_outbox(grace=30).enqueued == 0
+    assert sweep_outbox(grace=30).enqueued == 1
+    assert sweep_outbox(grace=30).enqueued == 0
     assert tasks().count() == 1
-    fresh = record(uuid.uuid4(), alice.member_profile)
-    assert services.sweep_outbox(grace=30).enqueued == 0, fresh
+    fresh = record(uuid.uuid4(), member_of(alice))
+    assert sweep_outbox(grace=30).enqueued == 0, fresh
 
 
 def test_interrupted_deliveries_count_towards_the_limit(alice, fast_retries):
-    push = record(uuid.uuid4(), alice.member_profile)
+    push = record(uuid.uuid4(), member_of(alice))
     AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERING, attempts=3)
     client = FakeClient()
-    services.deliver_conversation(link_id=push.conversation_id, client=client)
+    deliver_conversation(link_id=push.conversation_id, client=client)
     push.refresh_from_db()
     assert push.state == State.FAILED and client.calls == []
 
@@ -402,10 +420,10 @@ def test_interrupted_deliveries_count_towards_the_limit(alice, fast_retries):
 
 def test_inline_budget_bounds_a_slow_genesys(alice, settings):
     settings.GENESYS_PUSH_LEASE = 30
-    push = record(uuid.uuid4(), alice.member_profile)
+    push = record(uuid.uuid4(), member_of(alice))
     client = FakeClient(delay=2.0)
     started = time.monotonic()
-    outcome = services.deliver_conversation(link_id=push.conversation_id, client=client, budget_seconds=0.5)
+    outcome = deliver_conversation(link_id=push.conversation_id, client=client, budget_seconds=0.5)
     assert time.monotonic() - started < 1.5  # the budget, not the 2 s call
     assert outcome == "pending"
     push.refresh_from_db()
@@ -419,9 +437,9 @@ def test_inline_budget_bounds_a_slow_genesys(alice, settings):
 
 
 def test_an_exhausted_budget_defers_without_sending(alice):
-    push = record(uuid.uuid4(), alice.member_profile)
+    push = record(uuid.uuid4(), member_of(alice))
     client = FakeClient()
-    assert services.deliver_conversation(link_id=push.conversation_id, client=client, budget_seconds=0) == "pending"
+    assert deliver_conversation(link_id=push.conversation_id, client=client, budget_seconds=0) == "pending"
     assert client.calls == []
     push.refresh_from_db()
     link = push.conversation
@@ -437,18 +455,16 @@ def test_verify_conversation_end_to_end_with_a_fake(alice, member_token):
     token = member_token(alice)
     client = FakeClient(customer_attributes={"memberToken": token})
     cid = uuid.uuid4()
-    result = services.verify_conversation(conversation_id=cid, member_token=token, client=client, budget_seconds=None)
+    result = verify_conversation(conversation_id=cid, member_token=token, client=client, budget_seconds=None)
     assert result.verified and result.push_state == "delivered" and result.reason == "verified"
     assert client.methods() == ["GET", "PATCH"]  # the check's GET found the customer for the PATCH
     assert result.attributes["membershipLevel"] == "Gold" and result.attributes["verified"] == "true"
-    forged = services.verify_conversation(
-        conversation_id=cid, member_token="x" * 73, client=client, budget_seconds=None
-    )
+    forged = verify_conversation(conversation_id=cid, member_token="x" * 73, client=client, budget_seconds=None)
     assert not forged.verified and forged.version == 2 and forged.attributes["memberId"] == ""
 
 
 def test_level_change_repushes_open_conversations_only(alice, bob, django_capture_on_commit_callbacks):
-    profile = alice.member_profile
+    profile = member_of(alice)
     open_one = record(uuid.uuid4(), profile)
     closed = record(uuid.uuid4(), profile)
     ConversationLink.objects.filter(pk=closed.conversation_id).update(state=ConversationLink.State.CLOSED)
@@ -456,7 +472,7 @@ def test_level_change_repushes_open_conversations_only(alice, bob, django_captur
     ConversationLink.objects.filter(pk=old.conversation_id).update(
         last_verified_at=timezone.now() - datetime.timedelta(days=3)
     )
-    bobs = record(uuid.uuid4(), bob.member_profile)
+    bobs = record(uuid.uuid4(), member_of(bob))
     with django_capture_on_commit_callbacks(execute=True):
         move_members_to_level(users=[alice], level=MembershipLevel.objects.get(name="Platinum"))
     newest = AttributePush.objects.filter(conversation_id=open_one.conversation_id).order_by("-version").first()
@@ -468,7 +484,7 @@ def test_level_change_repushes_open_conversations_only(alice, bob, django_captur
 
 
 def test_retry_now_gives_a_failed_newest_push_fresh_attempts(alice):
-    profile = alice.member_profile
+    profile = member_of(alice)
     cid = uuid.uuid4()
     old = record(cid, profile)
     failed = record(cid, profile, membershipLevel="Platinum")
@@ -483,43 +499,43 @@ def test_retry_now_gives_a_failed_newest_push_fresh_attempts(alice):
 def test_retry_delay_grows_caps_and_respects_retry_after(settings):
     settings.GENESYS_PUSH_RETRY_BASE = 2.0
     settings.GENESYS_PUSH_RETRY_MAX = 60.0
-    assert 1.0 <= services.retry_delay(1) <= 2.0
-    assert 8.0 <= services.retry_delay(4) <= 16.0
-    assert 30.0 <= services.retry_delay(20) <= 60.0
-    assert services.retry_delay(1, retry_after=45) >= 45
+    assert 1.0 <= retry_delay(1) <= 2.0
+    assert 8.0 <= retry_delay(4) <= 16.0
+    assert 30.0 <= retry_delay(20) <= 60.0
+    assert retry_delay(1, retry_after=45) >= 45
     settings.GENESYS_PUSH_RETRY_AFTER_MAX = 100.0
-    assert services.retry_delay(1, retry_after=6 * 3600) <= 100.0
+    assert retry_delay(1, retry_after=6 * 3600) <= 100.0
 
 
 def test_a_task_that_finds_the_lease_taken_looks_again_shortly(alice):
-    push = record(uuid.uuid4(), alice.member_profile)
+    push = record(uuid.uuid4(), member_of(alice))
     ConversationLink.objects.filter(pk=push.conversation_id).update(
         lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="someone-else"
     )
-    assert services.deliver_from_task(link_id=push.conversation_id, client=FakeClient()) == "busy"
+    assert deliver_from_task(link_id=push.conversation_id, client=FakeClient()) == "busy"
     task = tasks().get()
     assert (
         timezone.now() + datetime.timedelta(seconds=4) < task.run_after < timezone.now() + datetime.timedelta(seconds=6)
     )
     # Nothing due: no follow-up.
     AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERED)
-    services.deliver_from_task(link_id=push.conversation_id, client=FakeClient())
+    deliver_from_task(link_id=push.conversation_id, client=FakeClient())
     assert tasks().count() == 1
 
 
 def test_sweep_leaves_overdue_pushes_whose_task_still_waits(alice):
     """A long queue (after an outage) is late, not lost: the sweep must not multiply it."""
-    late = record(uuid.uuid4(), alice.member_profile)
-    lost = record(uuid.uuid4(), alice.member_profile)
+    late = record(uuid.uuid4(), member_of(alice))
+    lost = record(uuid.uuid4(), member_of(alice))
     long_ago = timezone.now() - datetime.timedelta(minutes=5)
     AttributePush.objects.filter(pk__in=[late.pk, lost.pk]).update(next_attempt_at=long_ago)
-    services._enqueue_delivery(late.conversation_id)
-    assert services.sweep_outbox(grace=30).enqueued == 1
+    schedule_delivery(late.conversation_id)
+    assert sweep_outbox(grace=30).enqueued == 1
     assert sorted(t.args_kwargs["args"][0] for t in tasks()) == sorted([late.conversation_id, lost.conversation_id])
 
 
 def test_the_answer_says_pending_while_another_delivery_holds_the_conversation(alice, member_token):
-    profile = alice.member_profile
+    profile = member_of(alice)
     cid = uuid.uuid4()
     push = record(cid, profile)
     ConversationLink.objects.filter(pk=push.conversation_id).update(
@@ -528,5 +544,5 @@ def test_the_answer_says_pending_while_another_delivery_holds_the_conversation(a
     AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERING)
     token = member_token(profile)
     client = FakeClient(customer_attributes={"memberToken": token})
-    result = services.verify_conversation(conversation_id=cid, member_token=token, client=client, budget_seconds=None)
+    result = verify_conversation(conversation_id=cid, member_token=token, client=client, budget_seconds=None)
     assert result.push_state == "pending" and result.version == 1

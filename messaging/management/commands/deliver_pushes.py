@@ -24,7 +24,9 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from messaging import services
+from messaging.genesys.client import get_client
+from messaging.outbox.delivery import deliver_due
+from messaging.outbox.sweep import sweep_outbox
 from messaging.tasks import QUEUE, next_delivery_at
 
 logger = logging.getLogger("messaging.outbox")
@@ -34,7 +36,7 @@ def _sweep_forever(interval: float, grace: float | None, stop: threading.Event) 
     while not stop.is_set():
         try:
             close_old_connections()
-            services.sweep_outbox(grace=grace)
+            sweep_outbox(grace=grace)
         except Exception:
             # A locked or unreachable database: try again next round rather than lose the sweeper.
             logger.exception("outbox sweep failed")
@@ -90,11 +92,9 @@ class Command(DbWorkerCommand):
         **options: Any,
     ) -> None:
         if once:
-            from messaging.genesys.client import get_client
-
             started = time.monotonic()
-            report = services.sweep_outbox(grace=0)
-            outcomes = services.deliver_due(client=get_client())
+            report = sweep_outbox(grace=0)
+            outcomes = deliver_due(client=get_client())
             self.stdout.write(
                 f"recovered {report.recovered}, delivered per outcome {outcomes} in {time.monotonic() - started:.1f}s"
             )
@@ -118,7 +118,7 @@ class Command(DbWorkerCommand):
         queue_names = options["queue_name"].split(",")
         excluded = options["exclude_queues"].split(",") if options.get("exclude_queues") else []
         while True:
-            services.sweep_outbox(grace=sweep_grace)
+            sweep_outbox(grace=sweep_grace)
             saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
             try:
                 super().handle(*args, **options)

@@ -1,0 +1,78 @@
+"""The wall-clock limit of an inline delivery (the data action answers within seconds) and its thread pool."""
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import ParamSpec, TypeVar
+
+from django.db import connections
+
+# Below this many seconds left, an inline delivery does not start another call.
+MIN_STEP_SECONDS = 0.25
+INLINE_THREADS = 16
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class BudgetExhausted(Exception):
+    """No time left to start the next call; nothing is in flight."""
+
+
+class InlineTimeout(Exception):
+    """A call outlived the inline budget and may still reach Genesys."""
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_pid: int | None = None
+_executor_lock = threading.Lock()
+
+
+def inline_executor() -> ThreadPoolExecutor:
+    """The pool inline calls run in. Per process: a forked web worker must not inherit the parent's threads."""
+    global _executor, _executor_pid
+    with _executor_lock:
+        if _executor is None or _executor_pid != os.getpid():
+            _executor = ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="genesys-inline")
+            _executor_pid = os.getpid()
+        return _executor
+
+
+def _in_thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        # The token cache may have opened a connection in this pool thread.
+        connections.close_all()
+
+
+class Budget:
+    """Wall-clock limit of an inline delivery. Without one (the worker), calls run in the caller's thread and are
+    bounded by the client's own timeouts and retries."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left (never below 0), or None without a limit."""
+        return None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
+
+    def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """fn(*args) within the budget. BudgetExhausted when too little is left to start it (nothing sent),
+        InlineTimeout when it outlived the budget (it may still land)."""
+        if self.deadline is None:
+            return fn(*args, **kwargs)
+        remaining = self.deadline - time.monotonic()
+        if remaining < MIN_STEP_SECONDS:
+            raise BudgetExhausted
+        # A thread, because the client's timeouts and retries are per call and could add up past the data
+        # action's 20 s: the answer must not wait for them.
+        future = inline_executor().submit(_in_thread, fn, *args, **kwargs)
+        try:
+            return future.result(timeout=remaining)
+        except FutureTimeout:
+            if future.cancel():
+                raise BudgetExhausted from None
+            raise InlineTimeout from None

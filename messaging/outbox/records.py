@@ -1,0 +1,189 @@
+"""The named state transitions of a push: the only module that changes AttributePush.state.
+
+Every transition but the first is a conditional UPDATE (on the state the caller expects), so two processes
+that race over a push cannot both win; a function returns whether it changed the row when its caller cares.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Collection
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import AttributePush, ConversationLink
+from .schedule import schedule_delivery
+from .selectors import latest_push
+from .states import OPEN_STATES, PushState
+
+# Written on a push whose deliverer died mid-call.
+INTERRUPTED = "delivery interrupted (the process stopped mid-call); retrying"
+_VERIFIED_AT = "verifiedAt"
+
+
+def _same_attributes(a: dict[str, str], b: dict[str, str]) -> bool:
+    """Equal but for when they were verified."""
+    return {k: v for k, v in a.items() if k != _VERIFIED_AT} == {k: v for k, v in b.items() if k != _VERIFIED_AT}
+
+
+@transaction.atomic
+def record_push(
+    *,
+    conversation_id: uuid.UUID,
+    user_id: int | None,
+    attributes: dict[str, str],
+    verified: bool,
+    cause: str = AttributePush.Cause.VERIFY,
+    enqueue: bool = False,
+    now: datetime.datetime | None = None,
+) -> AttributePush:
+    """The push that carries `attributes` to the conversation: a new version, or the latest one again when it
+    already says the same (a repeat verify re-asserts it: one PATCH, same version).
+
+    A new version supersedes every older undelivered one. The link row is locked for the whole transaction, so
+    versions are numbered one at a time and a deliverer's release cannot miss this push. `user_id`: the member
+    the attributes are about (None: unverified).
+    """
+    now = now or timezone.now()
+    link, _ = ConversationLink.objects.select_for_update().get_or_create(conversation_id=conversation_id)
+    latest = latest_push(link)
+    if (
+        latest is not None
+        and latest.verified == verified
+        and latest.user_id == user_id
+        and _same_attributes(latest.attributes, attributes)
+    ):
+        push = latest
+        if push.state in (PushState.DELIVERED, PushState.FAILED):
+            reopen(push, now=now)
+    else:
+        link.pushes.filter(state__in=[PushState.PENDING, PushState.DELIVERING, PushState.FAILED]).update(
+            state=PushState.SUPERSEDED, updated_at=now
+        )
+        push = AttributePush.objects.create(
+            conversation=link,
+            user_id=user_id,
+            version=(latest.version + 1) if latest is not None else 1,
+            cause=cause,
+            attributes=attributes,
+            verified=verified,
+            next_attempt_at=now,
+        )
+    if cause == AttributePush.Cause.VERIFY:
+        link.user_id = user_id
+        link.verified = verified
+        link.last_verified_at = now
+        link.state = ConversationLink.State.OPEN
+        link.save(update_fields=["user", "verified", "last_verified_at", "state", "updated_at"])
+    if enqueue and push.state == PushState.PENDING:
+        schedule_delivery(link.pk)
+    return push
+
+
+def reopen(push: AttributePush, *, now: datetime.datetime | None = None) -> None:
+    """Delivered or failed -> pending with fresh attempts, due now (a repeat verify, or "Retry now")."""
+    push.state = PushState.PENDING
+    push.attempts = 0
+    push.next_attempt_at = now or timezone.now()
+    push.save(update_fields=["state", "attempts", "next_attempt_at", "updated_at"])
+
+
+def supersede_older(link: ConversationLink, newest: int, *, now: datetime.datetime) -> None:
+    """Open versions older than `newest` -> superseded."""
+    link.pushes.filter(state__in=OPEN_STATES, version__lt=newest).update(state=PushState.SUPERSEDED, updated_at=now)
+
+
+def supersede(push: AttributePush, *, now: datetime.datetime) -> None:
+    """This push, if still open -> superseded (a newer version exists)."""
+    AttributePush.objects.filter(pk=push.pk, state__in=OPEN_STATES).update(state=PushState.SUPERSEDED, updated_at=now)
+
+
+def start_attempt(push: AttributePush, *, now: datetime.datetime) -> None:
+    """-> delivering, one more attempt. A push found delivering had a deliverer that died mid-call (the lease
+    is ours now): the attempt it spent counts."""
+    if push.state == PushState.DELIVERING:
+        push.last_error = INTERRUPTED
+    push.state = PushState.DELIVERING
+    push.attempts += 1
+    push.last_attempt_at = now
+    push.save(update_fields=["state", "attempts", "last_attempt_at", "last_error", "updated_at"])
+
+
+def give_up(push: AttributePush, message: str) -> None:
+    """Out of attempts -> failed (only attempts cut short by a dead process get here)."""
+    push.state = PushState.FAILED
+    push.last_error = message
+    push.save(update_fields=["state", "last_error", "updated_at"])
+
+
+def mark_delivered(push: AttributePush, *, now: datetime.datetime) -> bool:
+    """delivering -> delivered. False when it was superseded in flight: it did land all the same, which
+    delivered_at still records."""
+    done = AttributePush.objects.filter(pk=push.pk, state=PushState.DELIVERING).update(
+        state=PushState.DELIVERED, delivered_at=now, last_error="", updated_at=now
+    )
+    if not done:
+        AttributePush.objects.filter(pk=push.pk).update(delivered_at=now, updated_at=now)
+    return bool(done)
+
+
+def schedule_retry(
+    push: AttributePush, *, attempts: int, when: datetime.datetime, message: str, now: datetime.datetime
+) -> bool:
+    """delivering -> pending, due at `when`; False when the push is no longer delivering."""
+    return bool(
+        AttributePush.objects.filter(pk=push.pk, state=PushState.DELIVERING).update(
+            state=PushState.PENDING, attempts=attempts, next_attempt_at=when, last_error=message, updated_at=now
+        )
+    )
+
+
+def mark_failed(push: AttributePush, *, message: str, now: datetime.datetime) -> None:
+    """delivering -> failed (final until "Retry now")."""
+    AttributePush.objects.filter(pk=push.pk, state=PushState.DELIVERING).update(
+        state=PushState.FAILED, last_error=message, updated_at=now
+    )
+
+
+def defer(push: AttributePush, *, now: datetime.datetime) -> None:
+    """delivering -> pending, due now: no call was made (out of inline budget)."""
+    AttributePush.objects.filter(pk=push.pk, state=PushState.DELIVERING).update(
+        state=PushState.PENDING, next_attempt_at=now, updated_at=now
+    )
+
+
+def leave_in_flight(push: AttributePush, *, until: datetime.datetime, message: str, now: datetime.datetime) -> bool:
+    """delivering -> pending, due once the lease kept for the call in flight ends; False if no longer
+    delivering."""
+    return bool(
+        AttributePush.objects.filter(pk=push.pk, state=PushState.DELIVERING).update(
+            state=PushState.PENDING, next_attempt_at=until, last_error=message, updated_at=now
+        )
+    )
+
+
+def recover_interrupted(push_ids: Collection[int], *, now: datetime.datetime) -> int:
+    """delivering (under an expired lease) -> pending, due now. Returns how many."""
+    return AttributePush.objects.filter(pk__in=list(push_ids), state=PushState.DELIVERING).update(
+        state=PushState.PENDING, next_attempt_at=now, last_error=INTERRUPTED, updated_at=now
+    )
+
+
+def postpone_overdue(link_ids: Collection[int], *, before: datetime.datetime, now: datetime.datetime) -> None:
+    """Pending pushes of these conversations due before `before` become due `now` (state unchanged), so they
+    are not overdue again for another grace period."""
+    AttributePush.objects.filter(
+        conversation_id__in=list(link_ids), state=PushState.PENDING, next_attempt_at__lte=before
+    ).update(next_attempt_at=now, updated_at=now)
+
+
+def close_conversation(link: ConversationLink) -> None:
+    """The conversation (or its customer) is gone: nothing will ever take a push."""
+    ConversationLink.objects.filter(pk=link.pk).update(state=ConversationLink.State.CLOSED)
+
+
+def remember_participant(link_id: int, participant_id: str) -> None:
+    """The customer participant found by the token check: the delivery PATCHes without a second GET."""
+    ConversationLink.objects.filter(pk=link_id).update(participant_id=participant_id)

@@ -1,0 +1,151 @@
+"""The data action's use case: check the member token, record the attributes, deliver them inline, answer.
+
+Genesys calls POST /messaging/genesys/verify (views.py) with the conversation and the token the page set. The
+token must have a live session grant (identity/grants.py) and sit on this conversation's customer participant;
+the verified (or unverified) attributes are recorded in the outbox, delivered within the inline budget when
+possible (else by the worker), and the answer reads the database, whatever Genesys did.
+"""
+
+import dataclasses
+import logging
+import secrets
+import uuid
+from enum import StrEnum
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .attributes import MEMBER_TOKEN, unverified_attributes, verified_attributes
+from .genesys.errors import GenesysNotFound
+from .identity.grants import GrantCheck, check_member_token
+from .identity.member_token import TokenReason, token_digest
+from .models import MemberTokenUse
+from .outbox import records
+from .outbox.budget import Budget, BudgetExhausted, InlineTimeout
+from .outbox.delivery import Delivery, PushClient
+from .outbox.retry import describe_error
+from .outbox.schedule import schedule_delivery
+from .outbox.selectors import conversation_of_used_token
+from .outbox.states import PushState
+
+logger = logging.getLogger("messaging.outbox")
+
+
+class TokenOnConversation(StrEnum):
+    """Whether a token its grant check accepted may verify this conversation."""
+
+    REPEAT = "repeat"  # it verified this conversation before: a retried data action (the participant no
+    # longer carries it, the push emptied it)
+    OK = "ok"  # the customer participant carries exactly this token
+    UNCHECKED = "unchecked"  # Genesys could not show the conversation in time: accepted on the strength of its
+    # live grant and spent on this conversation, so the answer does not wait for Genesys
+    ALREADY_USED = "already_used"  # it verified another conversation
+    WRONG_CONVERSATION = "wrong_conversation"  # not on this conversation's customer, or no such conversation
+
+
+def _token_on_conversation(
+    conversation_id: uuid.UUID, token: str, client: PushClient, budget: Budget
+) -> tuple[TokenOnConversation, str]:
+    """(whether the token may verify this conversation, the customer participant id when found)."""
+    used_on = conversation_of_used_token(token_digest(token))
+    if used_on is not None:
+        return (TokenOnConversation.REPEAT if used_on == conversation_id else TokenOnConversation.ALREADY_USED), ""
+    try:
+        conversation = budget.call(client.get_message_conversation, str(conversation_id))
+        participant = client.customer_participant(conversation)
+    except GenesysNotFound:
+        return TokenOnConversation.WRONG_CONVERSATION, ""
+    except (BudgetExhausted, InlineTimeout):
+        return TokenOnConversation.UNCHECKED, ""
+    except Exception as error:
+        logger.warning("verify conversation=%s: customer unreadable: %s", conversation_id, describe_error(error))
+        return TokenOnConversation.UNCHECKED, ""
+    carried = (participant.get("attributes") or {}).get(MEMBER_TOKEN)
+    if not isinstance(carried, str) or not secrets.compare_digest(carried.encode(), token.encode()):
+        return TokenOnConversation.WRONG_CONVERSATION, ""
+    return TokenOnConversation.OK, str(participant["id"])
+
+
+def _spend_token(token: str, conversation_id: uuid.UUID) -> bool:
+    """Bind the token to the conversation it verifies; False when a concurrent verify bound it to another."""
+    digest = token_digest(token)
+    try:
+        with transaction.atomic():
+            MemberTokenUse.objects.create(token_digest=digest, conversation_id=conversation_id)
+    except IntegrityError:
+        return conversation_of_used_token(digest) == conversation_id
+    return True
+
+
+def _confirm_member(
+    conversation_id: uuid.UUID, token: str, client: PushClient, budget: Budget
+) -> tuple[GrantCheck, str]:
+    """The member the token proves for this conversation, or why not; and the customer participant when found.
+    Checks the grant first (no call to Genesys for a dead token), then that the token belongs here."""
+    check = check_member_token(token)
+    if check.member is None:
+        return check, ""
+    outcome, participant_id = _token_on_conversation(conversation_id, token, client, budget)
+    if outcome in (TokenOnConversation.OK, TokenOnConversation.UNCHECKED) and not _spend_token(token, conversation_id):
+        outcome = TokenOnConversation.ALREADY_USED
+    if outcome is TokenOnConversation.UNCHECKED:
+        return GrantCheck(check.member, TokenReason.VERIFIED_UNCHECKED), participant_id
+    if outcome is TokenOnConversation.ALREADY_USED:
+        return GrantCheck(None, TokenReason.ALREADY_USED), participant_id
+    if outcome is TokenOnConversation.WRONG_CONVERSATION:
+        return GrantCheck(None, TokenReason.WRONG_CONVERSATION), participant_id
+    return check, participant_id
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifyResult:
+    attributes: dict[str, str]
+    # The flow's contract: delivered, failed, or pending (on its way: waiting, in flight, or overtaken by a
+    # newer version that is).
+    push_state: str
+    verified: bool
+    reason: TokenReason
+    version: int
+
+
+def verify_conversation(
+    *, conversation_id: uuid.UUID, member_token: str, client: PushClient, budget_seconds: float | None
+) -> VerifyResult:
+    """The data action: check the token (its grant, then that the conversation's customer carries it), record the
+    verified (or unverified) attributes, try to deliver them within the budget, and answer from the database
+    whatever Genesys did. The answer never carries the token key; the push empties it on the participant."""
+    budget = Budget(budget_seconds)
+    check, participant_id = _confirm_member(conversation_id, member_token, client, budget)
+    now = timezone.now()
+    member = check.member
+    attributes = verified_attributes(member, at=now) if member is not None else unverified_attributes(at=now)
+    # Recorded, claimed and marked delivering in one transaction (one commit: SQLite fsyncs each).
+    with transaction.atomic():
+        push = records.record_push(
+            conversation_id=conversation_id,
+            user_id=member.user_id if member is not None else None,
+            attributes=attributes,
+            verified=member is not None,
+            now=now,
+        )
+        if participant_id:
+            records.remember_participant(push.conversation_id, participant_id)
+        delivery = Delivery.begin(push.conversation_id)
+    try:
+        if delivery is not None:
+            delivery.run(client, budget.remaining())
+    except Exception:
+        # The answer comes from the database regardless; the sweep (or this task) delivers later.
+        logger.exception("inline delivery failed conversation=%s; left to the worker", conversation_id)
+        try:
+            schedule_delivery(push.conversation_id)
+        except Exception:
+            logger.exception("could not enqueue delivery conversation=%s; the sweep will", conversation_id)
+    push.refresh_from_db(fields=["state", "attributes"])
+    return VerifyResult(
+        attributes={key: value for key, value in push.attributes.items() if key != MEMBER_TOKEN},
+        push_state=push.state if push.state in (PushState.DELIVERED, PushState.FAILED) else "pending",
+        verified=push.verified,
+        reason=check.reason,
+        version=push.version,
+    )

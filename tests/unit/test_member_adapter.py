@@ -1,0 +1,91 @@
+"""Members reach messaging through an adapter (messaging/identity/adapter.py): the default one over Django's plain
+User, the site's MembershipMemberAdapter (accounts/adapter.py), and the outbox's scheduler hook."""
+
+import pathlib
+import re
+import uuid
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from messaging.identity import adapter as adapter_module
+from messaging.identity.adapter import DefaultMemberAdapter, MemberAdapter, get_member_adapter
+from messaging.identity.grants import check_member_token
+from messaging.identity.member_token import TokenReason
+from messaging.models import MemberIdentity
+from messaging.outbox import schedule
+
+pytestmark = pytest.mark.django_db
+DEFAULT = "messaging.identity.adapter.DefaultMemberAdapter"
+
+
+def test_the_site_configures_its_membership_adapter(alice):
+    member = get_member_adapter().member_for_user(alice)
+    assert type(get_member_adapter()).__name__ == "MembershipMemberAdapter"
+    assert member.public_id == str(alice.member_profile.member_id) and member.level == "Gold"
+    assert member.user_id == alice.pk and member.is_active and member.user.username == "alice"
+
+
+def test_the_membership_adapter_finds_active_members_by_public_id_only(alice):
+    found = get_member_adapter().member_for_public_id(str(alice.member_profile.member_id))
+    assert found is not None and found.user_id == alice.pk
+    assert get_member_adapter().member_for_public_id("not-a-uuid") is None
+    assert get_member_adapter().member_for_public_id(str(uuid.uuid4())) is None
+    alice.is_active = False
+    alice.save()
+    assert get_member_adapter().member_for_public_id(str(alice.member_profile.member_id)) is None
+
+
+def test_the_default_adapter_gives_a_plain_user_a_stable_public_id_that_is_not_the_key(settings, alice):
+    settings.GENESYS_MEMBER_ADAPTER = DEFAULT
+    adapter = get_member_adapter()
+    assert isinstance(adapter, DefaultMemberAdapter)
+    assert not MemberIdentity.objects.exists()
+    first = adapter.member_for_user(alice)  # made on first use
+    assert MemberIdentity.objects.get(user=alice).public_id == uuid.UUID(first.public_id)
+    assert first.public_id != str(alice.pk) and first.level == ""
+    alice.refresh_from_db()
+    assert adapter.member_for_user(alice).public_id == first.public_id
+    assert adapter.member_for_public_id(first.public_id).user_id == alice.pk
+    assert adapter.member_for_public_id("garbage") is None
+    alice.is_active = False
+    alice.save()
+    assert adapter.member_for_public_id(first.public_id) is None
+
+
+def test_a_token_checks_out_with_the_default_adapter_in_one_query(
+    settings, alice, member_token, django_assert_num_queries
+):
+    settings.GENESYS_MEMBER_ADAPTER = DEFAULT
+    token = member_token(alice)
+    with django_assert_num_queries(1):
+        check = check_member_token(token)
+    assert check.reason is TokenReason.VERIFIED and check.member.user_id == alice.pk
+
+
+def test_an_adapter_that_is_not_a_member_adapter_is_refused(settings):
+    settings.GENESYS_MEMBER_ADAPTER = "builtins.object"
+    with pytest.raises(TypeError, match="MemberAdapter"):
+        get_member_adapter()
+    assert issubclass(DefaultMemberAdapter, MemberAdapter)
+    assert adapter_module.MemberAdapter().member_attributes is not None
+
+
+def test_without_a_scheduler_the_outbox_says_what_is_missing(monkeypatch):
+    monkeypatch.setattr(schedule, "_scheduler", schedule._Unset())
+    with pytest.raises(ImproperlyConfigured, match="INSTALLED_APPS"):
+        schedule.schedule_delivery(1)
+    assert schedule.conversations_with_queued_delivery([1]) == set()
+
+
+def test_only_records_changes_the_state_of_a_push():
+    root = pathlib.Path(__file__).resolve().parents[2] / "messaging"
+    # An UPDATE naming a state, or an assignment to a push's state before a save.
+    writes = re.compile(r"\.update\([^)]*\bstate\s*=|\bpush\.state\s*=")
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "migrations" not in path.parts and path.name != "records.py" and writes.search(path.read_text())
+    ]
+    assert offenders == []
+    assert writes.search((root / "outbox" / "records.py").read_text())  # the pattern does find them
