@@ -4,7 +4,7 @@ from typing import Any
 
 from django import template
 
-from ..messenger import messenger_context
+from ..messenger import messenger_context, note_messenger_rendered
 
 register = template.Library()
 
@@ -17,4 +17,6 @@ def genesys_messenger(context: template.Context) -> dict[str, Any]:
         return {"messenger": None}
     # A page that already read the member's profile (home) passes it as `profile`; it is used only if it is hers.
     messenger = messenger_context(request, known_profile=context.get("profile"))
+    if messenger is not None:
+        note_messenger_rendered(request)  # this response's CSP gets Messenger's sources
     return {"messenger": messenger, "csp_nonce": getattr(request, "csp_nonce", "")}
