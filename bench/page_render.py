@@ -49,12 +49,13 @@ def _summary(samples: list[float]) -> dict[str, float]:
 
 
 def run(requests: int, warmup: int) -> dict:
-    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django.test.utils import override_settings
 
-    deployment_id = settings.GENESYS_DEPLOYMENT_ID or "00000000-0000-4000-8000-000000000001"
+    from messaging.app_settings import app_settings
+
+    deployment_id = app_settings.DEPLOYMENT_ID or "00000000-0000-4000-8000-000000000001"
     variants = {"with_tag": deployment_id, "without_tag": ""}
     alice = get_user_model().objects.get(username="alice")
     results: dict = {"requests_per_variant": requests}

@@ -106,8 +106,8 @@ def run_mode(name: str, *, pool: int, paced: bool, args: argparse.Namespace) -> 
     from messaging.app_settings import app_settings
     from messaging.genesys.client import GenesysClient, pacing_wait
     from messaging.genesys.errors import GenesysError
-    from messaging.genesys.oauth import TokenPool
     from messaging.genesys.pacing import RateLimiter
+    from messaging.genesys.pool import TokenPool
     from messaging.outbox.retry import classify_error, retry_delay
 
     minute = 60.0 / args.time_scale

@@ -73,8 +73,9 @@ def worker(args: argparse.Namespace) -> None:
     django.setup()
     from messaging.genesys.client import GenesysClient, get_client
     from messaging.genesys.errors import GenesysError
+    from messaging.genesys.pool import SingleToken
 
-    client = get_client() if args.worker == "shared" else GenesysClient(tokens=NaiveTokens())
+    client = get_client() if args.worker == "shared" else GenesysClient(tokens=SingleToken(NaiveTokens()))
     Path(args.ready).touch()
     go = Path(args.go)
     deadline = time.monotonic() + 120

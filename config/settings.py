@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts.signing_keys import SigningKeyMissing, active_key, split_pems
 from config import production
-from messaging.regions import UnknownRegion, get_region, websocket_origin
+from messaging.regions import UnknownRegion, get_region
 from sandbox import defaults as sandbox_defaults
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "messaging.middleware.MessengerCSPMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -220,28 +221,78 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
-# --- Genesys Cloud. Read here; defaults and derived values live in messaging/app_settings.py. ---
-GENESYS_REGION = env.str("GENESYS_REGION", default="us-east-1")
-GENESYS_ENVIRONMENT = env.str("GENESYS_ENVIRONMENT", default="")
-GENESYS_DEPLOYMENT_ID = env.str("GENESYS_DEPLOYMENT_ID", default="")
-GENESYS_CLIENT_ID = env.str("GENESYS_CLIENT_ID", default="")
-GENESYS_CLIENT_SECRET = env.str("GENESYS_CLIENT_SECRET", default="")
-GENESYS_DATA_ACTION_USERNAME = env.str("GENESYS_DATA_ACTION_USERNAME", default="")
-GENESYS_DATA_ACTION_PASSWORD = env.str("GENESYS_DATA_ACTION_PASSWORD", default="")
+# --- Genesys Cloud. Only the variables that are set (and not empty) are read here; every default and derived value
+# (hosts from the region, the Messenger environment, timeouts, budgets) lives in messaging/app_settings.py. ---
+_GENESYS_FROM_ENV = {
+    **dict.fromkeys(
+        [
+            "GENESYS_REGION",
+            "GENESYS_ENVIRONMENT",
+            "GENESYS_DEPLOYMENT_ID",
+            "GENESYS_CLIENT_ID",
+            "GENESYS_CLIENT_SECRET",
+            "GENESYS_DATA_ACTION_USERNAME",
+            "GENESYS_DATA_ACTION_PASSWORD",
+            "GENESYS_API_BASE",
+            "GENESYS_LOGIN_BASE",
+            "GENESYS_APPS_BASE",
+            "GENESYS_VERIFY_RATE",
+            "GENESYS_VERIFY_FAILED_AUTH_RATE",
+        ],
+        env.str,
+    ),
+    **dict.fromkeys(
+        [
+            "GENESYS_MAX_CUSTOM_DATA_BYTES",
+            "GENESYS_MEMBER_TOKEN_MAX_AGE",
+            "GENESYS_TOKEN_RATE_PER_MINUTE",
+            "GENESYS_TOKEN_POOL_SIZE",
+            "GENESYS_PUSH_MAX_ATTEMPTS",
+        ],
+        env.int,
+    ),
+    **dict.fromkeys(
+        [
+            "GENESYS_CONNECT_TIMEOUT",
+            "GENESYS_READ_TIMEOUT",
+            "GENESYS_MAX_RETRY_WAIT",
+            "GENESYS_TOKEN_RATE_HEADROOM",
+            "GENESYS_PACING_MAX_WAIT",
+            "GENESYS_PUSH_RETRY_BASE",
+            "GENESYS_PUSH_LEASE",
+        ],
+        env.float,
+    ),
+    **dict.fromkeys(
+        ["GENESYS_SANDBOX", "GENESYS_SANDBOX_IN_PRODUCTION", "GENESYS_PACING", "GENESYS_AUTHENTICATED_MESSAGING"],
+        env.bool,
+    ),
+    "GENESYS_ATTRIBUTE_MAPPING": env.json,
+}
+_GENESYS = {name: read(name) for name, read in _GENESYS_FROM_ENV.items() if env.str(name, default="") != ""}
+vars().update(_GENESYS)
+if "GENESYS_REGION" in _GENESYS:
+    try:
+        get_region(_GENESYS["GENESYS_REGION"])
+    except UnknownRegion as error:
+        raise ImproperlyConfigured(str(error)) from None
+
 # The sandbox is on by default only in development with no Genesys client configured. GENESYS_SANDBOX=true
 # keeps it on regardless; with DEBUG off it also needs GENESYS_SANDBOX_IN_PRODUCTION=true and explicit credentials
 # (the load test runs the production profile against it).
-GENESYS_SANDBOX = env.bool("GENESYS_SANDBOX", default=DEBUG and not GENESYS_CLIENT_ID)
-GENESYS_SANDBOX_IN_PRODUCTION = env.bool("GENESYS_SANDBOX_IN_PRODUCTION", default=False)
+GENESYS_SANDBOX = _GENESYS.get("GENESYS_SANDBOX", DEBUG and not _GENESYS.get("GENESYS_CLIENT_ID"))
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8100)
 SANDBOX_URL = env.str("SANDBOX_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}")
+_CREDENTIALS = {
+    name: _GENESYS.get(name, "")
+    for name in (
+        "GENESYS_CLIENT_ID",
+        "GENESYS_CLIENT_SECRET",
+        "GENESYS_DATA_ACTION_USERNAME",
+        "GENESYS_DATA_ACTION_PASSWORD",
+    )
+}
 if not DEBUG:
-    _CREDENTIALS = {
-        "GENESYS_CLIENT_ID": GENESYS_CLIENT_ID,
-        "GENESYS_CLIENT_SECRET": GENESYS_CLIENT_SECRET,
-        "GENESYS_DATA_ACTION_USERNAME": GENESYS_DATA_ACTION_USERNAME,
-        "GENESYS_DATA_ACTION_PASSWORD": GENESYS_DATA_ACTION_PASSWORD,
-    }
     production.require_no_public_credentials(
         _CREDENTIALS,
         {
@@ -250,52 +301,33 @@ if not DEBUG:
         },
     )
     if GENESYS_SANDBOX:
-        production.require_sandbox_opt_in(opted_in=GENESYS_SANDBOX_IN_PRODUCTION, credentials=_CREDENTIALS)
+        production.require_sandbox_opt_in(
+            opted_in=_GENESYS.get("GENESYS_SANDBOX_IN_PRODUCTION", False), credentials=_CREDENTIALS
+        )
 if GENESYS_SANDBOX:
-    # Development values the sandbox accepts (it is started with the same ones); a real org never sees them.
-    # With DEBUG off the credentials are explicit (checked above), so only the public ids are filled in.
-    GENESYS_CLIENT_ID = GENESYS_CLIENT_ID or sandbox_defaults.CLIENT_ID
-    GENESYS_CLIENT_SECRET = GENESYS_CLIENT_SECRET or sandbox_defaults.CLIENT_SECRET
-    GENESYS_DEPLOYMENT_ID = GENESYS_DEPLOYMENT_ID or sandbox_defaults.DEPLOYMENT_ID
-    GENESYS_ENVIRONMENT = GENESYS_ENVIRONMENT or sandbox_defaults.ENVIRONMENT
-    GENESYS_DATA_ACTION_USERNAME = GENESYS_DATA_ACTION_USERNAME or sandbox_defaults.DATA_ACTION_USERNAME
-    GENESYS_DATA_ACTION_PASSWORD = GENESYS_DATA_ACTION_PASSWORD or sandbox_defaults.DATA_ACTION_PASSWORD
-try:
-    _REGION = get_region(GENESYS_REGION)
-except UnknownRegion as error:
-    raise ImproperlyConfigured(str(error)) from None
-GENESYS_API_BASE = env.str("GENESYS_API_BASE", default=SANDBOX_URL if GENESYS_SANDBOX else _REGION.api_base)
-GENESYS_LOGIN_BASE = env.str("GENESYS_LOGIN_BASE", default=SANDBOX_URL if GENESYS_SANDBOX else _REGION.login_base)
-GENESYS_APPS_BASE = env.str("GENESYS_APPS_BASE", default=SANDBOX_URL if GENESYS_SANDBOX else _REGION.apps_base)
-GENESYS_MAX_CUSTOM_DATA_BYTES = env.int("GENESYS_MAX_CUSTOM_DATA_BYTES", default=2048)
-GENESYS_MEMBER_TOKEN_MAX_AGE = env.int("GENESYS_MEMBER_TOKEN_MAX_AGE", default=30 * 60)
+    # Development values the sandbox accepts (it is started with the same ones) and its URL for every host; a real
+    # org never sees them. With DEBUG off the credentials are explicit (checked above): only the rest is filled in.
+    _SANDBOX_VALUES = {
+        "GENESYS_CLIENT_ID": sandbox_defaults.CLIENT_ID,
+        "GENESYS_CLIENT_SECRET": sandbox_defaults.CLIENT_SECRET,
+        "GENESYS_DEPLOYMENT_ID": sandbox_defaults.DEPLOYMENT_ID,
+        "GENESYS_ENVIRONMENT": sandbox_defaults.ENVIRONMENT,
+        "GENESYS_DATA_ACTION_USERNAME": sandbox_defaults.DATA_ACTION_USERNAME,
+        "GENESYS_DATA_ACTION_PASSWORD": sandbox_defaults.DATA_ACTION_PASSWORD,
+        "GENESYS_API_BASE": SANDBOX_URL,
+        "GENESYS_LOGIN_BASE": SANDBOX_URL,
+        "GENESYS_APPS_BASE": SANDBOX_URL,
+    }
+    vars().update({name: value for name, value in _SANDBOX_VALUES.items() if name not in _GENESYS})
+
 # Who a member is, for messaging: the membership profile and its level (accounts/adapter.py).
 GENESYS_MEMBER_ADAPTER = "accounts.adapter.MembershipMemberAdapter"
-GENESYS_ATTRIBUTE_MAPPING = env.json(
-    "GENESYS_ATTRIBUTE_MAPPING", default={"displayName": "get_full_name", "email": "email"}
-)
-# Platform API client: timeouts and the longest Retry-After waited inside one call.
-GENESYS_CONNECT_TIMEOUT = env.float("GENESYS_CONNECT_TIMEOUT", default=3.05)
-GENESYS_READ_TIMEOUT = env.float("GENESYS_READ_TIMEOUT", default=10.0)
-GENESYS_MAX_RETRY_WAIT = env.float("GENESYS_MAX_RETRY_WAIT", default=10.0)
-# API pacing and the token pool (messaging/genesys/pacing.py): each token's per-minute budget, shared by every process.
-GENESYS_PACING = env.bool("GENESYS_PACING", default=True)
-GENESYS_TOKEN_RATE_PER_MINUTE = env.int("GENESYS_TOKEN_RATE_PER_MINUTE", default=300)
-GENESYS_TOKEN_RATE_HEADROOM = env.float("GENESYS_TOKEN_RATE_HEADROOM", default=0.1)
-GENESYS_TOKEN_POOL_SIZE = env.int("GENESYS_TOKEN_POOL_SIZE", default=1)
-GENESYS_PACING_MAX_WAIT = env.float("GENESYS_PACING_MAX_WAIT", default=2.0)
-# Data-action endpoint and the attribute-push outbox (meaning and the other defaults: messaging/app_settings.py).
-GENESYS_VERIFY_RATE = env.str("GENESYS_VERIFY_RATE", default="600/m")
-GENESYS_VERIFY_FAILED_AUTH_RATE = env.str("GENESYS_VERIFY_FAILED_AUTH_RATE", default="30/m")
-GENESYS_PUSH_MAX_ATTEMPTS = env.int("GENESYS_PUSH_MAX_ATTEMPTS", default=8)
-GENESYS_PUSH_RETRY_BASE = env.float("GENESYS_PUSH_RETRY_BASE", default=2.0)
-GENESYS_PUSH_LEASE = env.float("GENESYS_PUSH_LEASE", default=120.0)
 
 # --- The site as OpenID Connect provider for Genesys' authenticated web messaging (django-oauth-toolkit; README,
 # "Authenticated messaging"). Genesys exchanges a code the page obtained (POST /accounts/messenger/auth-code) at
 # /o/token/ with the client below and checks the ID token against /o/.well-known/jwks.json. ---
 # Read here as well as in messaging (its default is there too): production must refuse to start without a key.
-_AUTHENTICATED_MESSAGING = env.bool("GENESYS_AUTHENTICATED_MESSAGING", default=GENESYS_SANDBOX)
+_AUTHENTICATED_MESSAGING = _GENESYS.get("GENESYS_AUTHENTICATED_MESSAGING", GENESYS_SANDBOX)
 GENESYS_OIDC_CLIENT_ID = env.str("GENESYS_OIDC_CLIENT_ID", default="")
 GENESYS_OIDC_CLIENT_SECRET = env.str("GENESYS_OIDC_CLIENT_SECRET", default="")
 if GENESYS_SANDBOX:
@@ -350,25 +382,18 @@ OAUTH2_PROVIDER = {
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if DEBUG else ["https"],
 }
 
-# --- Content Security Policy (django-csp 4). Scripts: our own, the nonce'd inline snippet, and the Messenger
-# (apps) host only. Messenger also talks to the API host and the guest WebSocket host of the region; in sandbox
-# mode all of it is the sandbox's origin, its socket under ws:// (messaging.messenger.messenger_csp_sources). ---
-_APPS_ORIGINS = [GENESYS_APPS_BASE] if GENESYS_DEPLOYMENT_ID else []
-if not GENESYS_DEPLOYMENT_ID:
-    _MESSENGER_CONNECT: list[str] = []
-elif GENESYS_SANDBOX:
-    _MESSENGER_CONNECT = [GENESYS_APPS_BASE, websocket_origin(GENESYS_APPS_BASE)]
-else:
-    _MESSENGER_CONNECT = [GENESYS_APPS_BASE, GENESYS_API_BASE, f"wss://{_REGION.webmessaging_host}"]
+# --- Content Security Policy (django-csp 4). Scripts: our own and the nonce'd inline snippet. Pages that render
+# Messenger get its hosts added to their own response (messaging.middleware.MessengerCSPMiddleware, from the
+# Genesys settings above), so no Genesys host is named here. ---
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF, NONCE, *_APPS_ORIGINS],
-        "style-src": [SELF, NONCE, *_APPS_ORIGINS],
-        "img-src": [SELF, "data:", *_APPS_ORIGINS],
-        "connect-src": [SELF, *dict.fromkeys(_MESSENGER_CONNECT)],
-        "font-src": [SELF, *_APPS_ORIGINS],
-        "frame-src": [SELF, *_APPS_ORIGINS],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "frame-src": [SELF],
         "frame-ancestors": ["'none'"],
         "form-action": [SELF],
         "base-uri": [SELF],

@@ -1,7 +1,9 @@
 """The Genesys integration's settings with their defaults, in one place (as django-allauth's app_settings).
 
-Read lazily from django.conf.settings on each access, so tests can override them with the `settings` fixture.
-config/settings.py reads the environment; this module names defaults and derived values.
+Read lazily from django.conf.settings (`GENESYS_<NAME>`) on each access, so tests can override them with the
+`settings` fixture. Every default and derived value is here and only here: config/settings.py sets a GENESYS_*
+setting only when its environment variable is set (and, in sandbox mode, the sandbox's values), so a site that
+adds this app sets only what differs.
 """
 
 from typing import Any
@@ -18,27 +20,33 @@ class AppSettings:
     # --- Where Genesys is ---
     @property
     def REGION(self) -> Region:
+        """The Genesys Cloud region (AWS region name, "us-east-1" by default): hosts and Messenger environment."""
         return get_region(self._get("REGION", "us-east-1"))
 
     @property
     def SANDBOX(self) -> bool:
+        """Talking to the embedded sandbox instead of Genesys (its guest socket is ws:// on its own origin)."""
         return bool(self._get("SANDBOX", False))
 
     @property
     def API_BASE(self) -> str:
+        """Platform API base URL: GENESYS_API_BASE, else https://api.<region's domain>."""
         return (self._get("API_BASE", "") or self.REGION.api_base).rstrip("/")
 
     @property
     def LOGIN_BASE(self) -> str:
+        """OAuth base URL: GENESYS_LOGIN_BASE, else https://login.<region's domain>."""
         return (self._get("LOGIN_BASE", "") or self.REGION.login_base).rstrip("/")
 
     @property
     def APPS_BASE(self) -> str:
+        """Messenger script host: GENESYS_APPS_BASE, else https://apps.<region's domain>."""
         return (self._get("APPS_BASE", "") or self.REGION.apps_base).rstrip("/")
 
     # --- Messenger (the browser widget) ---
     @property
     def DEPLOYMENT_ID(self) -> str:
+        """Messenger deployment id; empty: no widget is rendered."""
         return self._get("DEPLOYMENT_ID", "")
 
     @property
@@ -48,10 +56,12 @@ class AppSettings:
 
     @property
     def MESSENGER_CONFIGURED(self) -> bool:
+        """Pages render the widget (a deployment id is set)."""
         return bool(self.DEPLOYMENT_ID)
 
     @property
     def MESSENGER_SCRIPT_URL(self) -> str:
+        """The bootstrap script of the deployment snippet, on the apps host."""
         return f"{self.APPS_BASE}/genesys-bootstrap/genesys.min.js"
 
     @property
@@ -74,22 +84,27 @@ class AppSettings:
     # --- Platform API client (server side) ---
     @property
     def CLIENT_ID(self) -> str:
+        """OAuth client (client-credentials grant) of the Platform API."""
         return self._get("CLIENT_ID", "")
 
     @property
     def CLIENT_SECRET(self) -> str:
+        """The OAuth client's secret; never logged, never shown."""
         return self._get("CLIENT_SECRET", "")
 
     @property
     def API_CONFIGURED(self) -> bool:
+        """The API client can fetch a token (client id and secret both set)."""
         return bool(self.CLIENT_ID and self.CLIENT_SECRET)
 
     @property
     def CONNECT_TIMEOUT(self) -> float:
+        """Seconds to open a connection to Genesys."""
         return float(self._get("CONNECT_TIMEOUT", 3.05))
 
     @property
     def READ_TIMEOUT(self) -> float:
+        """Seconds to wait for Genesys' answer once connected."""
         return float(self._get("READ_TIMEOUT", 10.0))
 
     @property
@@ -124,8 +139,9 @@ class AppSettings:
 
     @property
     def TOKEN_RATE_PER_MINUTE(self) -> int:
-        """API requests Genesys allows per token per minute (300 published); assumed until Genesys announces its
-        own figure for the token (inin-ratelimit-allowed), which then wins."""
+        """API requests Genesys allows per token per minute (300 published): the pacing budget. Genesys'
+        inin-ratelimit-allowed header describes the bucket that applied to one answer, not the token, and never
+        replaces this (messaging.genesys.pacing)."""
         return int(self._get("TOKEN_RATE_PER_MINUTE", 300))
 
     @property
@@ -154,10 +170,12 @@ class AppSettings:
     # --- Data action (Genesys calls us) ---
     @property
     def DATA_ACTION_USERNAME(self) -> str:
+        """HTTP Basic user the data action integration sends to the verify endpoint."""
         return self._get("DATA_ACTION_USERNAME", "")
 
     @property
     def DATA_ACTION_PASSWORD(self) -> str:
+        """HTTP Basic password of the data action; never logged, never shown."""
         return self._get("DATA_ACTION_PASSWORD", "")
 
     @property

@@ -1,9 +1,9 @@
-"""System checks of the Genesys integration: the attribute configuration (mapping vs byte budget), the CSP
-Messenger needs, and (deploy) the data action's credentials."""
+"""System checks of the Genesys integration: the attribute configuration (mapping vs byte budget), the middleware
+that gives Messenger its CSP sources, and (deploy) the data action's credentials."""
 
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, register
 
 from .app_settings import app_settings
 from .attributes import configuration_problems
@@ -23,7 +23,9 @@ def attribute_configuration_problems() -> list[str]:
     mapping = getattr(settings, "GENESYS_ATTRIBUTE_MAPPING", None)
     if mapping is None:
         mapping = app_settings.ATTRIBUTE_MAPPING
-    budget = getattr(settings, "GENESYS_MAX_CUSTOM_DATA_BYTES", 2048)
+    budget = getattr(settings, "GENESYS_MAX_CUSTOM_DATA_BYTES", None)
+    if budget is None:
+        budget = app_settings.MAX_CUSTOM_DATA_BYTES
     return configuration_problems(mapping, budget)
 
 
@@ -35,27 +37,41 @@ def check_attribute_budget(app_configs: Any = None, **kwargs: Any) -> list[Check
     ]
 
 
+CSP_MIDDLEWARE = "csp.middleware.CSPMiddleware"
+MESSENGER_CSP_MIDDLEWARE = "messaging.middleware.MessengerCSPMiddleware"
+
+
+def messenger_csp_middleware_problem(middleware: list[str]) -> str | None:
+    """Why Messenger's CSP sources would not reach the pages (MIDDLEWARE missing or misordered), or None."""
+    if MESSENGER_CSP_MIDDLEWARE not in middleware:
+        return f"MIDDLEWARE lacks {MESSENGER_CSP_MIDDLEWARE}: browsers will block the Messenger widget."
+    if CSP_MIDDLEWARE not in middleware:
+        return f"MIDDLEWARE lacks {CSP_MIDDLEWARE}: {MESSENGER_CSP_MIDDLEWARE} adds to django-csp's policy."
+    if middleware.index(MESSENGER_CSP_MIDDLEWARE) < middleware.index(CSP_MIDDLEWARE):
+        return (
+            f"{MESSENGER_CSP_MIDDLEWARE} is listed before {CSP_MIDDLEWARE}: django-csp writes the header before "
+            "Messenger's sources are added, and browsers will block the widget."
+        )
+    return None
+
+
 @register("security")
 def check_messenger_csp(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The page loads Messenger from the apps host: the CSP must allow what Messenger needs, directive by directive."""
+    """Messenger's CSP sources are added per response by MessengerCSPMiddleware, inside django-csp's."""
     from django.conf import settings
 
-    from .messenger import messenger_csp_sources
-
-    policy = (getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}).get("DIRECTIVES", {})
-    missing = []
-    for directive, sources in messenger_csp_sources().items():
-        allowed = {str(source).rstrip("/") for source in policy.get(directive) or []}
-        missing += [f"{directive} {source}" for source in sources if source not in allowed]
-    if missing:
-        return [
-            Warning(
-                f"CONTENT_SECURITY_POLICY does not allow what Messenger needs: {'; '.join(missing)}. "
-                "Browsers will block the widget.",
-                id="messaging.W001",
-            )
-        ]
-    return []
+    if not app_settings.MESSENGER_CONFIGURED:
+        return []
+    problem = messenger_csp_middleware_problem(list(getattr(settings, "MIDDLEWARE", [])))
+    if problem is None:
+        return []
+    return [
+        Error(
+            problem,
+            hint=f'List "{MESSENGER_CSP_MIDDLEWARE}" right after "{CSP_MIDDLEWARE}" in MIDDLEWARE.',
+            id="messaging.E004",
+        )
+    ]
 
 
 def missing_data_action_settings() -> list[str]:

@@ -69,12 +69,19 @@ def messenger_context(request: HttpRequest) -> dict[str, Any] | None:
     }
 
 
+# Set on the request by {% genesys_messenger %} when it rendered the widget: the response then needs Messenger's
+# CSP sources (messaging.middleware.MessengerCSPMiddleware adds them to that response only).
+MESSENGER_RENDERED_ATTR = "_genesys_messenger_rendered"
+
+
 def messenger_csp_sources() -> dict[str, list[str]]:
     """The sources each CSP directive must allow for Messenger, from the current settings; {} when it is off.
 
-    config/settings.py derives the same set once at start-up (CONTENT_SECURITY_POLICY); the system check
-    messaging.W001 compares the two. The sandbox is one origin for the script, the API and the guest socket,
-    which it serves under ws:// on the same host and port (nothing wider: not `ws:`, not another port).
+    Added per response, to the pages that render the widget (messenger_csp_update): the site's
+    CONTENT_SECURITY_POLICY never names a Genesys host. A real org: the apps host for the script and its assets,
+    and for connections the apps host, the API host and the region's guest socket (wss://webmessaging.<domain>).
+    The sandbox is one origin for all of it, its guest socket served under ws:// on the same host and port
+    (nothing wider: not `ws:`, not another port).
     """
     if not app_settings.MESSENGER_CONFIGURED:
         return {}
@@ -91,3 +98,16 @@ def messenger_csp_sources() -> dict[str, list[str]]:
         "frame-src": [apps],
         "connect-src": connect,
     }
+
+
+def note_messenger_rendered(request: HttpRequest) -> None:
+    """Record that this request's page carries the widget, so its response gets Messenger's CSP sources."""
+    setattr(request, MESSENGER_RENDERED_ATTR, True)
+
+
+def messenger_csp_update(request: HttpRequest) -> dict[str, list[str]]:
+    """The CSP additions this request's response needs (django-csp's per-response update): Messenger's sources
+    when the page rendered the widget, else {}."""
+    if not getattr(request, MESSENGER_RENDERED_ATTR, False):
+        return {}
+    return messenger_csp_sources()

@@ -7,12 +7,14 @@ terraform-provider-genesyscloud `getRegionMap()` (see shared GENESYS.md).
 
 from dataclasses import dataclass
 
-# AWS region -> (domain, default Messenger environment). Environments: "prod" for us-east-1 and "prod-<short>"
-# elsewhere, as seen in deployment snippets; entries marked unverified are best guesses. Always prefer the
-# value from your deployment's snippet (GENESYS_ENVIRONMENT).
+# AWS region -> (domain, default Messenger environment). Environments from Genesys' own service-discovery table
+# (npm genesys-cloud-service-discovery-web, `_environments`; shared GENESYS.md "Messenger"): "prod" for us-east-1,
+# "prod-<short>" for the other commercial regions, "fedramp-use2-core" for the FedRAMP region us-east-2 (a public
+# deployment snippet pairs it with apps.use2.us-gov-pure.cloud). Entries marked unverified are best guesses.
+# Always prefer the value from your deployment's snippet (GENESYS_ENVIRONMENT).
 _REGIONS: dict[str, tuple[str, str]] = {
     "us-east-1": ("mypurecloud.com", "prod"),
-    "us-east-2": ("use2.us-gov-pure.cloud", "prod-use2"),  # unverified environment
+    "us-east-2": ("use2.us-gov-pure.cloud", "fedramp-use2-core"),
     "us-west-2": ("usw2.pure.cloud", "prod-usw2"),
     "ca-central-1": ("cac1.pure.cloud", "prod-cac1"),
     "sa-east-1": ("sae1.pure.cloud", "prod-sae1"),
@@ -28,7 +30,10 @@ _REGIONS: dict[str, tuple[str, str]] = {
     "ap-northeast-3": ("apne3.pure.cloud", "prod-apne3"),
     "ap-southeast-1": ("apse1.pure.cloud", "prod-apse1"),  # unverified environment
     "ap-southeast-2": ("mypurecloud.com.au", "prod-apse2"),
-    "eusc-de-east-1": ("edee1.eusc-pure.cloud", "prod-edee1"),  # unverified environment
+    # Unverified: the sovereign-cloud region follows the FedRAMP pattern "<partition>-<short>-core"; no public
+    # snippet confirms it (shared GENESYS.md "Messenger", which marks it unverified). Set GENESYS_ENVIRONMENT from
+    # the deployment's snippet there.
+    "eusc-de-east-1": ("edee1.eusc-pure.cloud", "eusc-edee1-core"),
 }
 
 

@@ -10,16 +10,15 @@ same slot on 401, logged in one line, and ends in a dict or a typed error from m
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 import requests
 
+from .. import processes
 from ..app_settings import app_settings
 from .errors import (
     GenesysAuthError,
@@ -31,21 +30,14 @@ from .errors import (
     InvalidAttributes,
 )
 from .http import PooledSession, correlation_id, json_object, log_call, retry_after_seconds, transport_failure
-from .oauth import TokenPool, get_token_pool
+from .pool import TokenSource, get_token_pool
 
 CONVERSATION_ROUTE = "/api/v2/conversations/messages/{conversationId}"
 PARTICIPANT_ATTRIBUTES_ROUTE = "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
 SECURE_ATTRIBUTES_ROUTE = "/api/v2/conversations/{conversationId}/secureattributes"
 
 
-class TokenProvider(Protocol):
-    """A single token source (TokenService; the benchmark's naive cache): used as is, one token, no pacing."""
-
-    def get_token(self, force_refresh: bool = False) -> str: ...
-
-    def invalidate(self, token: str | None = None) -> None: ...
-
-
+CLIENT_KEY = "genesys.client"
 _pacing_wait: ContextVar[float | None] = ContextVar("genesys_pacing_wait", default=None)
 
 
@@ -81,14 +73,13 @@ def validate_attributes(attributes: Any) -> dict[str, str]:
 class GenesysClient:
     """A small Platform API client. Thread-safe; share one per process (`get_client()`).
 
-    `tokens`: the process-wide TokenPool by default (paced slots); a TokenPool of one's own (a benchmark's); or a
-    single TokenProvider, used unpaced.
+    `tokens`: where each call gets its token (messaging.genesys.pool.TokenSource): the process-wide TokenPool by
+    default (paced slots), a TokenPool of one's own (a benchmark's), or one provider as `SingleToken(provider)`.
     """
 
-    def __init__(self, tokens: TokenProvider | TokenPool | None = None) -> None:
-        self.tokens: TokenProvider | TokenPool = tokens if tokens is not None else get_token_pool()
+    def __init__(self, tokens: TokenSource | None = None) -> None:
+        self.tokens: TokenSource = tokens if tokens is not None else get_token_pool()
         self._session = PooledSession(pool_maxsize=app_settings.HTTP_POOL_MAXSIZE)
-        self.pid = os.getpid()
 
     @property
     def session(self) -> requests.Session:
@@ -145,26 +136,19 @@ class GenesysClient:
     def _call(self, method: str, route: str, *, json: Any = None, **ids: str) -> dict:
         path = route.format(**{name: quote(str(value), safe="") for name, value in ids.items()})
         url = f"{app_settings.API_BASE}{path}"
-        pool = self.tokens if isinstance(self.tokens, TokenPool) else None
-        if pool is None:
-            tokens, permit = self.tokens, None
-        else:
-            permit = pool.acquire(_max_wait())
-            tokens = pool.service(permit.slot)
+        permit = self.tokens.acquire(_max_wait())
+        tokens = self.tokens.service(permit.slot)
         token = tokens.get_token()
         response = self._send(method, path, url, token, json)
-        if pool is not None and permit is not None:
-            pool.observe(permit, response)
+        self.tokens.observe(permit, response)
         if response.status_code == 401:
             # The slot's cached token was revoked or expired early: drop it (only if still cached) and retry once,
             # on the same slot, so the other slots' tokens are untouched.
             tokens.invalidate(token)
             token = tokens.get_token()
-            if pool is not None and permit is not None:
-                permit = pool.acquire(_max_wait(), slot=permit.slot)
+            permit = self.tokens.acquire(_max_wait(), slot=permit.slot)
             response = self._send(method, path, url, token, json)
-            if pool is not None and permit is not None:
-                pool.observe(permit, response)
+            self.tokens.observe(permit, response)
             if response.status_code == 401:
                 raise _error("Genesys refused a freshly fetched token", response, GenesysAuthError)
         return _result(response, method, path)
@@ -231,27 +215,14 @@ def _result(response: requests.Response, method: str, path: str) -> dict:
 
 
 # --- the process-wide client ---
-_client: GenesysClient | None = None
-_client_lock = threading.Lock()
-
-
 def get_client() -> GenesysClient:
     """The process-wide client, so its pooled Session (keep-alive connections) is reused by every call.
-    A forked child (gunicorn --preload) builds its own instead of sharing the parent's sockets."""
-    global _client
-    with _client_lock:
-        if _client is None or _client.pid != os.getpid():
-            _client = GenesysClient()
-        return _client
+    A forked child (gunicorn --preload) builds its own (messaging.processes) instead of sharing the parent's
+    sockets."""
+    return processes.per_process(CLIENT_KEY, GenesysClient)
 
 
 def reset_client() -> None:
-    """For tests: drop the process-wide client (and the token services' Sessions); settings are read afresh."""
-    global _client
-    from .oauth import reset_token_services
-
-    with _client_lock:
-        if _client is not None:
-            _client.close()
-        _client = None
-    reset_token_services()
+    """For tests: drop every process-wide object of messaging (client, token services and pool, limiter) and
+    close their Sessions; settings are read afresh. The cache is not touched."""
+    processes.reset()

@@ -1,4 +1,10 @@
-"""Typed errors of the Genesys integration. Messages never carry a secret or a token."""
+"""Typed errors of the Genesys integration. Messages never carry a secret or a token.
+
+A failed token fetch is remembered in the cache for a few seconds (`error_to_memory` / `error_from_memory`), so the
+callers that were waiting for it get the same typed error instead of each trying the wrong secret in turn.
+"""
+
+from typing import Any
 
 
 class GenesysError(Exception):
@@ -70,3 +76,34 @@ class InvalidAttributes(GenesysError):
 class GenesysTokenLockTimeout(GenesysUnavailable, GenesysTokenError):
     """Another process was fetching the token and did not finish within TOKEN_LOCK_TIMEOUT: try again.
     A GenesysUnavailable (retryable) and a GenesysTokenError at once, so either kind of handler catches it."""
+
+
+_REMEMBERED = {cls.__name__: cls for cls in (GenesysTokenError, GenesysRateLimited, GenesysUnavailable)}
+
+
+def error_to_memory(error: GenesysError, owner: str) -> dict[str, Any]:
+    """A plain dict of a token fetch's failure (type, message, status, code, correlation id, retry_after),
+    tagged with the lock `owner` whose fetch failed. The message carries no secret (the token service scrubs it)."""
+    kind = next((name for name, cls in _REMEMBERED.items() if type(error) is cls), "GenesysTokenError")
+    return {
+        "owner": owner,
+        "kind": kind,
+        "message": str(error),
+        "status": error.status,
+        "code": error.code,
+        "correlation_id": error.correlation_id,
+        "retry_after": getattr(error, "retry_after", None),
+    }
+
+
+def error_from_memory(memory: dict[str, Any]) -> GenesysError:
+    """The typed error a remembered failure stands for (GenesysTokenError when the kind is unknown)."""
+    cls = _REMEMBERED.get(str(memory.get("kind")), GenesysTokenError)
+    kwargs: dict[str, Any] = {
+        "status": memory.get("status"),
+        "code": memory.get("code"),
+        "correlation_id": memory.get("correlation_id"),
+    }
+    if cls is GenesysRateLimited:
+        kwargs["retry_after"] = memory.get("retry_after")
+    return cls(str(memory.get("message") or "Genesys token request failed."), **kwargs)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import logging
-import os
 import threading
 import time
 from collections.abc import Collection
@@ -122,11 +121,11 @@ def build_session(retry: Retry, *, pool_maxsize: int = 32) -> requests.Session:
 
 
 class PooledSession:
-    """A process-wide `requests.Session` that follows the settings.
+    """A `requests.Session` that follows the settings, built on first use.
 
-    Rebuilt after a fork (gunicorn --preload) so no socket is shared between processes; its Retry is replaced
-    when RETRY_TOTAL / MAX_RETRY_WAIT / RETRY_BACKOFF_FACTOR change (tests override them per test), keeping
-    the pooled connections.
+    Its Retry is replaced when RETRY_TOTAL / MAX_RETRY_WAIT / RETRY_BACKOFF_FACTOR change (tests override them per
+    test), keeping the pooled connections. Its owner (the client, a token service) is one per process through
+    messaging.processes, which builds a new one after a fork: no socket is shared between processes.
     """
 
     def __init__(self, *, allowed_methods: Collection[str] = API_RETRY_METHODS, pool_maxsize: int = 32) -> None:
@@ -134,7 +133,6 @@ class PooledSession:
         self.pool_maxsize = pool_maxsize
         self._lock = threading.Lock()
         self._session: requests.Session | None = None
-        self._pid: int | None = None
         self._retry_key: tuple | None = None
 
     def _retry(self) -> tuple[tuple, CappedRetry]:
@@ -145,10 +143,9 @@ class PooledSession:
     def get(self) -> requests.Session:
         key = (app_settings.RETRY_TOTAL, app_settings.MAX_RETRY_WAIT, app_settings.RETRY_BACKOFF_FACTOR)
         with self._lock:
-            if self._session is None or self._pid != os.getpid():
+            if self._session is None:
                 self._retry_key, retry = self._retry()
                 self._session = build_session(retry, pool_maxsize=self.pool_maxsize)
-                self._pid = os.getpid()
             elif key != self._retry_key:
                 self._retry_key, retry = self._retry()
                 for adapter in self._session.adapters.values():
@@ -158,7 +155,7 @@ class PooledSession:
 
     def close(self) -> None:
         with self._lock:
-            if self._session is not None and self._pid == os.getpid():
+            if self._session is not None:
                 self._session.close()
             self._session = None
 

@@ -7,9 +7,7 @@ poll the cache for the new token for at most TOKEN_LOCK_TIMEOUT. With Redis (pro
 cluster-wide; with the database cache every local process shares it. While Redis is unreachable the lock holds
 within each process (config/cache.py keeps one fallback per process, shared by its threads): one fetch per process.
 
-A pool of GENESYS_TOKEN_POOL_SIZE tokens (`TokenPool`) multiplies the API budget, since Genesys limits each token
-per minute: each slot is an independent token with its own key and lock (the same single-flight rule per slot), and
-messaging.genesys.pacing picks the slot with the most budget left for each call. `get_access_token()` and
+Each slot of the token pool (messaging.genesys.pool) is one TokenService. `get_access_token()` and
 `invalidate_token()` are slot 0.
 """
 
@@ -20,16 +18,16 @@ import hmac
 import logging
 import math
 import random
-import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
 
+from .. import processes
 from ..app_settings import app_settings
 from .errors import (
     GenesysConfigurationError,
@@ -38,18 +36,18 @@ from .errors import (
     GenesysTokenError,
     GenesysTokenLockTimeout,
     GenesysUnavailable,
+    error_from_memory,
+    error_to_memory,
 )
 from .http import (
     API_RETRY_METHODS,
     PooledSession,
-    attempts_of,
     correlation_id,
     json_object,
     log_call,
     retry_after_seconds,
     transport_failure,
 )
-from .pacing import Permit, RateLimiter
 
 logger = logging.getLogger("messaging.genesys.oauth")
 
@@ -58,6 +56,14 @@ TOKEN_ROUTE = "/oauth/token"
 # each trying the wrong secret in turn.
 ERROR_MEMORY_SECONDS = 5
 POLL_INTERVAL = 0.05
+
+
+class TokenProvider(Protocol):
+    """One token source: a TokenService, or a benchmark's naive cache (wrapped in pool.SingleToken)."""
+
+    def get_token(self, force_refresh: bool = False) -> str: ...
+
+    def invalidate(self, token: str | None = None) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,7 +217,7 @@ class TokenService:
                 return entry
             failure = self.cache.get(self.error_key)
             if holder is not None and isinstance(failure, dict) and failure.get("owner") == holder:
-                raise _error_from_memory(failure)
+                raise error_from_memory(failure)
             if time.monotonic() >= deadline:
                 raise GenesysTokenLockTimeout(
                     f"Waited {lock_timeout:.1f}s for another process to fetch the Genesys token; try again.",
@@ -228,7 +234,7 @@ class TokenService:
         try:
             entry = self.fetch()
         except GenesysError as error:
-            self.cache.set(self.error_key, _error_to_memory(error, owner), timeout=ERROR_MEMORY_SECONDS)
+            self.cache.set(self.error_key, error_to_memory(error, owner), timeout=ERROR_MEMORY_SECONDS)
             raise
         self.store(entry)
         logger.info(
@@ -321,131 +327,10 @@ def _scrub(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-_REMEMBERED = {cls.__name__: cls for cls in (GenesysTokenError, GenesysRateLimited, GenesysUnavailable)}
-
-
-def _error_to_memory(error: GenesysError, owner: str) -> dict[str, Any]:
-    kind = next((name for name, cls in _REMEMBERED.items() if type(error) is cls), "GenesysTokenError")
-    return {
-        "owner": owner,
-        "kind": kind,
-        "message": str(error),
-        "status": error.status,
-        "code": error.code,
-        "correlation_id": error.correlation_id,
-        "retry_after": getattr(error, "retry_after", None),
-    }
-
-
-def _error_from_memory(memory: dict[str, Any]) -> GenesysError:
-    cls = _REMEMBERED.get(str(memory.get("kind")), GenesysTokenError)
-    kwargs: dict[str, Any] = {
-        "status": memory.get("status"),
-        "code": memory.get("code"),
-        "correlation_id": memory.get("correlation_id"),
-    }
-    if cls is GenesysRateLimited:
-        kwargs["retry_after"] = memory.get("retry_after")
-    return cls(str(memory.get("message") or "Genesys token request failed."), **kwargs)
-
-
-class TokenPool:
-    """GENESYS_TOKEN_POOL_SIZE tokens (slots 0..N-1) and the limiter that picks one for each API call.
-
-    Each slot is a TokenService: fetched and renewed on its own, by one caller across the cluster. With pacing on
-    (GENESYS_PACING), `acquire()` admits a call on the slot with the most budget left, waiting for budget at most
-    `max_wait`; with pacing off, slots are used in turn and nothing is counted (what the site did before). Size
-    and pacing are read on every call unless given, so settings may change at run time (tests, benchmarks).
-    """
-
-    def __init__(
-        self,
-        *,
-        size: int | None = None,
-        paced: bool | None = None,
-        cache: BaseCache | None = None,
-        limiter: RateLimiter | None = None,
-    ) -> None:
-        self._size = size
-        self._paced = paced
-        self._cache = cache
-        self.limiter = limiter if limiter is not None else RateLimiter(cache=cache)
-        self._services: dict[int, TokenService] = {}
-        self._lock = threading.Lock()
-        self._turn = random.randrange(1 << 16)
-
-    @property
-    def size(self) -> int:
-        return max(1, self._size if self._size is not None else app_settings.TOKEN_POOL_SIZE)
-
-    @property
-    def paced(self) -> bool:
-        return self._paced if self._paced is not None else app_settings.PACING
-
-    def service(self, slot: int) -> TokenService:
-        """The slot's token service (the process-wide one when the pool uses the default cache)."""
-        if self._cache is None:
-            return get_token_service(slot)
-        with self._lock:
-            service = self._services.get(slot)
-            if service is None:
-                service = self._services[slot] = TokenService(slot=slot, cache=self._cache)
-            return service
-
-    def acquire(self, max_wait: float | None = None, *, slot: int | None = None) -> Permit:
-        """A slot for one API call (`slot` to stay on a given token). Raises GenesysRateLimited (retryable, with
-        retry_after) when no slot has budget within `max_wait` (default GENESYS_PACING_MAX_WAIT)."""
-        if not self.paced:
-            if slot is None:
-                with self._lock:
-                    self._turn += 1
-                    slot = self._turn % self.size
-            return Permit(slot=slot, paced=False)
-        wait = app_settings.PACING_MAX_WAIT if max_wait is None else max_wait
-        return self.limiter.acquire(self.size, max_wait=wait, slot=slot)
-
-    def observe(self, permit: Permit, response: requests.Response) -> None:
-        """Correct the slot's budget from Genesys' answer (inin-ratelimit-* headers, 429, urllib3's retries)."""
-        self.limiter.observe(permit, response.status_code, response.headers, attempts=attempts_of(response))
-
-    def close(self) -> None:
-        with self._lock:
-            for service in self._services.values():
-                service.close()
-            self._services.clear()
-
-
-# --- the process-wide service ---
-_services: dict[int, TokenService] = {}
-_services_lock = threading.Lock()
-_pool: TokenPool | None = None
-
-
+# --- the process-wide services ---
 def get_token_service(slot: int = 0) -> TokenService:
-    with _services_lock:
-        service = _services.get(slot)
-        if service is None:
-            service = _services[slot] = TokenService(slot=slot)
-        return service
-
-
-def get_token_pool() -> TokenPool:
-    """The process-wide pool (size and pacing from the settings), over the process-wide services."""
-    global _pool
-    with _services_lock:
-        if _pool is None:
-            _pool = TokenPool()
-        return _pool
-
-
-def reset_token_services() -> None:
-    """For tests: forget the process-wide services and pool and close their Sessions (the cache is not touched)."""
-    global _pool
-    with _services_lock:
-        for service in _services.values():
-            service.close()
-        _services.clear()
-        _pool = None
+    """The slot's process-wide token service (messaging.processes: rebuilt after a fork)."""
+    return processes.per_process(("genesys.token_service", slot), lambda: TokenService(slot=slot))
 
 
 def get_access_token(force_refresh: bool = False) -> str:

@@ -21,15 +21,18 @@ holds at most the budget, wherever Genesys' minute falls:
   (GENESYS_PACING_MAX_WAIT, 2 s, since the verify endpoint answers the flow within 20 s); if that is later,
   fail at once with GenesysRateLimited (retryable, retry_after = seconds until budget frees), and the push stays
   in the outbox for the worker.
-- Genesys' answers correct the count: `inin-ratelimit-allowed` replaces the configured rate (it is Genesys' own
-  figure for the token; the setting is what we assume until the first answer), `inin-ratelimit-count` above our
-  own count raises ours (never lowers it), and a 429, or a count at the limit, holds the slot until
-  `inin-ratelimit-reset` / Retry-After. Retries urllib3 made inside one call are counted too.
+- The budget is what is known to apply to the token: the configured rate. Genesys' `inin-ratelimit-allowed` /
+  `-count` / `-reset` describe the bucket that applied to *that response* (a route may have a smaller bucket of its
+  own: Genesys' JS SDK README shows 180 on one answer and 300 on another), not the token's budget, so `allowed`
+  never changes the budget. Only when `allowed` equals the configured rate is the bucket taken for the token's
+  own: then a `count` above ours raises ours (never lowers it) and a count at the limit holds the slot until the
+  reset. A 429 always holds the slot (its reset / Retry-After), whatever bucket refused it. Retries urllib3 made
+  inside one call are counted too. The last headers seen are kept per process (`last_rate_limit_headers()`) and
+  a bucket size other than the configured rate is logged, as a signal for an operator (and later metrics).
 
 Keys (Django's cache; Redis in production), per API host and client id, never a token or a secret:
     genesys:rate:<host>:<client id>:<slot>:<bucket>   calls admitted in that bucket
     genesys:rate:<host>:<client id>:<slot>:hold       wall-clock time until which Genesys said the slot is spent
-    genesys:rate:<host>:<client id>:allowed           the per-token limit Genesys announced
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
+from .. import processes
 from ..app_settings import app_settings
 from .errors import GenesysRateLimited
 
@@ -58,8 +62,6 @@ BUDGET_EXHAUSTED_CODE = "pacing.budget.exhausted"
 
 WINDOW_SECONDS = 60.0  # Genesys' limit is per minute
 BUCKETS = 12
-# Seconds an announced limit is remembered; it is written again whenever an answer says otherwise.
-ANNOUNCED_TTL = 3600
 # Waiters that wake for the same freed bucket spread over this much, so they do not all hit the cache at once.
 WAKE_JITTER = 0.05
 
@@ -77,14 +79,27 @@ def budget_for(rate: int, headroom: float) -> int:
 @dataclasses.dataclass(frozen=True)
 class Permit:
     """One admitted API call on a slot (a token). `used`: the slot's count in the span, this call included, when
-    it was admitted; `announced`: the limit Genesys had announced then (None: not yet seen)."""
+    it was admitted."""
 
     slot: int
     used: int = 0
     budget: int = 0
     paced: bool = True
     scope: str = ""
-    announced: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RateLimitHeaders:
+    """The inin-ratelimit-* figures of the last answer that carried them: the bucket that applied to that answer
+    (its size `allowed`, its `count`, seconds to its `reset`), the answer's status, the slot, and when (wall
+    clock). A signal, not the token's budget."""
+
+    slot: int
+    status: int
+    count: int | None
+    allowed: int | None
+    reset: float | None
+    seen_at: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +138,7 @@ class RateLimiter:
         self.clock = clock
         self.sleep = sleep
         self._incr_lock = threading.Lock()
+        self._last_headers: RateLimitHeaders | None = None
 
     # --- keys ---
     @property
@@ -142,10 +158,6 @@ class RateLimiter:
     def _hold_key(scope: str, slot: int) -> str:
         return f"{scope}:{slot}:hold"
 
-    @staticmethod
-    def _allowed_key(scope: str) -> str:
-        return f"{scope}:allowed"
-
     @property
     def _count_ttl(self) -> int:
         # A bucket is read for one window after it closes; a little longer, then the cache forgets it.
@@ -155,16 +167,15 @@ class RateLimiter:
         return math.floor(now / self.bucket_seconds)
 
     # --- reading ---
-    def _read(self, scope: str, slots: list[int], now: float) -> tuple[list[SlotUsage], int | None]:
-        """One round trip: every slot's bucket counts in the span, their holds, and the announced limit."""
+    def _read(self, scope: str, slots: list[int], now: float) -> list[SlotUsage]:
+        """One round trip: every slot's bucket counts in the span and their holds."""
         current = self.bucket(now)
         span = range(current - self.buckets, current + 1)
         count_keys = {slot: [self._count_key(scope, slot, b) for b in span] for slot in slots}
         hold_keys = {slot: self._hold_key(scope, slot) for slot in slots}
-        allowed_key = self._allowed_key(scope)
-        keys = [k for slot_keys in count_keys.values() for k in slot_keys] + [*hold_keys.values(), allowed_key]
+        keys = [k for slot_keys in count_keys.values() for k in slot_keys] + [*hold_keys.values()]
         values = self.cache.get_many(keys)
-        usages = [
+        return [
             SlotUsage(
                 slot=slot,
                 counts=tuple(_as_int(values.get(key)) for key in count_keys[slot]),
@@ -172,17 +183,18 @@ class RateLimiter:
             )
             for slot in slots
         ]
-        announced = _as_int(values.get(allowed_key)) or None
-        return usages, announced
 
-    def budget(self, announced: int | None = None) -> int:
-        rate = announced if announced else app_settings.TOKEN_RATE_PER_MINUTE
-        return budget_for(rate, app_settings.TOKEN_RATE_HEADROOM)
+    def budget(self) -> int:
+        """Calls per window and slot: the configured per-token rate less the headroom (never Genesys' headers)."""
+        return budget_for(app_settings.TOKEN_RATE_PER_MINUTE, app_settings.TOKEN_RATE_HEADROOM)
+
+    def last_headers(self) -> RateLimitHeaders | None:
+        """The rate-limit headers of the last answer this limiter observed in this process, or None."""
+        return self._last_headers
 
     def usage(self, slots: int) -> tuple[list[SlotUsage], int]:
         """Each slot's counts now, and the budget per slot (for tests, benchmarks, an operator's shell)."""
-        usages, announced = self._read(self.scope(), list(range(slots)), self.clock())
-        return usages, self.budget(announced)
+        return self._read(self.scope(), list(range(slots)), self.clock()), self.budget()
 
     def free_in(self, usage: SlotUsage, budget: int, now: float) -> float:
         """Seconds until the slot may take one more call: its hold, and enough of its oldest buckets leaving the
@@ -211,14 +223,14 @@ class RateLimiter:
         deadline = self.clock() + max(0.0, max_wait)
         while True:
             now = self.clock()
-            usages, announced = self._read(scope, candidates, now)
-            budget = self.budget(announced)
+            usages = self._read(scope, candidates, now)
+            budget = self.budget()
             current = self.bucket(now)
             open_slots = [u for u in usages if u.used < budget and u.held_until <= now]
             random.shuffle(open_slots)  # ties broken at random: processes do not all start on slot 0
             open_slots.sort(key=lambda u: u.used)  # stable: most budget left first
             for usage in open_slots:
-                permit = self._take(scope, usage, current, budget, announced)
+                permit = self._take(scope, usage, current, budget)
                 if permit is not None:
                     return permit
             wait = min(self.free_in(u, budget, now) for u in usages)
@@ -229,14 +241,14 @@ class RateLimiter:
                 raise self._exhausted(len(candidates), budget, wait, max_wait)
             self.sleep(min(wait + random.uniform(0, WAKE_JITTER), max(0.0, deadline - now)))
 
-    def _take(self, scope: str, usage: SlotUsage, current: int, budget: int, announced: int | None) -> Permit | None:
+    def _take(self, scope: str, usage: SlotUsage, current: int, budget: int) -> Permit | None:
         key = self._count_key(scope, usage.slot, current)
         mine = self._incr(key, 1)
         used = sum(usage.counts[:-1]) + mine
         if used > budget:
             self._incr(key, -1)  # not ours after all: give the unit back
             return None
-        return Permit(slot=usage.slot, used=used, budget=budget, scope=scope, announced=announced)
+        return Permit(slot=usage.slot, used=used, budget=budget, scope=scope)
 
     def _incr(self, key: str, delta: int) -> int:
         """Atomic on Redis and in process memory. Elsewhere (the database cache) `incr` is a read then a write:
@@ -304,9 +316,10 @@ class RateLimiter:
         count = _header_int(headers, COUNT_HEADER)
         allowed = _header_int(headers, ALLOWED_HEADER)
         reset = _header_float(headers, RESET_HEADER)
-        if allowed and allowed != permit.announced:
-            self.cache.set(self._allowed_key(scope), allowed, timeout=ANNOUNCED_TTL)
-        if count is not None and count > permit.used + extra:
+        self._note_headers(slot, status, count, allowed, reset, now)
+        # The bucket that applied is taken for the token's own only when its size is the token's configured rate.
+        tokens_bucket = allowed is not None and allowed == app_settings.TOKEN_RATE_PER_MINUTE
+        if tokens_bucket and count is not None and count > permit.used + extra:
             # Genesys counted more than we had at admission (others may have been admitted since): read again and
             # raise our count to Genesys' if it is still below. With the reset known, Genesys' minute began at
             # now + reset - window: compare with our buckets of that minute (give or take the second the reset is
@@ -317,15 +330,44 @@ class RateLimiter:
             began = now + (reset or 0.0) - self.window
             first = self.bucket(began) if windowed else current
             since = max(oldest, self.bucket(began - 1.0)) if windowed else oldest
-            usages, _ = self._read(scope, [slot], now)
-            ours = sum(usages[0].counts[since - oldest :])
+            ours = sum(self._read(scope, [slot], now)[0].counts[since - oldest :])
             missing = count - ours
             if missing > 0:
                 self._incr(self._count_key(scope, slot, first), missing)
                 logger.info("genesys pacing: slot %d raised by %d to Genesys' count %d", slot, missing, count)
-        if status == 429 or (count is not None and allowed and count >= allowed):
+        if status == 429 or (tokens_bucket and count is not None and allowed and count >= allowed):
             wait = reset if reset is not None else _header_float(headers, "Retry-After")
             self.hold(scope, slot, wait if wait is not None else self.bucket_seconds)
+
+    def _note_headers(
+        self, slot: int, status: int, count: int | None, allowed: int | None, reset: float | None, now: float
+    ) -> None:
+        if count is None and allowed is None and reset is None:
+            return
+        previous = self._last_headers
+        self._last_headers = RateLimitHeaders(slot, status, count, allowed, reset, now)
+        rate = app_settings.TOKEN_RATE_PER_MINUTE
+        if allowed is not None and allowed != rate:
+            # A bucket other than the token's (a route's own, say): a signal only. INFO when its size changes.
+            changed = previous is None or previous.allowed != allowed
+            logger.log(
+                logging.INFO if changed else logging.DEBUG,
+                "genesys pacing: an answer's rate-limit bucket allows %d (count %s), not the token's configured %d; "
+                "the budget stays on the configured rate",
+                allowed,
+                count if count is not None else "-",
+                rate,
+            )
+
+
+def get_rate_limiter() -> RateLimiter:
+    """The process-wide limiter over Django's default cache (messaging.processes: rebuilt after a fork)."""
+    return processes.per_process("genesys.rate_limiter", RateLimiter)
+
+
+def last_rate_limit_headers() -> RateLimitHeaders | None:
+    """The inin-ratelimit-* figures of the last answer the process-wide limiter saw (for metrics, a shell)."""
+    return get_rate_limiter().last_headers()
 
 
 def _as_int(value: object) -> int:

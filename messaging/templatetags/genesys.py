@@ -4,7 +4,7 @@ from typing import Any
 
 from django import template
 
-from ..messenger import messenger_context
+from ..messenger import messenger_context, note_messenger_rendered
 
 register = template.Library()
 
@@ -16,4 +16,6 @@ def genesys_messenger(context: template.Context) -> dict[str, Any]:
     if request is None:
         return {"messenger": None}
     messenger = messenger_context(request)
+    if messenger is not None:
+        note_messenger_rendered(request)  # this response's CSP gets Messenger's sources
     return {"messenger": messenger, "csp_nonce": getattr(request, "csp_nonce", "")}

@@ -3,6 +3,7 @@ cache lock (on a local-memory cache, with the HTTP fetch replaced)."""
 
 import json
 import logging
+import os
 import threading
 import time
 
@@ -29,6 +30,7 @@ from messaging.genesys.errors import (
 )
 from messaging.genesys.http import CappedRetry, build_retry
 from messaging.genesys.oauth import AccessToken, TokenService, safety_margin
+from messaging.genesys.pool import SingleToken
 
 SECRET = "unit-secret-do-not-leak-7f3a"
 TOKEN = "unit-token-do-not-leak-91bc"
@@ -113,7 +115,7 @@ class _Untouchable:
 
 
 def test_non_string_attribute_is_refused_before_any_token_or_request(monkeypatch):
-    client = GenesysClient(tokens=_Untouchable())
+    client = GenesysClient(tokens=SingleToken(_Untouchable()))
     monkeypatch.setattr(requests.Session, "request", lambda *a, **k: pytest.fail("a request was sent"))
     with pytest.raises(InvalidAttributes):
         client.patch_participant_attributes("c1", "p1", {"verified": True})
@@ -133,15 +135,15 @@ def test_customer_participant_prefers_the_connected_customer():
             {"id": "now", "purpose": "customer", "state": "connected"},
         ],
     }
-    assert GenesysClient(tokens=_Untouchable()).customer_participant(conversation)["id"] == "now"
+    assert GenesysClient(tokens=SingleToken(_Untouchable())).customer_participant(conversation)["id"] == "now"
 
 
 def test_customer_participant_missing_is_not_found():
     conversation = {"id": "c1", "participants": [{"id": "a", "purpose": "agent"}]}
     with pytest.raises(GenesysNotFound):
-        GenesysClient(tokens=_Untouchable()).customer_participant(conversation)
+        GenesysClient(tokens=SingleToken(_Untouchable())).customer_participant(conversation)
     with pytest.raises(GenesysNotFound):
-        GenesysClient(tokens=_Untouchable()).customer_participant({"id": "c2"})
+        GenesysClient(tokens=SingleToken(_Untouchable())).customer_participant({"id": "c2"})
 
 
 # --- API error mapping ---
@@ -402,7 +404,7 @@ def test_token_module_accessors(monkeypatch, locmem):
     assert service.fetches == 2
 
 
-def test_session_follows_retry_settings_and_is_rebuilt_after_a_fork(settings, monkeypatch):
+def test_session_follows_retry_settings(settings):
     from messaging.genesys.http import PooledSession
 
     pooled = PooledSession()
@@ -413,13 +415,22 @@ def test_session_follows_retry_settings_and_is_rebuilt_after_a_fork(settings, mo
     assert pooled.get() is session  # same pooled connections, new Retry
     retry = session.get_adapter("https://api.example.test").max_retries
     assert retry.max_wait == 3 and retry.total == 1
-    real_pid = client_module.os.getpid()
-    monkeypatch.setattr("messaging.genesys.http.os.getpid", lambda: real_pid + 1)
-    assert pooled.get() is not session  # a forked child never shares the parent's sockets
+
+
+def test_a_forked_child_builds_its_own_client_and_session(monkeypatch):
+    client = client_module.get_client()
+    session = client.session
+    pool = client.tokens
+    real_pid = os.getpid()
+    monkeypatch.setattr("messaging.processes.os.getpid", lambda: real_pid + 1)
+    child = client_module.get_client()
+    assert child is not client and child.session is not session  # a forked child never shares the parent's sockets
+    assert child.tokens is not pool  # nor its token services and limiter
+    assert client_module.get_client() is child
 
 
 def test_session_refuses_cookies_and_sends_json_headers():
-    session = GenesysClient(tokens=_Untouchable()).session
+    session = GenesysClient(tokens=SingleToken(_Untouchable())).session
     assert session.headers["Accept"] == "application/json"
     assert "member-messaging" in session.headers["User-Agent"]
     assert session.cookies.get_policy().allowed_domains() == ()

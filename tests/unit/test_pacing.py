@@ -3,6 +3,7 @@ sliding span, the bounded wait and the fail-fast error, slot choice, the correct
 pool and client around it (HTTP replaced)."""
 
 import contextlib
+import logging
 import math
 import random
 import threading
@@ -16,8 +17,9 @@ from django.core.cache.backends.locmem import LocMemCache
 from messaging.genesys import client as client_module
 from messaging.genesys.client import GenesysClient, pacing_wait
 from messaging.genesys.errors import GenesysRateLimited
-from messaging.genesys.oauth import AccessToken, TokenPool, TokenService
-from messaging.genesys.pacing import Permit, RateLimiter, budget_for
+from messaging.genesys.oauth import AccessToken, TokenService
+from messaging.genesys.pacing import Permit, RateLimiter, budget_for, get_rate_limiter, last_rate_limit_headers
+from messaging.genesys.pool import SingleToken, TokenPool
 
 WINDOW = 60.0
 BUCKETS = 12
@@ -302,15 +304,44 @@ def test_a_lower_count_from_genesys_never_lowers_ours(limiter):
     assert limiter.usage(1)[0][0].used == 5
 
 
-def test_the_announced_limit_replaces_the_configured_rate(limiter, settings):
+def test_a_smaller_bucket_in_the_headers_never_shrinks_the_token_budget(limiter, settings, caplog):
+    # inin-ratelimit-allowed describes the bucket that applied to that answer (a route's own 180, say), not the
+    # token's budget: the budget stays on the configured rate.
     settings.GENESYS_TOKEN_RATE_PER_MINUTE = 300
     permit = limiter.acquire(1, max_wait=0)
     assert permit.budget == 270
-    limiter.observe(permit, 200, headers(count=1, allowed=10))
-    assert len(take_all(limiter)) == 8  # budget 9 (10 minus 10 %), one already used
-    permit = Permit(slot=0, used=1, budget=9, scope=limiter.scope(), announced=10)
+    with caplog.at_level(logging.INFO, logger="messaging.genesys.pacing"):
+        limiter.observe(permit, 200, headers(count=179, allowed=180))
+    assert limiter.usage(1)[1] == 270
+    assert limiter.usage(1)[0][0].used == 1  # another bucket's count is not the token's
+    assert len(take_all(limiter)) == 269  # not held although that bucket is at its limit
+    assert "allows 180" in caplog.text and "configured 300" in caplog.text
+
+
+def test_a_larger_bucket_in_the_headers_never_widens_the_token_budget(limiter, settings):
+    settings.GENESYS_TOKEN_RATE_PER_MINUTE = 20
+    permit = limiter.acquire(1, max_wait=0)
     limiter.observe(permit, 200, headers(count=1, allowed=1000))
-    assert limiter.usage(1)[1] == 900  # Genesys announces more: its figure wins over the setting
+    assert limiter.usage(1)[1] == 18
+    assert len(take_all(limiter)) == 17
+
+
+def test_the_last_headers_are_kept_as_a_signal(limiter, clock):
+    assert limiter.last_headers() is None
+    permit = limiter.acquire(2, max_wait=0, slot=1)
+    limiter.observe(permit, 200, headers(count=3, allowed=180, reset=12))
+    seen = limiter.last_headers()
+    assert (seen.slot, seen.status, seen.count, seen.allowed, seen.reset) == (1, 200, 3, 180, 12.0)
+    assert seen.seen_at == clock.now
+    limiter.observe(permit, 200, {})  # an answer without the headers keeps the last figures
+    assert limiter.last_headers() == seen
+
+
+def test_the_process_wide_limiter_exposes_its_last_headers(settings):
+    limiter = get_rate_limiter()
+    assert get_rate_limiter() is limiter
+    limiter.observe(Permit(slot=0, scope=limiter.scope()), 200, headers(count=5, allowed=300))
+    assert last_rate_limit_headers().count == 5
 
 
 def test_a_429_holds_the_slot_until_genesys_reset(limiter, clock):
@@ -469,7 +500,7 @@ def test_a_single_token_provider_is_used_unpaced(monkeypatch):
         def invalidate(self, token=None):
             pass
 
-    client = GenesysClient(tokens=Provider())
+    client = GenesysClient(tokens=SingleToken(Provider()))
     monkeypatch.setattr(client.session, "request", lambda *a, **k: _response(200, "plain"))
     for _ in range(50):
         client.get_message_conversation("c1")

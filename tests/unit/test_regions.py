@@ -12,46 +12,46 @@ from messaging.regions import UnknownRegion, get_region, region_names
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The table of shared/GENESYS.md (PureCloudPlatformClientV2 269.0.0 purecloud_region_hosts.py).
-EXPECTED_DOMAINS = {
-    "us-east-1": "mypurecloud.com",
-    "us-east-2": "use2.us-gov-pure.cloud",
-    "us-west-2": "usw2.pure.cloud",
-    "ca-central-1": "cac1.pure.cloud",
-    "sa-east-1": "sae1.pure.cloud",
-    "mx-central-1": "mxc1.pure.cloud",
-    "eu-west-1": "mypurecloud.ie",
-    "eu-west-2": "euw2.pure.cloud",
-    "eu-central-1": "mypurecloud.de",
-    "eu-central-2": "euc2.pure.cloud",
-    "me-central-1": "mec1.pure.cloud",
-    "ap-south-1": "aps1.pure.cloud",
-    "ap-northeast-1": "mypurecloud.jp",
-    "ap-northeast-2": "apne2.pure.cloud",
-    "ap-northeast-3": "apne3.pure.cloud",
-    "ap-southeast-1": "apse1.pure.cloud",
-    "ap-southeast-2": "mypurecloud.com.au",
-    "eusc-de-east-1": "edee1.eusc-pure.cloud",
+# The table of shared/GENESYS.md: domains from PureCloudPlatformClientV2 269.0.0 purecloud_region_hosts.py,
+# Messenger environments from genesys-cloud-service-discovery-web's `_environments` (eusc-de-east-1 unverified).
+REGIONS = {
+    # AWS region: (domain, Messenger environment)
+    "us-east-1": ("mypurecloud.com", "prod"),
+    "us-east-2": ("use2.us-gov-pure.cloud", "fedramp-use2-core"),
+    "us-west-2": ("usw2.pure.cloud", "prod-usw2"),
+    "ca-central-1": ("cac1.pure.cloud", "prod-cac1"),
+    "sa-east-1": ("sae1.pure.cloud", "prod-sae1"),
+    "mx-central-1": ("mxc1.pure.cloud", "prod-mxc1"),
+    "eu-west-1": ("mypurecloud.ie", "prod-euw1"),
+    "eu-west-2": ("euw2.pure.cloud", "prod-euw2"),
+    "eu-central-1": ("mypurecloud.de", "prod-euc1"),
+    "eu-central-2": ("euc2.pure.cloud", "prod-euc2"),
+    "me-central-1": ("mec1.pure.cloud", "prod-mec1"),
+    "ap-south-1": ("aps1.pure.cloud", "prod-aps1"),
+    "ap-northeast-1": ("mypurecloud.jp", "prod-apne1"),
+    "ap-northeast-2": ("apne2.pure.cloud", "prod-apne2"),
+    "ap-northeast-3": ("apne3.pure.cloud", "prod-apne3"),
+    "ap-southeast-1": ("apse1.pure.cloud", "prod-apse1"),
+    "ap-southeast-2": ("mypurecloud.com.au", "prod-apse2"),
+    "eusc-de-east-1": ("edee1.eusc-pure.cloud", "eusc-edee1-core"),
 }
+EXPECTED_DOMAINS = {name: domain for name, (domain, _) in REGIONS.items()}
 
 
 def test_every_documented_region_is_known_and_nothing_else():
     assert set(region_names()) == set(EXPECTED_DOMAINS)
 
 
-@pytest.mark.parametrize("name,domain", sorted(EXPECTED_DOMAINS.items()))
-def test_region_hosts(name, domain):
+@pytest.mark.parametrize("name,domain,environment", sorted((name, *row) for name, row in REGIONS.items()))
+def test_region_hosts_and_environment(name, domain, environment):
     region = get_region(name)
     assert region.name == name
     assert region.domain == domain
+    assert region.environment == environment
     assert region.api_base == f"https://api.{domain}"
     assert region.login_base == f"https://login.{domain}"
     assert region.apps_base == f"https://apps.{domain}"
     assert region.webmessaging_host == f"webmessaging.{domain}"
-    if name == "us-east-1":
-        assert region.environment == "prod"
-    else:
-        assert region.environment.startswith("prod-")
 
 
 def test_region_name_is_normalised():
@@ -103,8 +103,8 @@ def _settings_in_subprocess(env: dict[str, str], code: str) -> subprocess.Comple
 
 
 _PRINT_HOSTS = (
-    "import django; django.setup(); from django.conf import settings as s; "
-    "print(s.GENESYS_API_BASE, s.GENESYS_LOGIN_BASE, s.GENESYS_APPS_BASE)"
+    "import django; django.setup(); from messaging.app_settings import app_settings as s; "
+    "print(s.API_BASE, s.LOGIN_BASE, s.APPS_BASE)"
 )
 
 
