@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from tests.conftest import DEMO_PASSWORD
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DEMO_PASSWORD = "demo-pass-2026"
 MEMBER_KEYS = ["isAuthenticated", "memberId", "membershipLevel", "displayName", "email"]
 # The page's own attribute set-up is over once Messenger's owner marker names this page's owner.
 OWNER_SETTLED = """() => {

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from messaging.attributes import read_member_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DEMO_PASSWORD = "demo-pass-2026"
 MEMBER_KEYS = {"memberId", "membershipLevel", "memberToken", "displayName", "email"}
 
 

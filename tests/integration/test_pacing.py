@@ -18,16 +18,16 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from messaging.genesys import oauth as tokens_module
-from messaging.genesys.client import get_client, reset_client
+from messaging.genesys.client import get_client
 from messaging.genesys.errors import GenesysRateLimited
 from messaging.genesys.oauth import TokenPool
 from messaging.genesys.pacing import RateLimiter
 from messaging.models import AttributePush
 from messaging.services import verify_conversation
+from sandbox.launcher import GET_ROUTE
 from tests.processes import race
 
 ROOT = Path(__file__).resolve().parents[2]
-GET_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
 LIMIT = 20
 BUDGET = 18  # LIMIT less 10 %
 
@@ -35,16 +35,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def genesys(sandbox, settings):
-    """The sandbox with a per-token limit of 20 a minute, the site configured to match, and a fresh client."""
-    sandbox.configure(flow_enabled=False, rate_per_minute=LIMIT)
+def genesys(genesys, settings):
+    """The shared sandbox fixture (tests/integration/conftest.py) with a per-token limit of 20 a minute and the
+    site configured to match (its client is made after this, on first use)."""
+    genesys.configure(rate_per_minute=LIMIT)
     settings.GENESYS_TOKEN_RATE_PER_MINUTE = LIMIT
     settings.GENESYS_TOKEN_RATE_HEADROOM = 0.1
     settings.GENESYS_PACING_MAX_WAIT = 0.3
     settings.GENESYS_MAX_RETRY_WAIT = 0.5  # the sandbox's Retry-After (up to 60 s) is not waited for in a call
-    reset_client()
-    yield sandbox
-    reset_client()
+    return genesys
 
 
 @pytest.fixture
