@@ -25,7 +25,7 @@ from messaging.genesys.pacing import RateLimiter
 from messaging.models import AttributePush
 from messaging.services import verify_conversation
 from sandbox.launcher import GET_ROUTE
-from tests.processes import race
+from tests.processes import race, racing_script
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 20
@@ -180,29 +180,25 @@ def test_a_push_without_budget_stays_in_the_outbox_and_is_delivered_later(genesy
 
 # --- several OS processes sharing Redis ---
 
-CHILD = r"""
-import json, pathlib, sys, time
-import django
-django.setup()
-from messaging.genesys.client import get_client
-from messaging.genesys.errors import GenesysRateLimited
-ready, go, conversation = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
-client = get_client()
-ready.touch()
-deadline = time.monotonic() + 60
-while not go.exists():
-    if time.monotonic() > deadline:
-        sys.exit(3)
-    time.sleep(0.002)
-answered = limited = 0
-for _ in range(int(sys.argv[4])):
-    try:
-        client.get_message_conversation(conversation)
-        answered += 1
-    except GenesysRateLimited:
-        limited += 1
-print(json.dumps({"answered": answered, "limited": limited}))
-"""
+# Each child: set Django and its client up first, say it is ready, wait for the starting signal, then call.
+CHILD = racing_script(
+    prepare="""
+    from messaging.genesys.client import get_client
+    from messaging.genesys.errors import GenesysRateLimited
+    conversation = sys.argv[3]
+    client = get_client()
+    """,
+    work="""
+    answered = limited = 0
+    for _ in range(int(sys.argv[4])):
+        try:
+            client.get_message_conversation(conversation)
+            answered += 1
+        except GenesysRateLimited:
+            limited += 1
+    print(json.dumps({"answered": answered, "limited": limited}))
+    """,
+)
 
 
 def _redis_url() -> str:
