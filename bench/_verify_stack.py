@@ -28,6 +28,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from sandbox import launcher
+
 ROOT = Path(__file__).resolve().parents[1]
 VERIFY_PATH = "/messaging/genesys/verify"
 
@@ -109,6 +111,7 @@ class VerifyStack:
         self.extra_env = dict(env or {})
         self.server = server  # "runserver" or "gunicorn"
         self.processes: dict[str, subprocess.Popen] = {}
+        self.sandbox: launcher.RunningSandbox | None = None  # when the stack started its own
         self.initial_members: dict[str, dict[str, str]] = {}
         self.site_url = ""
         self.pg_admin_url: str | None = None
@@ -218,21 +221,11 @@ class VerifyStack:
         return path.read_text(errors="replace")[-tail:] if path.exists() else ""
 
     def start_sandbox(self) -> str:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", "0", "--quiet"],
-            cwd=ROOT,
-            env=self.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self.processes["sandbox"] = process
-        assert process.stdout is not None
-        line = process.stdout.readline().decode()
-        if "listening on " not in line:
-            raise RuntimeError(f"sandbox did not start: {line!r}")
-        self.sandbox_url = line.split("listening on ", 1)[1].strip()
-        wait_http(f"{self.sandbox_url}/_stats", process=process)
+        """A sandbox of the stack's own, started by the one launcher of tests and benchmarks (sandbox/launcher.py),
+        with the stack's Genesys and sandbox settings (production credentials, when given, are the sandbox's too)."""
+        sandbox_env = {k: v for k, v in self.env().items() if k.startswith(("GENESYS_", "SANDBOX_")) and v}
+        self.sandbox = launcher.start_sandbox(sandbox_env, timeout=20.0)
+        self.sandbox_url = self.sandbox.url
         return self.sandbox_url
 
     def prepare(self) -> None:
@@ -287,6 +280,9 @@ class VerifyStack:
                     process.wait(10)
             if process.stdout is not None:
                 process.stdout.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
         if self.pg_database and self.pg_admin_url:
             import psycopg
 

@@ -46,9 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._sandbox import Sandbox, start_sandbox  # noqa: E402
-
-GET_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
-PATCH_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
+from sandbox.launcher import GET_ROUTE, PATCH_ROUTE  # noqa: E402
 
 
 def start_scaled_sandbox(window: float, timeout: float = 15.0) -> Sandbox:

@@ -28,9 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._verify_stack import VERIFY_PATH, VerifyStack  # noqa: E402
 from sandbox import defaults  # noqa: E402
-
-GET_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
-PATCH_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
+from sandbox.launcher import GET_ROUTE, PATCH_ROUTE  # noqa: E402
 
 
 def percentile(values: list[float], fraction: float) -> float:

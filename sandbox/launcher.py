@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # Nothing listens on the discard port: until told otherwise, the flow's data action fails fast instead of reaching
 # a developer's `make run` on 127.0.0.1:8000.
 UNREACHABLE_DATA_ACTION_URL = "http://127.0.0.1:9/messaging/genesys/verify"
+# Keys of GET /_stats "requests" for the two Platform API calls the site makes: read a conversation, push attributes.
+GET_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
+PATCH_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
 
 
 class SandboxDidNotStart(RuntimeError):

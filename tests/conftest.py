@@ -10,6 +10,8 @@ import os
 
 import pytest
 
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
+
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from such a thread
 # unless told it is safe. It is, here: the loop belongs to Playwright, not to Django.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -22,7 +24,6 @@ pytest_plugins = [
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-DEMO_PASSWORD = "demo-pass-2026"
 
 
 def pytest_collection_modifyitems(config, items):

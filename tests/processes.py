@@ -3,10 +3,29 @@
 import json
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# A racing child's protocol: say it is ready (argv[1]), then wait for the starting signal (argv[2]), 60 s at most.
+_READY_THEN_WAIT_FOR_GO = """
+ready, go = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+ready.touch()
+deadline = time.monotonic() + 60
+while not go.exists():
+    if time.monotonic() > deadline:
+        sys.exit(3)
+    time.sleep(0.002)
+"""
+
+
+def racing_script(prepare: str, work: str) -> str:
+    """The source of a child for race(): Django set up and `prepare` run (the slow part), then ready, then, once
+    released, `work`, which prints its JSON result last. Both see race()'s extra args as sys.argv[3:]."""
+    parts = ["import json, pathlib, sys, time\nimport django\ndjango.setup()", prepare, _READY_THEN_WAIT_FOR_GO, work]
+    return "\n".join(textwrap.dedent(part).strip() for part in parts) + "\n"
 
 
 def race(tmp_path: Path, env: dict[str, str], script: str, processes: int, *args: str) -> list[dict]:

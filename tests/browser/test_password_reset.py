@@ -3,12 +3,12 @@ sign in with it; the old password is refused and the link does not work twice. T
 process, so the mail it sends is in django.core.mail.outbox (locmem backend in tests)."""
 
 import re
-from typing import Any
 
 import pytest
 from django.core import mail
 
-from tests.conftest import DEMO_PASSWORD
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
+from tests.browser.steps import submit_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,13 +22,6 @@ def site(live_server, seeded, settings) -> str:
     settings.GENESYS_DEPLOYMENT_ID = ""
     mail.outbox = []
     return live_server.url
-
-
-def sign_in(page: Any, site: str, password: str) -> None:
-    page.goto(f"{site}/accounts/login/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", password)
-    page.click("form.stacked button[type=submit]")
 
 
 def test_the_whole_reset_from_the_sign_in_page(page, site, console_errors):
@@ -51,9 +44,9 @@ def test_the_whole_reset_from_the_sign_in_page(page, site, console_errors):
     page.click("form.stacked button[type=submit]")
     page.wait_for_selector("#reset-complete")
 
-    sign_in(page, site, DEMO_PASSWORD)
+    submit_sign_in(page, site, "alice", DEMO_PASSWORD)
     page.wait_for_selector("p.error[role=alert]")  # the old password is refused
-    sign_in(page, site, NEW_PASSWORD)
+    submit_sign_in(page, site, "alice", NEW_PASSWORD)
     page.wait_for_url(f"{site}/")
     page.click("#member-page-link")
     assert page.locator("#member-email").inner_text() == "alice@example.com"

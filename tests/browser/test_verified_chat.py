@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from tests.browser.steps import send, sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DEMO_PASSWORD = "demo-pass-2026"
 MEMBER_KEYS = ["isAuthenticated", "memberId", "membershipLevel", "displayName", "email"]
 # The page's own attribute set-up is over once Messenger's owner marker names this page's owner.
 OWNER_SETTLED = """() => {
@@ -22,23 +23,6 @@ def site(messenger_site, seeded) -> str:
     """The live site, Messenger pointed at this run's sandbox (tests/fixtures/browser.py), the sandbox's flow
     calling the live site's verify endpoint (the sandbox fixture does that when live_server is in use)."""
     return messenger_site
-
-
-def sign_in(page: Any, site: str, username: str) -> None:
-    page.goto(f"{site}/accounts/login/", wait_until="domcontentloaded")
-    page.fill("#id_username", username)
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("form.stacked button[type=submit]")
-    page.wait_for_url(f"{site}/", wait_until="commit")
-
-
-def send(page: Any, text: str) -> None:
-    page.locator("#genesys-launcher").wait_for()
-    if not page.locator("#genesys-messenger").is_visible():
-        page.click("#genesys-launcher")
-    page.locator("#genesys-input").wait_for(state="visible")
-    page.fill("#genesys-input", text)
-    page.click("#genesys-send")
 
 
 def verified_conversation(sandbox: Any, text: str) -> dict[str, Any]:

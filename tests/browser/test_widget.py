@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from messaging.identity.member_token import read_member_token
+from tests.browser.steps import open_widget, send, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DEMO_PASSWORD = "demo-pass-2026"
 MEMBER_KEYS = {"memberId", "membershipLevel", "memberToken", "displayName", "email"}
 
 
@@ -46,34 +47,9 @@ def _counts(message: Any) -> bool:
     return not (message.text.startswith("Failed to load resource") and "/favicon.ico" in url)
 
 
-def sign_in(page: Any, site: str, username: str) -> None:
-    # No waiting for "load" (the Messenger script and its stylesheet): the member acts as soon as she can.
-    page.goto(f"{site}/accounts/login/", wait_until="domcontentloaded")
-    page.fill("#id_username", username)
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("form.stacked button[type=submit]")
-    page.wait_for_url(f"{site}/", wait_until="commit")
-
-
 def sign_out(page: Any, site: str) -> None:
     page.click("#logout-button")
     page.wait_for_url(f"{site}/")
-
-
-def open_widget(page: Any) -> None:
-    # The stand-in builds launcher and panel together and reopens the panel if it was open on the last page:
-    # look at the panel only once the launcher is there, or the click would close it.
-    page.locator("#genesys-launcher").wait_for()
-    if not page.locator("#genesys-messenger").is_visible():
-        page.click("#genesys-launcher")
-    page.locator("#genesys-input").wait_for(state="visible")
-
-
-def send(page: Any, text: str) -> None:
-    """Open the widget and send at once: no wait for anything but the controls being there."""
-    open_widget(page)
-    page.fill("#genesys-input", text)
-    page.click("#genesys-send")
 
 
 def wait_for(sandbox: Any, probe: Any, page: Any, timeout: float = 15) -> Any:

@@ -10,12 +10,12 @@ from collections import defaultdict
 import pytest
 
 from bench._verify_stack import VERIFY_PATH, VerifyStack
+from sandbox.launcher import PATCH_ROUTE
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(240)
 
 CONVERSATIONS = 100
-PATCH_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
 # The first matching fault that fires decides, so the ratios compound to 10% each: 30% of API requests fail.
 API_FAULTS = [
     {"route": "api", "status": 500, "ratio": 0.1},

@@ -2,30 +2,18 @@
 was set on, once: pages of a signed-in session through Django's test client, the verify endpoint over the real
 client against the sandbox (which serves real HTTP)."""
 
-import base64
 import json
 import logging
 
 import pytest
 from django.test import Client
 
-from messaging.genesys.client import reset_client
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from messaging.identity.grants import SESSION_GRANT_KEY
 from messaging.models import MemberTokenGrant
-from sandbox import defaults
+from tests.data_action import verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
-URL = "/messaging/genesys/verify"
-AUTH = "Basic " + base64.b64encode(f"{defaults.DATA_ACTION_USERNAME}:{defaults.DATA_ACTION_PASSWORD}".encode()).decode()
-DEMO_PASSWORD = "demo-pass-2026"
-
-
-@pytest.fixture
-def genesys(sandbox):
-    sandbox.configure(flow_enabled=False)  # these tests play the flow's data action themselves
-    reset_client()
-    yield sandbox
-    reset_client()
 
 
 @pytest.fixture
@@ -33,17 +21,6 @@ def signed_in(alice):
     client = Client()
     assert client.login(username="alice", password=DEMO_PASSWORD)
     return client
-
-
-def verify(conversation_id: str, token: str) -> dict:
-    response = Client().post(
-        URL,
-        data=json.dumps({"conversationId": conversation_id, "memberToken": token}),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=AUTH,
-    )
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def conversation_with(genesys, token: str) -> str:

@@ -15,12 +15,12 @@ from django.db import connection
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from accounts.services import move_members_to_level
 from messaging.identity.member_token import read_member_token
 from messaging.messenger import ANONYMOUS_OWNER, LOGOUT_CLEAR_SESSION_KEY, messenger_csp_sources
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_PASSWORD = "demo-pass-2026"
 DATA_RE = re.compile(r'<script id="genesys-messenger-data" type="application/json">(.*?)</script>', re.S)
 NONCE_RE = re.compile(r'<script nonce="([^"]+)">')
 

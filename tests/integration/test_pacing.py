@@ -19,16 +19,16 @@ from django.utils import timezone
 
 from messaging import processes
 from messaging.genesys import oauth as tokens_module
-from messaging.genesys.client import get_client, reset_client
+from messaging.genesys.client import get_client
 from messaging.genesys.errors import GenesysRateLimited
 from messaging.genesys.pacing import RateLimiter, last_rate_limit_headers
 from messaging.genesys.pool import TOKEN_POOL_KEY, TokenPool, get_token_pool
 from messaging.models import AttributePush
 from messaging.verification import verify_conversation
-from tests.processes import race
+from sandbox.launcher import GET_ROUTE
+from tests.processes import race, racing_script
 
 ROOT = Path(__file__).resolve().parents[2]
-GET_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
 SECURE_ROUTE = "/api/v2/conversations/{conversationId}/secureattributes"
 LIMIT = 20
 BUDGET = 18  # LIMIT less 10 %
@@ -37,16 +37,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def genesys(sandbox, settings):
-    """The sandbox with a per-token limit of 20 a minute, the site configured to match, and a fresh client."""
-    sandbox.configure(flow_enabled=False, rate_per_minute=LIMIT)
+def genesys(genesys, settings):
+    """The shared sandbox fixture (tests/integration/conftest.py) with a per-token limit of 20 a minute and the
+    site configured to match (its client is made after this, on first use)."""
+    genesys.configure(rate_per_minute=LIMIT)
     settings.GENESYS_TOKEN_RATE_PER_MINUTE = LIMIT
     settings.GENESYS_TOKEN_RATE_HEADROOM = 0.1
     settings.GENESYS_PACING_MAX_WAIT = 0.3
     settings.GENESYS_MAX_RETRY_WAIT = 0.5  # the sandbox's Retry-After (up to 60 s) is not waited for in a call
-    reset_client()
-    yield sandbox
-    reset_client()
+    return genesys
 
 
 @pytest.fixture
@@ -202,29 +201,25 @@ def test_a_push_without_budget_stays_in_the_outbox_and_is_delivered_later(genesy
 
 # --- several OS processes sharing Redis ---
 
-CHILD = r"""
-import json, pathlib, sys, time
-import django
-django.setup()
-from messaging.genesys.client import get_client
-from messaging.genesys.errors import GenesysRateLimited
-ready, go, conversation = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
-client = get_client()
-ready.touch()
-deadline = time.monotonic() + 60
-while not go.exists():
-    if time.monotonic() > deadline:
-        sys.exit(3)
-    time.sleep(0.002)
-answered = limited = 0
-for _ in range(int(sys.argv[4])):
-    try:
-        client.get_message_conversation(conversation)
-        answered += 1
-    except GenesysRateLimited:
-        limited += 1
-print(json.dumps({"answered": answered, "limited": limited}))
-"""
+# Each child: set Django and its client up first, say it is ready, wait for the starting signal, then call.
+CHILD = racing_script(
+    prepare="""
+    from messaging.genesys.client import get_client
+    from messaging.genesys.errors import GenesysRateLimited
+    conversation = sys.argv[3]
+    client = get_client()
+    """,
+    work="""
+    answered = limited = 0
+    for _ in range(int(sys.argv[4])):
+        try:
+            client.get_message_conversation(conversation)
+            answered += 1
+        except GenesysRateLimited:
+            limited += 1
+    print(json.dumps({"answered": answered, "limited": limited}))
+    """,
+)
 
 
 def _redis_url() -> str:

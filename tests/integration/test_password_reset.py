@@ -14,7 +14,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import resolve, reverse
 
-from tests.conftest import DEMO_PASSWORD
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -1,10 +1,8 @@
 """Background delivery over real HTTP against the sandbox: the worker command, level changes from the admin,
 retries until the limit, "Retry now", credentials fixed by an operator, and `deliver_pushes --once`."""
 
-import base64
 import datetime
 import io
-import json
 
 import pytest
 from django.core.management import call_command
@@ -19,32 +17,18 @@ from messaging.genesys.client import reset_client
 from messaging.management.commands import deliver_pushes
 from messaging.models import AttributePush
 from sandbox import defaults
+from sandbox.launcher import PATCH_ROUTE
+from tests.data_action import verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
-URL = "/messaging/genesys/verify"
-PATCH_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
-AUTH = "Basic " + base64.b64encode(f"{defaults.DATA_ACTION_USERNAME}:{defaults.DATA_ACTION_PASSWORD}".encode()).decode()
 
 
 @pytest.fixture
-def genesys(sandbox, settings):
-    sandbox.configure(flow_enabled=False)
+def genesys(genesys, settings):
+    """The shared sandbox fixture (tests/integration/conftest.py), delivery retried by the outbox only."""
     settings.GENESYS_RETRY_TOTAL = 0  # one HTTP attempt per call: the outbox does the retrying here
     settings.GENESYS_PUSH_RETRY_BASE = 0.01
-    reset_client()
-    yield sandbox
-    reset_client()
-
-
-def verify(conversation_id: str, token: str) -> dict:
-    response = Client().post(
-        URL,
-        data=json.dumps({"conversationId": conversation_id, "memberToken": token}),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=AUTH,
-    )
-    assert response.status_code == 200, response.content
-    return response.json()
+    return genesys
 
 
 def run_worker() -> None:

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from accounts.models import MembershipLevel
 from config import settings as project_settings
 from sandbox import defaults as sandbox_defaults
@@ -142,7 +143,7 @@ def test_seed_demo_is_idempotent_and_prints_no_hash():
         "carol": "Bronze",
     }
     admin = User.objects.get(username="admin")
-    assert admin.is_superuser and admin.check_password("demo-pass-2026")
+    assert admin.is_superuser and admin.check_password(DEMO_PASSWORD)
     assert User.objects.count() == 4
     text = out.getvalue()
     assert text.count("created  member") == 3 and text.count("exists   member") == 3

@@ -18,29 +18,25 @@ from django.db import connections
 
 from messaging.genesys.client import get_client, reset_client
 from messaging.genesys.oauth import get_access_token
-from tests.processes import race
+from tests.processes import race, racing_script
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 8
 THREADS = 16
 
 # Each child: set Django up (slow) first, say it is ready, wait for the starting signal, then ask for a token.
-CHILD = r"""
-import hashlib, json, pathlib, sys, time
-import django
-django.setup()
-from messaging.genesys.oauth import get_access_token
-ready, go = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-ready.touch()
-deadline = time.monotonic() + 60
-while not go.exists():
-    if time.monotonic() > deadline:
-        sys.exit(3)
-    time.sleep(0.002)
-started = time.monotonic()
-token = get_access_token()
-print(json.dumps({"token": hashlib.sha256(token.encode()).hexdigest()[:16], "ms": (time.monotonic() - started) * 1000}))
-"""
+CHILD = racing_script(
+    prepare="""
+    import hashlib
+    from messaging.genesys.oauth import get_access_token
+    """,
+    work="""
+    started = time.monotonic()
+    token = get_access_token()
+    digest = hashlib.sha256(token.encode()).hexdigest()[:16]
+    print(json.dumps({"token": digest, "ms": (time.monotonic() - started) * 1000}))
+    """,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -17,27 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from messaging.genesys.client import reset_client
 from messaging.models import AttributePush, ConversationLink, MemberTokenGrant
 from sandbox import defaults
-
-URL = "/messaging/genesys/verify"
-USERNAME = defaults.DATA_ACTION_USERNAME
-PASSWORD = defaults.DATA_ACTION_PASSWORD
-GET_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
-PATCH_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
-ANSWER_KEYS = {"verified", "verifiedAt", "isAuthenticated", "memberId", "membershipLevel", "pushState"}
-
-
-def basic(username=USERNAME, password=PASSWORD) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-
-
-def post(client, body, *, auth=None, content_type="application/json", **extra):
-    data = body if isinstance(body, str | bytes) else json.dumps(body)
-    return client.post(
-        URL, data=data, content_type=content_type, HTTP_AUTHORIZATION=auth if auth is not None else basic(), **extra
-    )
+from sandbox.launcher import GET_ROUTE, PATCH_ROUTE
+from tests.data_action import ANSWER_KEYS, PASSWORD, URL, USERNAME, basic, post, verify
 
 
 @pytest.fixture
@@ -45,15 +28,6 @@ def credentials(settings):
     settings.GENESYS_DATA_ACTION_USERNAME = USERNAME
     settings.GENESYS_DATA_ACTION_PASSWORD = PASSWORD
     return settings
-
-
-@pytest.fixture
-def genesys(sandbox, settings):
-    """The sandbox with its own flow off (these tests play the data action themselves) and a fresh client."""
-    sandbox.configure(flow_enabled=False)
-    reset_client()
-    yield sandbox
-    reset_client()
 
 
 def test_the_url_is_named():
@@ -195,22 +169,13 @@ def test_strangers_on_a_shared_address_cannot_spend_genesys_budget(client, genes
     conversation = genesys.start_conversation(attributes={"memberToken": token})
     strangers = [post(client, {}, auth=basic(password=f"guess{i}")).status_code for i in range(50)]
     assert set(strangers) == {401, 429} and strangers[:30] == [401] * 30  # GENESYS_VERIFY_FAILED_AUTH_RATE 30/m
-    data = verify(client, conversation["id"], token)  # same address: 200
+    data = verify(conversation["id"], token)  # same address: 200
     assert data["verified"] == "true"
     answered = [post(client, {"memberToken": ""}).status_code for _ in range(10)]  # the budget left: 9 more
     assert answered == [400] * 9 + [429]
 
 
 # --- the real path against the sandbox ---
-
-
-def verify(client, conversation_id, token):
-    response = post(Client(enforce_csrf_checks=True), {"conversationId": conversation_id, "memberToken": token})
-    assert response.status_code == 200, response.content
-    data = response.json()
-    assert set(data) >= ANSWER_KEYS and all(isinstance(v, str) for v in data.values())
-    assert response["Cache-Control"] == "no-store"
-    return data
 
 
 def api_calls(sandbox):
@@ -233,7 +198,7 @@ def test_a_valid_token_pushes_the_servers_attributes(client, genesys, alice, mem
     )
     cid = conversation["id"]
     started = time.monotonic()
-    data = verify(client, cid, token)
+    data = verify(cid, token)
     assert time.monotonic() - started < 10  # far inside the data action's 20 s, on a busy CI machine too
     assert data["verified"] == "true" and data["pushState"] == "delivered"
     assert data["isAuthenticated"] == "true"
@@ -256,7 +221,7 @@ def test_a_valid_token_pushes_the_servers_attributes(client, genesys, alice, mem
     assert str(link.conversation_id) == cid and link.user == alice and link.participant_id
 
     # A repeat (Genesys retried the data action): same version, one PATCH and no GET.
-    again = verify(client, cid, token)
+    again = verify(cid, token)
     assert again == data
     assert api_calls(genesys) == (1, 2)
     assert AttributePush.objects.count() == 1
@@ -290,7 +255,7 @@ def test_a_token_that_proves_nothing_pushes_verified_false(
         alice.delete()
     page = {"isAuthenticated": "true", "memberId": "someone", "membershipLevel": "Platinum", "memberToken": token}
     cid = genesys.start_conversation(attributes=page)["id"]
-    data = verify(client, cid, presented or token)
+    data = verify(cid, presented or token)
     assert data["verified"] == "false" and data["pushState"] == "delivered"
     reason = {"forged": "bad_signature", "garbage": "malformed", "anonymous": "no_token"}.get(kind, kind)
     assert f"reason={reason} " in caplog.text
@@ -312,7 +277,7 @@ def test_genesys_down_still_answers_from_the_database(client, genesys, alice, se
     cid = genesys.start_conversation(attributes={"memberToken": token})["id"]
     genesys.faults(route=PATCH_ROUTE, status=503, ratio=1)
     started = time.monotonic()
-    data = verify(client, cid, token)
+    data = verify(cid, token)
     assert time.monotonic() - started < 10
     assert data["verified"] == "true" and data["membershipLevel"] == "Gold"
     assert data["pushState"] == "pending"
@@ -337,7 +302,7 @@ def test_a_slow_genesys_cannot_hold_the_answer(client, genesys, alice, settings,
     cid = genesys.start_conversation(attributes={"memberToken": token})["id"]
     genesys.faults(route=PATCH_ROUTE, latency_ms=5000)
     started = time.monotonic()
-    data = verify(client, cid, token)
+    data = verify(cid, token)
     assert time.monotonic() - started < 4  # the budget (1 s), not Genesys' 5 s
     assert data["pushState"] == "pending" and data["verified"] == "true"
     time.sleep(4.5)  # let the call in flight finish before the database is flushed
@@ -353,17 +318,17 @@ def test_while_genesys_cannot_show_the_conversation_a_live_token_is_spent_on_it(
     token = member_token(alice)
     cid = genesys.start_conversation(attributes={"memberToken": token})["id"]
     genesys.faults(route=GET_ROUTE, status=503, ratio=1)
-    data = verify(client, cid, token)
+    data = verify(cid, token)
     assert data["verified"] == "true" and data["membershipLevel"] == "Gold"
     assert "reason=verified_unchecked" in caplog.text
     genesys.clear_faults()
     elsewhere = genesys.start_conversation(attributes={"memberToken": token})["id"]
-    assert verify(client, elsewhere, token)["verified"] == "false"  # already used
+    assert verify(elsewhere, token)["verified"] == "false"  # already used
 
 
 @pytest.mark.django_db(transaction=True)
 def test_an_unknown_conversation_is_answered_and_recorded_as_failed(client, genesys, alice, member_token):
-    data = verify(client, str(uuid.uuid4()), member_token(alice))
+    data = verify(str(uuid.uuid4()), member_token(alice))
     assert data["verified"] == "false" and data["pushState"] == "failed"
     push = AttributePush.objects.get()
     assert "GenesysNotFound" in push.last_error
