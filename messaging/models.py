@@ -11,7 +11,22 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .outbox.states import PushState
+
+class PushState(models.TextChoices):
+    """The state of an AttributePush (AttributePush.State is this class).
+
+    pending -> delivering -> delivered
+                         \\-> pending (retryable failure, next_attempt_at = backoff)
+                         \\-> failed (not retryable, or out of attempts; "Retry now" -> pending)
+    pending/delivering/failed -> superseded (a newer version of the same conversation exists)
+    delivered -> pending (a repeat verify re-asserts the same version: one PATCH)
+    """
+
+    PENDING = "pending", "pending"
+    DELIVERING = "delivering", "delivering"
+    DELIVERED = "delivered", "delivered"
+    FAILED = "failed", "failed"
+    SUPERSEDED = "superseded", "superseded"
 
 
 class ConversationLink(models.Model):
@@ -53,7 +68,7 @@ class ConversationLink(models.Model):
 class AttributePush(models.Model):
     """One version of the attributes the server vouches for, to be PATCHed onto the customer participant.
 
-    Its states and their transitions: outbox/states.py (PushState); only outbox/records.py changes them.
+    Its states: PushState above; only outbox/records.py changes them.
     """
 
     State = PushState

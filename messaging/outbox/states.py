@@ -1,29 +1,12 @@
-"""The outbox's vocabulary: the states of a push and what each step of a delivery can come to (no loose strings).
+"""The outbox's vocabulary: what each step of a delivery can come to (no loose strings). The states of a push,
+PushState, live with the model (models.py), so the models never import the outbox.
 
 StrEnum values compare equal to their text, so logs, JSON answers and task results read as before.
 """
 
 from enum import StrEnum
 
-from django.db import models
-
-
-class PushState(models.TextChoices):
-    """The state of an AttributePush (AttributePush.State is this class).
-
-    pending -> delivering -> delivered
-                         \\-> pending (retryable failure, next_attempt_at = backoff)
-                         \\-> failed (not retryable, or out of attempts; "Retry now" -> pending)
-    pending/delivering/failed -> superseded (a newer version of the same conversation exists)
-    delivered -> pending (a repeat verify re-asserts the same version: one PATCH)
-    """
-
-    PENDING = "pending", "pending"
-    DELIVERING = "delivering", "delivering"
-    DELIVERED = "delivered", "delivered"
-    FAILED = "failed", "failed"
-    SUPERSEDED = "superseded", "superseded"
-
+from ..models import PushState
 
 # Still on their way to Genesys.
 OPEN_STATES = (PushState.PENDING, PushState.DELIVERING)
