@@ -49,14 +49,14 @@ def grouped_bars(labels: Sequence[str], series: Sequence[Series], *, title: str,
         y = TOP + plot_h * (1 - fraction)
         parts.append(
             format_html(
-                '<line class="grid" x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#d0d7de" stroke-width="1"/>'
-                '<text class="axis" x="{}" y="{:.1f}" text-anchor="end" font-size="11" fill="#57606a">{}</text>',
+                '<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}" stroke="#d0d7de" stroke-width="1"/>'
+                '<text class="axis" x="{}" y="{}" text-anchor="end" font-size="11" fill="#57606a">{}</text>',
                 LEFT,
-                y,
+                _px(y),
                 WIDTH - RIGHT,
-                y,
+                _px(y),
                 LEFT - 6,
-                y + 4,
+                _px(y + 4),
                 _number(top * fraction),
             )
         )
@@ -67,13 +67,13 @@ def grouped_bars(labels: Sequence[str], series: Sequence[Series], *, title: str,
             height = plot_h * value / top
             parts.append(
                 format_html(
-                    '<rect class="bar {}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}" '
+                    '<rect class="bar {}" x="{}" y="{}" width="{}" height="{}" fill="{}" '
                     'data-value="{}"><title>{}: {} {}</title></rect>',
                     one.name,
-                    x0 + bar_w * position,
-                    TOP + plot_h - height,
-                    bar_w,
-                    height,
+                    _px(x0 + bar_w * position),
+                    _px(TOP + plot_h - height),
+                    _px(bar_w),
+                    _px(height),
                     one.colour,
                     value,
                     label,
@@ -84,8 +84,8 @@ def grouped_bars(labels: Sequence[str], series: Sequence[Series], *, title: str,
         if index % label_every == 0:
             parts.append(
                 format_html(
-                    '<text class="axis" x="{:.1f}" y="{}" text-anchor="middle" font-size="11" fill="#57606a">{}</text>',
-                    LEFT + group_w * (index + 0.5),
+                    '<text class="axis" x="{}" y="{}" text-anchor="middle" font-size="11" fill="#57606a">{}</text>',
+                    _px(LEFT + group_w * (index + 0.5)),
                     HEIGHT - 8,
                     label,
                 )
@@ -120,3 +120,8 @@ def grouped_bars(labels: Sequence[str], series: Sequence[Series], *, title: str,
 
 def _number(value: float) -> str:
     return f"{value:g}"
+
+
+def _px(value: float) -> str:
+    # format_html escapes its arguments to strings first, so numbers are formatted here.
+    return f"{value:.1f}"
