@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 WIDTH = 720
 HEIGHT = 200
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 26
+LEFT, RIGHT, TOP, BOTTOM = 44, 8, 22, 26  # TOP leaves room for the legend above the bars
 
 
 @dataclasses.dataclass(frozen=True)
