@@ -14,6 +14,7 @@ The outbox backlog is not recorded here: it is read from the database at scrape 
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable
 
@@ -126,16 +127,19 @@ CODE_EXCHANGES = Counter(
 )
 
 # Every series of a closed label set exists from the start (at 0), so rate() and ratios work before the first event
-# and the exposition always names them.
-for _outcome in VerifyOutcome:
-    VERIFY_REQUESTS.labels(_outcome.value)
-    VERIFY_DURATION.labels(_outcome.value)
-for _state in PushEnd:
-    PUSHES_FINISHED.labels(_state.value)
-for _token_outcome in TokenOutcome:
-    OAUTH_TOKEN_REQUESTS.labels(_token_outcome.value)
-for _exchange in CodeExchangeOutcome:
-    CODE_EXCHANGES.labels(_exchange.value)
+# and the exposition always names them. The children are bound once: a recording call is a dict lookup and an add.
+_VERIFY = {o.value: (VERIFY_REQUESTS.labels(o.value), VERIFY_DURATION.labels(o.value)) for o in VerifyOutcome}
+_PUSH_ENDS = {state.value: PUSHES_FINISHED.labels(state.value) for state in PushEnd}
+_TOKENS = {o.value: OAUTH_TOKEN_REQUESTS.labels(o.value) for o in TokenOutcome}
+_EXCHANGES = {o.value: CODE_EXCHANGES.labels(o.value) for o in CodeExchangeOutcome}
+
+
+def _child(children: dict, value: str, kind: type[enum.StrEnum]):  # noqa: ANN202 - a prometheus child
+    try:
+        return children[value]  # a StrEnum member hashes as its value
+    except KeyError:
+        raise ValueError(f"{value!r} is not a {kind.__name__} ({', '.join(children)})") from None
+
 
 # Every metric family this module defines, by its exposed base name (alert rules are checked against it).
 METRIC_NAMES: frozenset[str] = frozenset(
@@ -161,6 +165,7 @@ METRIC_NAMES: frozenset[str] = frozenset(
 _ID_SEGMENT = re.compile(r"^(?:[0-9a-fA-F-]{16,}|\d+|[A-Za-z0-9_-]{32,})$")
 
 
+@functools.lru_cache(maxsize=512)
 def route_template(path: str) -> str:
     """The route of a path with its ids replaced and no query string: bounded label values, no personal data.
     A template already ("/api/v2/conversations/{conversationId}") is returned unchanged."""
@@ -171,14 +176,14 @@ def route_template(path: str) -> str:
 # --- recording: one line at each call site ---
 def verify_answered(outcome: VerifyOutcome | str, seconds: float) -> None:
     """A verify call was answered (or refused) after `seconds`."""
-    value = VerifyOutcome(outcome).value
-    VERIFY_REQUESTS.labels(value).inc()
-    VERIFY_DURATION.labels(value).observe(max(0.0, seconds))
+    requests, duration = _child(_VERIFY, outcome, VerifyOutcome)
+    requests.inc()
+    duration.observe(max(0.0, seconds))
 
 
 def push_finished(state: PushEnd | str) -> None:
     """A push reached a final state (delivered, failed, superseded)."""
-    PUSHES_FINISHED.labels(PushEnd(state).value).inc()
+    _child(_PUSH_ENDS, state, PushEnd).inc()
 
 
 def push_latency(seconds: float) -> None:
@@ -225,7 +230,7 @@ def token_outcome(status: int | None) -> TokenOutcome:
 
 def oauth_token_request(outcome: TokenOutcome | str) -> None:
     """A client-credentials grant ended (issued, refused, rate_limited, unavailable)."""
-    OAUTH_TOKEN_REQUESTS.labels(TokenOutcome(outcome).value).inc()
+    _child(_TOKENS, outcome, TokenOutcome).inc()
 
 
 def pacing_wait(seconds: float) -> None:
@@ -245,4 +250,4 @@ def cache_fallback() -> None:
 
 def code_exchange(outcome: CodeExchangeOutcome | str) -> None:
     """An authenticated-messaging code exchange ended (exchanged, refused, failed)."""
-    CODE_EXCHANGES.labels(CodeExchangeOutcome(outcome).value).inc()
+    _child(_EXCHANGES, outcome, CodeExchangeOutcome).inc()
