@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.http import HttpResponse, JsonResponse
-from prometheus_client import REGISTRY
 from django.test import RequestFactory
+from prometheus_client import REGISTRY
 
 from messaging.verify_metrics import observe_verify
 
