@@ -181,9 +181,16 @@ def verify_answered(outcome: VerifyOutcome | str, seconds: float) -> None:
     duration.observe(max(0.0, seconds))
 
 
-def push_finished(state: PushEnd | str) -> None:
-    """A push reached a final state (delivered, failed, superseded)."""
-    _child(_PUSH_ENDS, state, PushEnd).inc()
+def push_finished(state: PushEnd | str, count: int = 1) -> None:
+    """`count` pushes reached a final state (delivered, failed, superseded): an UPDATE's row count may be given."""
+    if count:
+        _child(_PUSH_ENDS, state, PushEnd).inc(count)
+
+
+def push_delivered(seconds: float) -> None:
+    """A push was delivered `seconds` after it was recorded: push_finished(DELIVERED) and push_latency(seconds)."""
+    _PUSH_ENDS[PushEnd.DELIVERED].inc()
+    PUSH_LATENCY.observe(max(0.0, seconds))
 
 
 def push_latency(seconds: float) -> None:

@@ -111,6 +111,9 @@ def test_recording_functions_change_the_exposition(client, settings):
     metrics.pacing_fail_fast()
     metrics.cache_fallback()
     metrics.code_exchange("exchanged")
+    metrics.push_finished("superseded", 3)
+    metrics.push_finished("superseded", 0)
+    metrics.push_delivered(2.0)
     after = scrape(client)
 
     def grew(name: str, by: float = 1, **labels: str) -> None:
@@ -119,9 +122,10 @@ def test_recording_functions_change_the_exposition(client, settings):
     grew("messaging_verify_requests_total", outcome="verified")
     grew("messaging_verify_requests_total", outcome="refused")
     grew("messaging_verify_duration_seconds_count", outcome="verified")
-    grew("messaging_pushes_finished_total", state="delivered")
-    grew("messaging_push_latency_seconds_count")
-    grew("messaging_push_latency_seconds_sum", by=1.5)
+    grew("messaging_pushes_finished_total", by=2, state="delivered")
+    grew("messaging_pushes_finished_total", by=3, state="superseded")
+    grew("messaging_push_latency_seconds_count", by=2)
+    grew("messaging_push_latency_seconds_sum", by=3.5)
     patch = "/api/v2/conversations/messages/{id}/participants/{id}"  # ids never become label values
     grew("messaging_genesys_requests_total", route=patch, status="202")
     grew("messaging_genesys_retries_total", route=patch, reason="429")
