@@ -401,6 +401,9 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Prometheus: /metrics wants `Authorization: Bearer <METRICS_TOKEN>`; unset, only loopback may scrape. ---
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # --- Logging: one line per event, never a secret. LOG_FORMAT=json gives one JSON object per line (production). ---
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")

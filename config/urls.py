@@ -5,6 +5,7 @@ from oauth2_provider import urls as oauth2_urls
 from accounts import views as account_views
 from accounts.ratelimits import limit_password_attempts, signed_in_username
 from health import views as health_views
+from messaging import dashboard as messaging_dashboard
 
 admin.site.site_header = "Member Messaging administration"
 admin.site.site_title = "Member Messaging"
@@ -32,7 +33,10 @@ urlpatterns = [
             limit_password_attempts(admin.site.password_change, username_of=signed_in_username), cacheable=True
         ),
     ),
+    # The messaging health page (staff), in front of the admin's catch-all like the two forms above.
+    path("admin/messaging/health/", messaging_dashboard.health_page, name="messaging-health"),
     path("admin/", admin.site.urls),
     path("healthz", health_views.healthz, name="healthz"),
     path("readyz", health_views.readyz, name="readyz"),
+    path("metrics", include("messaging.metrics_urls")),
 ]
