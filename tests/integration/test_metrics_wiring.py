@@ -70,3 +70,11 @@ def test_the_redis_fallback_is_counted(settings, unreachable_redis_url):
     cache.set("k", "v")
     assert cache.get("k") == "v"
     assert value("messaging_cache_fallbacks_total") == before + 2
+
+
+def test_every_response_is_counted_by_status_class(client):
+    before = {cls: value("messaging_http_responses_total", status_class=cls) for cls in ("2xx", "4xx")}
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/no-such-page/").status_code == 404
+    assert value("messaging_http_responses_total", status_class="2xx") == before["2xx"] + 1
+    assert value("messaging_http_responses_total", status_class="4xx") == before["4xx"] + 1
