@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._verify_stack import VerifyStack, production_sandbox_credentials  # noqa: E402
+from sandbox.launcher import PATCH_ROUTE  # noqa: E402
 
 PASSWORD = "load-pass-2026"
 # Members with one shared password hash (hashing 200 passwords would be most of the set-up), alice/bob/carol
@@ -63,6 +64,45 @@ print(json.dumps(tokens))
 """
 
 
+METRICS_TOKEN = secrets.token_urlsafe(32)
+
+
+def scrape_metrics(site_url: str) -> dict[str, float]:
+    """The site's /metrics at the end of the run (every gunicorn worker and the push worker, summed by
+    prometheus-client's multiprocess mode), as {"name{labels}": value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = requests.get(f"{site_url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
+    response.raise_for_status()
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}"] = sample.value
+    return samples
+
+
+def metrics_agreement(samples: dict[str, float], *, delivered_patches: int, tokens: int, errors_5xx: int) -> dict:
+    """What the metrics say beside what the run counted itself (the sandbox's PATCHes answered 200, its tokens
+    issued, locust's 5xx)."""
+    patch = "/api/v2/conversations/messages/{id}/participants/{id}/attributes"
+    said = {
+        "pushes_delivered": samples.get('messaging_pushes_finished_total{state="delivered"}', 0.0),
+        "patch_200": samples.get(f'messaging_genesys_requests_total{{route="{patch}",status="200"}}', 0.0),
+        "tokens_issued": samples.get('messaging_oauth_token_requests_total{outcome="issued"}', 0.0),
+        "responses_5xx": samples.get('messaging_http_responses_total{status_class="5xx"}', 0.0),
+    }
+    counted = {"pushes_delivered": delivered_patches, "patch_200": delivered_patches, "tokens_issued": tokens,
+               "responses_5xx": errors_5xx}  # fmt: skip
+    return {"metrics": said, "run": counted, "agree": all(said[key] == counted[key] for key in said)}
+
+
+def patches_delivered(sandbox_stats: dict) -> int:
+    """PATCHes of participant attributes the sandbox received: this run injects no faults and lifts the rate
+    limit, so each was answered 200."""
+    return int(sandbox_stats.get("requests", {}).get(PATCH_ROUTE, 0))
+
+
 def production_env(redis_url: str) -> dict[str, str]:
     """The production profile on plain-HTTP loopback: DEBUG off and everything that implies, except TLS."""
     return {
@@ -85,6 +125,7 @@ def production_env(redis_url: str) -> dict[str, str]:
         # limit is bench/rate_limits.py's subject.
         "GENESYS_TOKEN_RATE_PER_MINUTE": "1000000",
         "LOG_LEVEL": "WARNING",
+        "METRICS_TOKEN": METRICS_TOKEN,
     }
 
 
@@ -144,7 +185,11 @@ def main() -> int:
         return 2
 
     workdir = Path(tempfile.mkdtemp(prefix="loadtest-"))
-    with VerifyStack(server="gunicorn", env=production_env(redis_url)) as stack:
+    env = production_env(redis_url)
+    # Metrics of every process (gunicorn's workers and the push worker) in one directory, summed at scrape time.
+    (workdir / "metrics").mkdir()
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(workdir / "metrics")
+    with VerifyStack(server="gunicorn", env=env) as stack:
         stack.manage("collectstatic", "--noinput", "-v0")
         members_file = workdir / "members.json"
         env_members = {"LOADTEST_PASSWORD": PASSWORD, "LOADTEST_MEMBER_COUNT": str(args.members)}
@@ -182,6 +227,7 @@ def main() -> int:
         elapsed = time.monotonic() - started
         outbox = wait_for_outbox(stack, timeout=120)
         sandbox_stats = requests.get(f"{stack.sandbox_url}/_stats", timeout=5).json()
+        samples = scrape_metrics(stack.site_url)
         site_log = stack.log("site", tail=200_000)
 
     stats = read_stats(prefix)
@@ -203,6 +249,12 @@ def main() -> int:
                     "responses_429": sandbox_stats.get("responses_429"), "requests": sandbox_stats.get("requests")},
         "outbox": outbox,
         "lost_pushes": lost,
+        "metrics_agreement": metrics_agreement(
+            samples,
+            delivered_patches=patches_delivered(sandbox_stats),
+            tokens=sandbox_stats.get("tokens_issued") or 0,
+            errors_5xx=server_errors,
+        ),
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
     }  # fmt: skip
     print(json.dumps(figures, indent=2))
@@ -213,6 +265,8 @@ def main() -> int:
         f"{total.get('failures', 0)} failures, {server_errors} 5xx, tokens issued "
         f"{sandbox_stats.get('tokens_issued')}, lost pushes {lost}"
     )
+    agreement = figures["metrics_agreement"]
+    print(f"loadtest metrics: {agreement['metrics']} (run: {agreement['run']}), agree: {agreement['agree']}")
     return 0 if server_errors == 0 and lost == 0 and sandbox_stats.get("tokens_issued") == 1 else 1
 
 

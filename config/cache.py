@@ -32,6 +32,8 @@ from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from messaging import metrics
+
 logger = logging.getLogger("config.cache")
 
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -178,6 +180,7 @@ class ResilientRedisCache(RedisCache):
         shared = self.shared
         route = shared.circuit.route()
         if route == FALLBACK:
+            metrics.cache_fallback()
             return getattr(shared.fallback, name)(*args, **kwargs)
         try:
             result = getattr(super(), name)(*args, **kwargs)
@@ -188,6 +191,7 @@ class ResilientRedisCache(RedisCache):
                     type(error).__name__,
                     shared.circuit.open_seconds,
                 )
+            metrics.cache_fallback()
             return getattr(shared.fallback, name)(*args, **kwargs)
         except Exception:
             if route == PROBE:  # Redis answered (e.g. incr of a missing key): it is back

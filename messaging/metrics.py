@@ -126,6 +126,12 @@ CODE_EXCHANGES = Counter(
     namespace=NAMESPACE,
 )
 
+HTTP_RESPONSES = Counter(
+    "http_responses", "Responses of the whole site by status class.", ["status_class"], namespace=NAMESPACE
+)
+for _status_class in ("2xx", "3xx", "4xx", "5xx"):
+    HTTP_RESPONSES.labels(_status_class)
+
 # Every series of a closed label set exists from the start (at 0), so rate() and ratios work before the first event
 # and the exposition always names them. The children are bound once: a recording call is a dict lookup and an add.
 _VERIFY = {o.value: (VERIFY_REQUESTS.labels(o.value), VERIFY_DURATION.labels(o.value)) for o in VerifyOutcome}
@@ -158,6 +164,7 @@ METRIC_NAMES: frozenset[str] = frozenset(
         "pacing_fail_fast_total",
         "cache_fallbacks_total",
         "code_exchanges_total",
+        "http_responses_total",
     )
 )
 
@@ -248,6 +255,11 @@ def pacing_wait(seconds: float) -> None:
 def pacing_fail_fast() -> None:
     """An API call was refused because no token had budget within its wait."""
     PACING_FAIL_FAST.inc()
+
+
+def http_response(status: int) -> None:
+    """The site answered a request with `status` (counted by class: 2xx, 3xx, 4xx, 5xx)."""
+    HTTP_RESPONSES.labels(f"{status // 100}xx").inc()
 
 
 def cache_fallback() -> None:

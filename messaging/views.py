@@ -22,6 +22,7 @@ from .app_settings import app_settings
 from .forms import VerifyRequestForm
 from .genesys.client import get_client
 from .verification import verify_conversation
+from .verify_metrics import observe_verify
 
 logger = logging.getLogger("messaging.verify")
 
@@ -98,6 +99,7 @@ def _read_body(request: HttpRequest, limit: int) -> bytes | None:
 
 
 @csrf_exempt  # called by Genesys with Basic credentials, not by a browser form
+@observe_verify
 def verify(request: HttpRequest) -> JsonResponse:
     started = time.monotonic()
     if request.method != "POST":
@@ -152,4 +154,5 @@ def verify(request: HttpRequest) -> JsonResponse:
     )
     response = JsonResponse({**result.attributes, "pushState": result.push_state})
     response["Cache-Control"] = "no-store"
+    response.verified = result.verified  # for the metrics (observe_verify)
     return response

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import requests
 
-from .. import processes
+from .. import metrics, processes
 from ..app_settings import app_settings
 from .errors import (
     GenesysAuthError,
@@ -149,6 +149,7 @@ class GenesysClient:
             permit = self.tokens.acquire(_max_wait(), slot=permit.slot)
             response = self._send(method, path, url, token, json)
             self.tokens.observe(permit, response)
+            metrics.genesys_retry(route, 401)
             if response.status_code == 401:
                 raise _error("Genesys refused a freshly fetched token", response, GenesysAuthError)
         return _result(response, method, path)
@@ -165,8 +166,10 @@ class GenesysClient:
             )
         except requests.RequestException as error:
             log_call(method, path, status=None, started=started, error=transport_failure(error))
+            metrics.genesys_call(path, None, time.monotonic() - started)
             raise GenesysUnavailable(f"Genesys did not answer {method} {path}: {transport_failure(error)}") from None
         log_call(method, path, status=response.status_code, started=started, response=response)
+        metrics.genesys_call(path, response.status_code, time.monotonic() - started, metrics.retry_statuses(response))
         return response
 
 

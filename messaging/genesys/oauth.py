@@ -27,7 +27,7 @@ import requests
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
 
-from .. import processes
+from .. import metrics, processes
 from ..app_settings import app_settings
 from .errors import (
     GenesysConfigurationError,
@@ -234,8 +234,10 @@ class TokenService:
         try:
             entry = self.fetch()
         except GenesysError as error:
+            metrics.oauth_token_request(metrics.token_outcome(getattr(error, "status", None)))
             self.cache.set(self.error_key, error_to_memory(error, owner), timeout=ERROR_MEMORY_SECONDS)
             raise
+        metrics.oauth_token_request(metrics.TokenOutcome.ISSUED)
         self.store(entry)
         logger.info(
             "genesys token stored key=%s expires_in=%d cached_for=%d",

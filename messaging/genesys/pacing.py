@@ -51,7 +51,7 @@ from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
-from .. import processes
+from .. import metrics, processes
 from ..app_settings import app_settings
 from .errors import GenesysRateLimited
 
@@ -220,7 +220,8 @@ class RateLimiter:
         GenesysRateLimited at once when none frees within that."""
         scope = self.scope()
         candidates = [slot] if slot is not None else list(range(max(1, slots)))
-        deadline = self.clock() + max(0.0, max_wait)
+        started = self.clock()
+        deadline = started + max(0.0, max_wait)
         while True:
             now = self.clock()
             usages = self._read(scope, candidates, now)
@@ -232,12 +233,14 @@ class RateLimiter:
             for usage in open_slots:
                 permit = self._take(scope, usage, current, budget)
                 if permit is not None:
+                    metrics.pacing_wait(self.clock() - started)
                     return permit
             wait = min(self.free_in(u, budget, now) for u in usages)
             if open_slots:
                 # Someone took the last unit between our read and our increment: look again shortly.
                 wait = max(wait, random.uniform(0.001, 0.01))
             if now + wait > deadline:
+                metrics.pacing_fail_fast()
                 raise self._exhausted(len(candidates), budget, wait, max_wait)
             self.sleep(min(wait + random.uniform(0, WAKE_JITTER), max(0.0, deadline - now)))
 

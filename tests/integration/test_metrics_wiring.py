@@ -1,0 +1,80 @@
+"""The product's own code paths record what /metrics shows: a real verify against the sandbox moves the verify,
+Genesys-call, token and pacing series; a refused call counts as refused; a Redis outage counts fallbacks."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import caches
+from django.test import Client
+from prometheus_client import REGISTRY
+
+from tests.data_action import post, verify
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CONVERSATION_ROUTE = "/api/v2/conversations/messages/{id}"
+ATTRIBUTES_ROUTE = "/api/v2/conversations/messages/{id}/participants/{id}/attributes"
+
+
+def value(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_a_verify_through_the_endpoint_records_its_calls(genesys, alice, member_token):
+    before = {
+        "verified": value("messaging_verify_requests_total", outcome="verified"),
+        "get": value("messaging_genesys_requests_total", route=CONVERSATION_ROUTE, status="200"),
+        "patch": value("messaging_genesys_requests_total", route=ATTRIBUTES_ROUTE, status="200"),
+        "issued": value("messaging_oauth_token_requests_total", outcome="issued"),
+        "paced": value("messaging_pacing_wait_seconds_count"),
+    }
+    token = member_token(alice)
+    cid = genesys.start_conversation(attributes={"memberToken": token})["id"]
+    assert verify(cid, token)["verified"] == "true"
+    assert value("messaging_verify_requests_total", outcome="verified") == before["verified"] + 1
+    assert value("messaging_genesys_requests_total", route=CONVERSATION_ROUTE, status="200") == before["get"] + 1
+    assert value("messaging_genesys_requests_total", route=ATTRIBUTES_ROUTE, status="200") == before["patch"] + 1
+    assert value("messaging_oauth_token_requests_total", outcome="issued") == before["issued"] + 1  # cold cache
+    assert value("messaging_pacing_wait_seconds_count") == before["paced"] + 2  # the GET and the PATCH
+
+
+def test_a_refused_call_counts_as_refused(genesys):
+    before = value("messaging_verify_requests_total", outcome="refused")
+    assert post(Client(), {"conversationId": "x"}, auth="Basic d3Jvbmc6d3Jvbmc=").status_code == 401
+    assert value("messaging_verify_requests_total", outcome="refused") == before + 1
+
+
+def test_a_wrong_client_secret_counts_as_a_refused_grant(genesys, alice, member_token, settings):
+    from messaging.genesys.client import reset_client
+
+    settings.GENESYS_CLIENT_SECRET = "not-the-secret"
+    reset_client()
+    before = value("messaging_oauth_token_requests_total", outcome="refused")
+    token = member_token(alice)
+    cid = genesys.start_conversation(attributes={"memberToken": token})["id"]
+    verify(cid, token)
+    assert value("messaging_oauth_token_requests_total", outcome="refused") > before
+
+
+def test_the_redis_fallback_is_counted(settings, unreachable_redis_url):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": unreachable_redis_url,
+            "KEY_PREFIX": "wiring",
+            "OPTIONS": {"socket_connect_timeout": 0.1, "socket_timeout": 0.1, "fallback_seconds": 600},
+        }
+    }
+    before = value("messaging_cache_fallbacks_total")
+    cache = caches["default"]
+    cache.set("k", "v")
+    assert cache.get("k") == "v"
+    assert value("messaging_cache_fallbacks_total") == before + 2
+
+
+def test_every_response_is_counted_by_status_class(client):
+    before = {cls: value("messaging_http_responses_total", status_class=cls) for cls in ("2xx", "4xx")}
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/no-such-page/").status_code == 404
+    assert value("messaging_http_responses_total", status_class="2xx") == before["2xx"] + 1
+    assert value("messaging_http_responses_total", status_class="4xx") == before["4xx"] + 1
