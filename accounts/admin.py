@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_id_token_model, get_refresh_token_model
 
+from messaging.selectors import open_conversation_count
+
 from .models import LevelChange, MemberProfile, MembershipLevel
 from .services import move_members_to_level, save_member_profile
 
@@ -96,8 +98,14 @@ class MemberAdmin(UserAdmin):
         if level is None:
             self.message_user(request, "Choose a level to move the members to.", messages.ERROR)
             return
+        moving = [user.pk for user in queryset.exclude(member_profile__level=level)]
+        conversations = open_conversation_count(user_ids=moving)
         changed = move_members_to_level(users=queryset, level=level, actor=request.user)
-        self.message_user(request, f"Moved {changed} member(s) to {level}.", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"Moved {changed} member(s) to {level}; {conversations} open conversation(s) will get a new push.",
+            messages.SUCCESS,
+        )
 
 
 # django-oauth-toolkit registers its token tables in the admin; tokens and codes are secrets, so none is listed.

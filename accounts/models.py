@@ -20,6 +20,18 @@ class MembershipLevel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # What members of this level send to Genesys; a rename re-pushes their open conversations (signals.py).
+        instance._loaded_name = instance.name
+        return instance
+
+    @property
+    def stored_name(self) -> str | None:
+        """The name as last read from or written to the database (None for a level never saved)."""
+        return getattr(self, "_loaded_name", None)
+
 
 class MemberProfile(models.Model):
     """What the contact centre knows about a user: a stable public id and a membership level."""

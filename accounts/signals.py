@@ -7,9 +7,9 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import Signal, receiver
 
-from messaging.services import repush_member
+from messaging.services import repush_member, repush_members
 
-from .models import LevelChange, MemberProfile
+from .models import LevelChange, MemberProfile, MembershipLevel
 
 # Sent after the transaction that changed a member's level commits. Arguments: profile, old_level_id.
 member_level_changed = Signal()
@@ -48,3 +48,19 @@ def repush_on_level_change(sender, profile: MemberProfile, old_level_id: int | N
     """The member's open conversations get a new version with the new level, through messaging's outbox. The
     signal comes after the transaction that changed the level committed, so the worker reads the new level."""
     repush_member(user=profile.user)
+
+
+@receiver(post_save, sender=MembershipLevel, dispatch_uid="accounts.repush_on_level_rename")
+def repush_on_level_rename(sender, instance: MembershipLevel, created, raw=False, **kwargs) -> None:
+    """A renamed level changes what every member of it sends: once the rename committed, their open
+    conversations get a new version, in batches through messaging's outbox."""
+    old_name = instance.stored_name
+    instance._loaded_name = instance.name
+    if raw or created or old_name is None or old_name == instance.name:
+        return
+    level_id = instance.pk
+    transaction.on_commit(
+        lambda: repush_members(
+            user_ids=MemberProfile.objects.filter(level_id=level_id).values_list("user_id", flat=True).iterator()
+        )
+    )

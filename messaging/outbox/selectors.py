@@ -2,6 +2,7 @@
 
 import datetime
 import uuid
+from collections.abc import Iterable
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -18,10 +19,15 @@ def latest_push(link: ConversationLink) -> AttributePush | None:
 def open_links_for_member(user_id: int, *, now: datetime.datetime | None = None) -> QuerySet:
     """The member's conversations still worth a push: open, last verified for this member, and recent (Genesys
     tells us nothing when a conversation ends)."""
+    return open_links_for_members([user_id], now=now)
+
+
+def open_links_for_members(user_ids: Iterable[int], *, now: datetime.datetime | None = None) -> QuerySet:
+    """open_links_for_member for several members at once."""
     now = now or timezone.now()
     since = now - datetime.timedelta(hours=app_settings.CONVERSATION_OPEN_HOURS)
     return ConversationLink.objects.filter(
-        user_id=user_id, verified=True, state=ConversationLink.State.OPEN, last_verified_at__gte=since
+        user_id__in=list(user_ids), verified=True, state=ConversationLink.State.OPEN, last_verified_at__gte=since
     )
 
 

@@ -40,7 +40,7 @@ def test_bulk_action_moves_selected_members_and_logs_each(admin_client, alice, b
         follow=True,
     )
     assert response.status_code == 200
-    assert "Moved 2 member(s) to Platinum." in response.content.decode()
+    assert "Moved 2 member(s) to Platinum; 0 open conversation(s) will get a new push." in response.content.decode()
     for user, expected in [(alice, "Platinum"), (bob, "Platinum"), (carol, "Bronze")]:
         user.member_profile.refresh_from_db()
         assert user.member_profile.level.name == expected
