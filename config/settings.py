@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts.signing_keys import SigningKeyMissing, active_key, split_pems
 from config import production
-from messaging.regions import UnknownRegion, get_region
+from config.genesys_env import read_genesys_env
 from sandbox import defaults as sandbox_defaults
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -224,59 +224,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # --- Genesys Cloud. Only the variables that are set (and not empty) are read here; every default and derived value
 # (hosts from the region, the Messenger environment, timeouts, budgets) lives in messaging/app_settings.py. ---
-_GENESYS_FROM_ENV = {
-    **dict.fromkeys(
-        [
-            "GENESYS_REGION",
-            "GENESYS_ENVIRONMENT",
-            "GENESYS_DEPLOYMENT_ID",
-            "GENESYS_CLIENT_ID",
-            "GENESYS_CLIENT_SECRET",
-            "GENESYS_DATA_ACTION_USERNAME",
-            "GENESYS_DATA_ACTION_PASSWORD",
-            "GENESYS_API_BASE",
-            "GENESYS_LOGIN_BASE",
-            "GENESYS_APPS_BASE",
-            "GENESYS_VERIFY_RATE",
-            "GENESYS_VERIFY_FAILED_AUTH_RATE",
-        ],
-        env.str,
-    ),
-    **dict.fromkeys(
-        [
-            "GENESYS_MAX_CUSTOM_DATA_BYTES",
-            "GENESYS_MEMBER_TOKEN_MAX_AGE",
-            "GENESYS_TOKEN_RATE_PER_MINUTE",
-            "GENESYS_TOKEN_POOL_SIZE",
-            "GENESYS_PUSH_MAX_ATTEMPTS",
-        ],
-        env.int,
-    ),
-    **dict.fromkeys(
-        [
-            "GENESYS_CONNECT_TIMEOUT",
-            "GENESYS_READ_TIMEOUT",
-            "GENESYS_MAX_RETRY_WAIT",
-            "GENESYS_TOKEN_RATE_HEADROOM",
-            "GENESYS_PACING_MAX_WAIT",
-            "GENESYS_PUSH_RETRY_BASE",
-            "GENESYS_PUSH_LEASE",
-        ],
-        env.float,
-    ),
-    **dict.fromkeys(
-        ["GENESYS_SANDBOX", "GENESYS_SANDBOX_IN_PRODUCTION", "GENESYS_PACING", "GENESYS_AUTHENTICATED_MESSAGING"],
-        env.bool,
-    ),
-    "GENESYS_ATTRIBUTE_MAPPING": env.json,
-}
-_GENESYS = {name: read(name) for name, read in _GENESYS_FROM_ENV.items() if env.str(name, default="") != ""}
+_GENESYS = read_genesys_env(env)
 vars().update(_GENESYS)
-if "GENESYS_REGION" in _GENESYS:
-    try:
-        get_region(_GENESYS["GENESYS_REGION"])
-    except UnknownRegion as error:
-        raise ImproperlyConfigured(str(error)) from None
 
 # The sandbox is on by default only in development with no Genesys client configured. GENESYS_SANDBOX=true
 # keeps it on regardless; with DEBUG off it also needs GENESYS_SANDBOX_IN_PRODUCTION=true and explicit credentials

@@ -27,8 +27,7 @@ holds at most the budget, wherever Genesys' minute falls:
   never changes the budget. Only when `allowed` equals the configured rate is the bucket taken for the token's
   own: then a `count` above ours raises ours (never lowers it) and a count at the limit holds the slot until the
   reset. A 429 always holds the slot (its reset / Retry-After), whatever bucket refused it. Retries urllib3 made
-  inside one call are counted too. The last headers seen are kept per process (`last_rate_limit_headers()`) and
-  a bucket size other than the configured rate is logged, as a signal for an operator (and later metrics).
+  inside one call count too. The last headers seen are kept (`last_rate_limit_headers()`); another size is logged.
 
 Keys (Django's cache; Redis in production), per API host and client id, never a token or a secret:
     genesys:rate:<host>:<client id>:<slot>:<bucket>   calls admitted in that bucket
