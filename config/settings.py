@@ -238,6 +238,7 @@ _GENESYS_FROM_ENV = {
             "GENESYS_APPS_BASE",
             "GENESYS_VERIFY_RATE",
             "GENESYS_VERIFY_FAILED_AUTH_RATE",
+            "GENESYS_GUEST_TO_MEMBER",
         ],
         env.str,
     ),

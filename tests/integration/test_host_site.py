@@ -25,6 +25,8 @@ def run_host_site(sandbox_url: str, database: Path) -> dict:
         DJANGO_SETTINGS_MODULE="tests.hostsite.settings",
         HOSTSITE_DATABASE=str(database),
         GENESYS_SANDBOX="true",
+        # The scenario follows the member-token mode (the host site has no OpenID Connect provider).
+        GENESYS_AUTHENTICATED_MESSAGING="false",
         GENESYS_API_BASE=sandbox_url,
         GENESYS_LOGIN_BASE=sandbox_url,
         GENESYS_APPS_BASE=sandbox_url,
