@@ -127,6 +127,9 @@ def test_malformed_json_is_400(client, credentials, body):
         ({"conversationId": str(uuid.uuid4()), "memberToken": 5}, "memberToken", "Must be a string."),
         ({"conversationId": str(uuid.uuid4()), "memberToken": ["t"]}, "memberToken", "Must be a string."),
         ({"conversationId": str(uuid.uuid4()), "memberToken": "t" * 600}, "memberToken", None),
+        ({"conversationId": str(uuid.uuid4()), "sub": 5}, "sub", "Must be a string."),
+        ({"conversationId": str(uuid.uuid4()), "sub": ""}, "memberToken", "This field is required."),
+        ({"conversationId": str(uuid.uuid4()), "sub": "s" * 300}, "sub", None),
     ],
 )
 def test_a_bad_field_is_400_naming_the_field(client, credentials, body, field, message):
