@@ -89,6 +89,7 @@ def _precomputed() -> dict[str, Any]:
 def forget_precomputed(**kwargs: Any) -> None:
     """Receiver of setting_changed (receivers.py): the next page computes the static parts again."""
     _precomputed.cache_clear()
+    _precomputed_csp_sources.cache_clear()
 
 
 def _take_clear_flag(request: HttpRequest) -> bool:
@@ -190,4 +191,10 @@ def messenger_csp_update(request: HttpRequest) -> dict[str, list[str]]:
     when the page rendered the widget, else {}."""
     if not getattr(request, MESSENGER_RENDERED_ATTR, False):
         return {}
+    return _precomputed_csp_sources()
+
+
+@functools.cache
+def _precomputed_csp_sources() -> dict[str, list[str]]:
+    """messenger_csp_sources once per process (forgotten with the rest on a settings change)."""
     return messenger_csp_sources()

@@ -430,3 +430,16 @@ def test_a_repeated_key_is_refused(client, credentials):
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_json" and "conversationId" in response.json()["detail"]
     assert not ConversationLink.objects.exists()
+
+
+def test_the_authenticated_data_action_export_sends_the_sub_and_has_the_same_outputs():
+    plain = json.loads(DATA_ACTION.read_text())
+    action = json.loads((DATA_ACTION.parent / "verify-member-authenticated.data-action.json").read_text())
+    assert action["config"]["response"] == plain["config"]["response"]
+    assert action["contract"]["output"] == plain["contract"]["output"]
+    assert set(action["contract"]["input"]["inputSchema"]["properties"]) == {"conversationId", "sub"}
+    cid = str(uuid.uuid4())
+    body = json.loads(
+        render_request(action["config"]["request"]["requestTemplate"], {"conversationId": cid, "sub": 'a"b'})
+    )
+    assert body == {"conversationId": cid, "sub": 'a"b'}
