@@ -49,8 +49,8 @@ def _summary(samples: list[float]) -> dict[str, float]:
 
 
 def run(requests: int, warmup: int) -> dict:
-    from django.contrib.auth import get_user_model
     from django.conf import settings
+    from django.contrib.auth import get_user_model
     from django.test import Client
 
     from messaging.app_settings import app_settings
