@@ -180,6 +180,8 @@ class VerifyStack:
                 "DATABASE_URL": self.database_url,
                 "DEBUG": "true",
                 "GENESYS_SANDBOX": "true",
+                # Member tokens: the stack verifies the pages' tokens.
+                "GENESYS_AUTHENTICATED_MESSAGING": "false",
                 "SANDBOX_URL": self.sandbox_url or "",
                 "GENESYS_API_BASE": self.sandbox_url or "",
                 "GENESYS_LOGIN_BASE": self.sandbox_url or "",

@@ -111,6 +111,8 @@ def production_env(redis_url: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "REDIS_URL": redis_url,
         "GENESYS_SANDBOX": "true",
+        # The load test drives the member-token mode (members' pages carry the token it replays).
+        "GENESYS_AUTHENTICATED_MESSAGING": "false",
         # The sandbox with DEBUG off: opted in, with credentials of the run's own (the sandbox gets the same).
         **production_sandbox_credentials(),
         # Loopback has no TLS; every other production default stays on.

@@ -65,6 +65,29 @@ class AppSettings:
         return f"{self.APPS_BASE}/genesys-bootstrap/genesys.min.js"
 
     @property
+    def AUTHENTICATED_MESSAGING(self) -> bool:
+        """Genesys authenticates signed-in members itself (authenticated web messaging): the page registers the
+        AuthProvider plugin and sets no member token; the flow passes the participant's `sub` to the data action.
+        On by default while the sandbox is on, off for a real org until set (it needs the OpenID Connect Messenger
+        Configuration integration and Authentication on in the Messenger configuration: deploy/genesys/)."""
+        return bool(self._get("AUTHENTICATED_MESSAGING", self.SANDBOX))
+
+    @property
+    def AUTH_CODE_URL(self) -> str:
+        """Where the page's AuthProvider asks the site for an authorization code (same origin, POST, CSRF): a URL
+        name to reverse, or a path starting with "/"."""
+        return self._get("AUTH_CODE_URL", "messenger_auth_code")
+
+    @property
+    def GUEST_TO_MEMBER(self) -> str:
+        """What happens to a guest's conversation when the visitor signs in, with authenticated messaging on:
+        "clear" (default; this browser forgets it, safest on a shared computer) or "upgrade" (Messenger upgrades
+        the anonymous session to the member's; the deployment must allow session upgrade). Without authenticated
+        messaging a guest's conversation is always cleared."""
+        value = str(self._get("GUEST_TO_MEMBER", "clear")).lower()
+        return value if value in {"clear", "upgrade"} else "clear"
+
+    @property
     def MAX_CUSTOM_DATA_BYTES(self) -> int:
         """Budget for custom attributes, keys plus values in UTF-8 bytes (Genesys announces maxCustomDataBytes;
         2048 is the commonly quoted figure)."""

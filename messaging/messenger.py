@@ -1,12 +1,18 @@
 """Reads for the Messenger widget: what a page renders for the person at the browser."""
 
+import functools
+import json
 from typing import Any
 
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.templatetags.static import static as static_url
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
+from django.utils.html import format_html, json_script
 
 from .app_settings import app_settings
-from .attributes import anonymous_attributes, member_attribute_keys, page_attributes
+from .attributes import anonymous_attributes, member_attribute_keys, member_attributes, page_attributes
 from .identity.adapter import Member, get_member_adapter
 from .identity.grants import issue_page_token
 from .regions import websocket_origin
@@ -15,6 +21,9 @@ from .regions import websocket_origin
 # browser's own marker says nothing changed (removed, or written by an older page).
 LOGOUT_CLEAR_SESSION_KEY = "messaging.clear_messenger"
 ANONYMOUS_OWNER = "anonymous"
+# The page's data (json_script) and the static script that reads it (messaging/static/messaging/messenger.js).
+DATA_ELEMENT_ID = "genesys-messenger-data"
+MESSENGER_SCRIPT = "messaging/messenger.js"
 
 
 def messenger_owner(member: Member | None) -> str:
@@ -38,35 +47,107 @@ def _member_for_request(request: HttpRequest) -> Member | None:
     return member if member is not None and member.is_active else None
 
 
+def _auth_code_url() -> str:
+    url = app_settings.AUTH_CODE_URL
+    return url if url.startswith("/") else reverse(url)
+
+
+@functools.cache
+def _precomputed() -> dict[str, Any]:
+    """What no request changes, computed once per process (and again after a settings change in tests:
+    forget_precomputed): the static part of the page's data and the whole data of an anonymous page, as JSON."""
+    member_keys = member_attribute_keys()
+    authenticated = app_settings.AUTHENTICATED_MESSAGING
+    static = {
+        "scriptUrl": app_settings.MESSENGER_SCRIPT_URL,
+        "environment": app_settings.ENVIRONMENT,
+        "deploymentId": app_settings.DEPLOYMENT_ID,
+        "memberKeys": member_keys,
+        "authenticatedMessaging": authenticated,
+        "guestToMember": app_settings.GUEST_TO_MEMBER if authenticated else "clear",
+    }
+    anonymous = anonymous_attributes()
+    anonymous_data = {
+        **static,
+        "attributes": anonymous,
+        "removeKeys": [key for key in member_keys if key not in anonymous],
+        "owner": ANONYMOUS_OWNER,
+        "auth": None,
+    }
+    script = format_html('\n<script src="{}"></script>', static_url(MESSENGER_SCRIPT))
+    anonymous_json = {clear: json.dumps({**anonymous_data, "clear": clear}) for clear in (False, True)}
+    return {
+        "static": static,
+        "script": script,
+        "anonymous_json": anonymous_json,
+        "anonymous_html": {
+            clear: json_script({**anonymous_data, "clear": clear}, DATA_ELEMENT_ID) + script for clear in (False, True)
+        },
+    }
+
+
+def forget_precomputed(**kwargs: Any) -> None:
+    """Receiver of setting_changed (receivers.py): the next page computes the static parts again."""
+    _precomputed.cache_clear()
+    _precomputed_csp_sources.cache_clear()
+
+
+def _take_clear_flag(request: HttpRequest) -> bool:
+    session = getattr(request, "session", None)
+    return bool(session.pop(LOGOUT_CLEAR_SESSION_KEY, False)) if session is not None else False
+
+
+def _member_context(request: HttpRequest, member: Member, clear: bool) -> dict[str, Any]:
+    static = _precomputed()["static"]
+    auth = None
+    if static["authenticatedMessaging"]:
+        attributes = member_attributes(member)
+        auth = {"codeUrl": _auth_code_url(), "csrfToken": get_token(request)}
+    else:
+        # No session, no grant: a token without one could never be verified.
+        token = issue_page_token(request, member) if getattr(request, "session", None) is not None else ""
+        attributes = page_attributes(member, token)
+    return {
+        **static,
+        "attributes": attributes,
+        # Keys a previous member may have left in Messenger's database that this page does not set.
+        "removeKeys": [key for key in static["memberKeys"] if key not in attributes],
+        "owner": messenger_owner(member),
+        "clear": clear,
+        "auth": auth,
+    }
+
+
 def messenger_context(request: HttpRequest) -> dict[str, Any] | None:
     """What the page needs to start Messenger for this request, or None when Messenger is not configured.
 
     Writes only to the session: takes the one-shot logout flag out (it must clear exactly one page) and, for a
-    member, makes the session's token grant on its first page (grants.issue_page_token).
+    member in member-token mode, makes the session's token grant on its first page (grants.issue_page_token). With
+    authenticated messaging a member's page carries no token: `auth` tells the page's AuthProvider where to ask
+    for a code, with the CSRF token that call needs (CSRF_COOKIE_HTTPONLY keeps it out of the cookie's reach).
+    Visitors get `auth` None: they register nothing.
     """
     if not app_settings.MESSENGER_CONFIGURED:
         return None
     member = _member_for_request(request)
-    session = getattr(request, "session", None)
-    if member is not None:
-        # No session, no grant: a token without one could never be verified.
-        token = issue_page_token(request, member) if session is not None else ""
-        attributes = page_attributes(member, token)
-    else:
-        attributes = anonymous_attributes()
-    member_keys = member_attribute_keys()
-    clear = bool(session.pop(LOGOUT_CLEAR_SESSION_KEY, False)) if session is not None else False
-    return {
-        "scriptUrl": app_settings.MESSENGER_SCRIPT_URL,
-        "environment": app_settings.ENVIRONMENT,
-        "deploymentId": app_settings.DEPLOYMENT_ID,
-        "attributes": attributes,
-        # Keys a previous member may have left in Messenger's database that this page does not set.
-        "removeKeys": [key for key in member_keys if key not in attributes],
-        "memberKeys": member_keys,
-        "owner": messenger_owner(member),
-        "clear": clear,
-    }
+    clear = _take_clear_flag(request)
+    if member is None:
+        return json.loads(_precomputed()["anonymous_json"][clear])
+    return _member_context(request, member, clear)
+
+
+def messenger_html(request: HttpRequest) -> str:
+    """The tag's HTML: the data as a json_script block (never executed, so no CSP nonce) and the static script
+    that starts Messenger, loaded synchronously where it stands so the attributes are queued before Messenger's
+    own script can run. "" when Messenger is not configured. An anonymous page's HTML is precomputed."""
+    if not app_settings.MESSENGER_CONFIGURED:
+        return ""
+    precomputed = _precomputed()
+    member = _member_for_request(request)
+    clear = _take_clear_flag(request)
+    if member is None:
+        return precomputed["anonymous_html"][clear]
+    return json_script(_member_context(request, member, clear), DATA_ELEMENT_ID) + precomputed["script"]
 
 
 # Set on the request by {% genesys_messenger %} when it rendered the widget: the response then needs Messenger's
@@ -110,4 +191,10 @@ def messenger_csp_update(request: HttpRequest) -> dict[str, list[str]]:
     when the page rendered the widget, else {}."""
     if not getattr(request, MESSENGER_RENDERED_ATTR, False):
         return {}
+    return _precomputed_csp_sources()
+
+
+@functools.cache
+def _precomputed_csp_sources() -> dict[str, list[str]]:
+    """messenger_csp_sources once per process (forgotten with the rest on a settings change)."""
     return messenger_csp_sources()

@@ -1,4 +1,5 @@
-"""The data action's use case: check the member token, record the attributes, deliver them inline, answer.
+"""The data action's use case: check the member token (or an authenticated participant's sub), record the
+attributes, deliver them inline, answer.
 
 Genesys calls POST /messaging/genesys/verify (views.py) with the conversation and the token the page set. The
 token must have a live session grant (identity/grants.py) and sit on this conversation's customer participant;
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from .attributes import MEMBER_TOKEN, unverified_attributes, verified_attributes
 from .genesys.errors import GenesysNotFound
+from .identity.adapter import get_member_adapter
 from .identity.grants import GrantCheck, check_member_token
 from .identity.member_token import TokenReason, token_digest
 from .models import MemberTokenUse
@@ -66,6 +68,31 @@ def _token_on_conversation(
     return TokenOnConversation.OK, str(participant["id"])
 
 
+def _confirm_subject(
+    conversation_id: uuid.UUID, sub: str, client: PushClient, budget: Budget
+) -> tuple[GrantCheck, str]:
+    """The member an authenticated participant's `sub` names, once the Platform API shows that this
+    conversation's customer is `authenticated: true` (Genesys checked the site's ID token); else why not. Unlike
+    a token, a sub is never accepted unchecked: it carries no proof of its own."""
+    try:
+        conversation = budget.call(client.get_message_conversation, str(conversation_id))
+        participant = client.customer_participant(conversation)
+    except GenesysNotFound:
+        return GrantCheck(None, TokenReason.WRONG_CONVERSATION), ""
+    except (BudgetExhausted, InlineTimeout):
+        return GrantCheck(None, TokenReason.UNCONFIRMED), ""
+    except Exception as error:
+        logger.warning("verify conversation=%s: customer unreadable: %s", conversation_id, describe_error(error))
+        return GrantCheck(None, TokenReason.UNCONFIRMED), ""
+    participant_id = str(participant["id"])
+    if participant.get("authenticated") is not True:
+        return GrantCheck(None, TokenReason.NOT_AUTHENTICATED), participant_id
+    member = get_member_adapter().member_for_public_id(sub)
+    if member is None or not member.is_active:
+        return GrantCheck(None, TokenReason.UNKNOWN_MEMBER), participant_id
+    return GrantCheck(member, TokenReason.VERIFIED), participant_id
+
+
 def _spend_token(token: str, conversation_id: uuid.UUID) -> bool:
     """Bind the token to the conversation it verifies; False when a concurrent verify bound it to another."""
     digest = token_digest(token)
@@ -109,13 +136,22 @@ class VerifyResult:
 
 
 def verify_conversation(
-    *, conversation_id: uuid.UUID, member_token: str, client: PushClient, budget_seconds: float | None
+    *,
+    conversation_id: uuid.UUID,
+    member_token: str,
+    client: PushClient,
+    budget_seconds: float | None,
+    sub: str = "",
 ) -> VerifyResult:
-    """The data action: check the token (its grant, then that the conversation's customer carries it), record the
-    verified (or unverified) attributes, try to deliver them within the budget, and answer from the database
-    whatever Genesys did. The answer never carries the token key; the push empties it on the participant."""
+    """The data action: check the token (its grant, then that the conversation's customer carries it) or, given
+    a `sub`, that the customer is authenticated (authenticated messaging); record the verified (or unverified)
+    attributes, try to deliver them within the budget, and answer from the database whatever Genesys did. The
+    answer never carries the token key; the push empties it on the participant."""
     budget = Budget(budget_seconds)
-    check, participant_id = _confirm_member(conversation_id, member_token, client, budget)
+    if sub:
+        check, participant_id = _confirm_subject(conversation_id, sub, client, budget)
+    else:
+        check, participant_id = _confirm_member(conversation_id, member_token, client, budget)
     now = timezone.now()
     member = check.member
     attributes = verified_attributes(member, at=now) if member is not None else unverified_attributes(at=now)

@@ -139,6 +139,7 @@ def verify(request: HttpRequest) -> JsonResponse:
     result = verify_conversation(
         conversation_id=form.cleaned_data["conversationId"],
         member_token=form.cleaned_data["memberToken"],
+        sub=form.cleaned_data["sub"],
         client=get_client(),
         budget_seconds=app_settings.VERIFY_INLINE_BUDGET,
     )

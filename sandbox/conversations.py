@@ -160,10 +160,7 @@ class Conversations:
                 return None
             record: dict[str, Any] = {
                 "url": config.data_action_url,
-                "request": {
-                    "conversationId": conversation_id,
-                    "memberToken": conversation.customer.attributes.get("memberToken", ""),
-                },
+                "request": _data_action_input(conversation),
                 "startedAt": now_iso(),
                 "state": "pending",
                 "status": None,
@@ -180,3 +177,12 @@ class Conversations:
         with self._lock:
             if self._generation == generation:
                 record.update(result)
+
+
+def _data_action_input(conversation: Conversation) -> dict[str, str]:
+    """What the flow passes to the data action: an authenticated customer's `sub` (Genesys checked the ID token;
+    the flow branches on Message.IsAuthenticated), else the memberToken attribute the page set."""
+    customer = conversation.customer
+    if customer.authenticated:
+        return {"conversationId": conversation.id, "sub": customer.auth_claims.get("sub", "")}
+    return {"conversationId": conversation.id, "memberToken": customer.attributes.get("memberToken", "")}

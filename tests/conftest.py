@@ -50,6 +50,19 @@ def _fast_password_hashing():
     override.disable()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _member_token_mode_by_default():
+    """The suite's pages use the member-token mode unless a test turns authenticated messaging on (its default
+    follows the sandbox, which the test settings have on): the token mode keeps its tests, and the tests of
+    authenticated messaging say so (tests/browser/test_authenticated_messaging.py, test_messenger_auth.py)."""
+    from django.test.utils import override_settings
+
+    override = override_settings(GENESYS_AUTHENTICATED_MESSAGING=False)
+    override.enable()
+    yield
+    override.disable()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache(request):
     """Each test starts with an empty cache: rate-limit counters and tokens from one test never leak into

@@ -47,6 +47,9 @@ class TokenReason(StrEnum):
     WRONG_CONVERSATION = "wrong_conversation"
     ALREADY_USED = "already_used"
     VERIFIED_UNCHECKED = "verified_unchecked"  # Genesys could not show the conversation in time
+    # An authenticated participant's `sub` (authenticated messaging; verification.py).
+    NOT_AUTHENTICATED = "not_authenticated"  # the customer participant is not authenticated: the sub is a claim
+    UNCONFIRMED = "unconfirmed"  # Genesys could not show the conversation in time: a sub is never taken unchecked
 
 
 @dataclasses.dataclass(frozen=True)

@@ -56,6 +56,8 @@ def production_env(**extra: str) -> dict[str, str]:
         "LOGIN_RATE_PER_IP": "100000/m",
         "GENESYS_PUSH_RETRY_BASE": "0.5",
         "LOG_LEVEL": "WARNING",
+        # The drills exercise the member-token mode (the page's token, the data action checking it).
+        "GENESYS_AUTHENTICATED_MESSAGING": "false",
     }
     env.update(extra)
     return env

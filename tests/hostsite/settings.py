@@ -72,3 +72,4 @@ for _name, _value in os.environ.items():
     if _name.startswith("GENESYS_"):
         globals()[_name] = _value
 GENESYS_SANDBOX = os.environ.get("GENESYS_SANDBOX", "") == "true"
+GENESYS_AUTHENTICATED_MESSAGING = os.environ.get("GENESYS_AUTHENTICATED_MESSAGING", "") == "true"

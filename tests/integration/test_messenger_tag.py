@@ -22,7 +22,12 @@ from messaging.messenger import ANONYMOUS_OWNER, LOGOUT_CLEAR_SESSION_KEY, messe
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_RE = re.compile(r'<script id="genesys-messenger-data" type="application/json">(.*?)</script>', re.S)
-NONCE_RE = re.compile(r'<script nonce="([^"]+)">')
+SCRIPT_RE = re.compile(r'</script>\s*<script src="/static/messaging/messenger\.js"></script>')
+
+
+def messenger_script() -> str:
+    return (ROOT / "messaging" / "static" / "messaging" / "messenger.js").read_text()
+
 
 pytestmark = pytest.mark.django_db
 
@@ -51,18 +56,29 @@ def test_anonymous_page_renders_the_official_snippet_and_only_the_flag(client):
     assert data["deploymentId"] == "11111111-2222-4333-8444-555555555555"
     assert data["owner"] == ANONYMOUS_OWNER and data["clear"] is False
     assert set(data["removeKeys"]) >= {"memberId", "membershipLevel", "memberToken", "displayName", "email"}
-    # The official snippet, and the subscription queued in the same script.
-    assert "g['_genesysJs'] = e".replace("'", '"') in html
-    assert '"subscribe", "Database.ready"' in html
-    assert html.index('"Database.ready"') > html.index("document.head.appendChild(ys)")
+    # The data, then at once the static script that starts Messenger: synchronous (no async, no defer), so it
+    # runs before anything after it and queues the attributes before Messenger's own script can load.
+    assert SCRIPT_RE.search(html), "no synchronous messenger.js right after the data"
+    # The official snippet, and the subscription queued in the same script, after it.
+    script = messenger_script()
+    assert "g['_genesysJs'] = e".replace("'", '"') in script
+    assert '"subscribe", "Database.ready"' in script
+    assert script.index('"Database.ready"') > script.index("document.head.appendChild(ys)")
 
 
-def test_the_inline_script_carries_the_nonce_of_the_csp_header(client):
-    response = client.get("/")
-    nonce = NONCE_RE.search(response.content.decode()).group(1)
-    csp = response["Content-Security-Policy"]
-    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
-    assert f"'nonce-{nonce}'" in script_src
+def test_the_tag_needs_no_nonce_and_no_inline_code(client, alice):
+    # Issue 16: the page's code is a static file allowed by 'self'; the data block is JSON, never executed.
+    for signed_in in (False, True):
+        if signed_in:
+            client.login(username="alice", password=DEMO_PASSWORD)
+        html = client.get("/").content.decode()
+        head = html.split("</head>")[0]
+        scripts = re.findall(r"<script[^>]*>", head)
+        assert scripts == [
+            '<script id="genesys-messenger-data" type="application/json">',
+            '<script src="/static/messaging/messenger.js">',
+        ]
+        assert "nonce" not in head
 
 
 def csp_directives(response) -> dict[str, list[str]]:
@@ -226,7 +242,7 @@ def test_hostile_and_unicode_names_render_inert_and_come_back_equal(client, make
     assert "<script>alert(1)" not in head and "<!--<script>" not in head
     data = page_data(response)
     assert data["attributes"]["displayName"] == name.strip()
-    # Exactly two script elements in the head: the JSON data and the nonce'd snippet.
+    # Exactly two script elements in the head: the JSON data and the static script.
     assert head.count("<script") == 2 and head.count("</script>") == 2
 
 

@@ -127,6 +127,9 @@ def test_malformed_json_is_400(client, credentials, body):
         ({"conversationId": str(uuid.uuid4()), "memberToken": 5}, "memberToken", "Must be a string."),
         ({"conversationId": str(uuid.uuid4()), "memberToken": ["t"]}, "memberToken", "Must be a string."),
         ({"conversationId": str(uuid.uuid4()), "memberToken": "t" * 600}, "memberToken", None),
+        ({"conversationId": str(uuid.uuid4()), "sub": 5}, "sub", "Must be a string."),
+        ({"conversationId": str(uuid.uuid4()), "sub": ""}, "memberToken", "This field is required."),
+        ({"conversationId": str(uuid.uuid4()), "sub": "s" * 300}, "sub", None),
     ],
 )
 def test_a_bad_field_is_400_naming_the_field(client, credentials, body, field, message):
@@ -427,3 +430,16 @@ def test_a_repeated_key_is_refused(client, credentials):
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_json" and "conversationId" in response.json()["detail"]
     assert not ConversationLink.objects.exists()
+
+
+def test_the_authenticated_data_action_export_sends_the_sub_and_has_the_same_outputs():
+    plain = json.loads(DATA_ACTION.read_text())
+    action = json.loads((DATA_ACTION.parent / "verify-member-authenticated.data-action.json").read_text())
+    assert action["config"]["response"] == plain["config"]["response"]
+    assert action["contract"]["output"] == plain["contract"]["output"]
+    assert set(action["contract"]["input"]["inputSchema"]["properties"]) == {"conversationId", "sub"}
+    cid = str(uuid.uuid4())
+    body = json.loads(
+        render_request(action["config"]["request"]["requestTemplate"], {"conversationId": cid, "sub": 'a"b'})
+    )
+    assert body == {"conversationId": cid, "sub": 'a"b'}

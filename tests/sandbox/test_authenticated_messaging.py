@@ -200,3 +200,17 @@ def test_two_members_never_share_a_conversation(provider, alice, bob, auth_code_
 def test_exchange_is_refused_when_the_deployment_has_authentication_off(provider, alice, auth_code_for):
     provider.configure(auth_enabled=False)
     assert_refused(exchange(provider, auth_code_for(alice)), "not enabled")
+
+
+def test_the_flow_passes_an_authenticated_customers_sub_and_no_token(provider, alice, auth_code_for):
+    # The data action's target is unreachable here: what matters is what the flow sent.
+    provider.configure(flow_enabled=True, data_action_url="http://127.0.0.1:9/verify", data_action_timeout=1.0)
+    jwt = exchange(provider, auth_code_for(alice)).json()["jwt"]
+    guest = signed_in_guest(provider, jwt)
+    try:
+        assert guest.send("Hello", attributes={"memberToken": "from-the-page"})["code"] == 200
+    finally:
+        guest.close()
+    (conversation,) = provider.conversations()
+    (call,) = conversation["dataActionCalls"]
+    assert call["request"] == {"conversationId": conversation["id"], "sub": str(alice.member_profile.member_id)}

@@ -38,8 +38,11 @@ State = AttributePush.State
 class FakeClient:
     """Records calls; `errors` are raised by the next calls in order (None: succeed)."""
 
-    def __init__(self, errors=None, on_get=None, on_patch=None, delay=0.0, customer_attributes=None):
+    def __init__(
+        self, errors=None, on_get=None, on_patch=None, delay=0.0, customer_attributes=None, authenticated=None
+    ):
         self.calls: list[tuple] = []
+        self.authenticated = authenticated  # the customer's `authenticated` (None: the key is absent)
         self.customer_attributes = dict(customer_attributes or {})
         self.errors = list(errors or [])
         self.on_get = on_get
@@ -67,6 +70,7 @@ class FakeClient:
                     "id": f"customer-{conversation_id[:8]}",
                     "purpose": "customer",
                     "attributes": dict(self.customer_attributes),
+                    **({} if self.authenticated is None else {"authenticated": self.authenticated}),
                 },
             ],
         }
@@ -546,3 +550,47 @@ def test_the_answer_says_pending_while_another_delivery_holds_the_conversation(a
     client = FakeClient(customer_attributes={"memberToken": token})
     result = verify_conversation(conversation_id=cid, member_token=token, client=client, budget_seconds=None)
     assert result.push_state == "pending" and result.version == 1
+
+
+# --- authenticated messaging: the flow passes the authenticated participant's sub ---
+
+
+def test_a_sub_of_an_authenticated_customer_verifies_the_member(alice):
+    cid = uuid.uuid4()
+    sub = str(alice.member_profile.member_id)
+    client = FakeClient(authenticated=True)
+    result = verify_conversation(conversation_id=cid, member_token="", sub=sub, client=client, budget_seconds=None)
+    assert result.verified and result.reason == "verified" and result.push_state == "delivered"
+    assert client.methods() == ["GET", "PATCH"]  # the check's GET found the customer for the PATCH
+    pushed = client.patched()[-1]
+    assert pushed["verified"] == "true" and pushed["membershipLevel"] == "Gold" and pushed["memberId"] == sub
+    assert pushed == {**verified_attributes(member_of(alice), at=timezone.now()), "verifiedAt": pushed["verifiedAt"]}
+
+
+@pytest.mark.parametrize("authenticated", [False, None])
+def test_a_sub_on_a_customer_genesys_did_not_authenticate_proves_nothing(alice, authenticated):
+    client = FakeClient(authenticated=authenticated)
+    sub = str(alice.member_profile.member_id)
+    result = verify_conversation(
+        conversation_id=uuid.uuid4(), member_token="", sub=sub, client=client, budget_seconds=None
+    )
+    assert not result.verified and result.reason == "not_authenticated"
+    assert client.patched()[-1]["verified"] == "false" and client.patched()[-1]["memberId"] == ""
+
+
+def test_an_unknown_sub_proves_nothing(alice):
+    client = FakeClient(authenticated=True)
+    result = verify_conversation(
+        conversation_id=uuid.uuid4(), member_token="", sub=str(uuid.uuid4()), client=client, budget_seconds=None
+    )
+    assert not result.verified and result.reason == "unknown_member"
+
+
+def test_a_sub_is_never_taken_unchecked(alice):
+    # A token with a live grant may verify when Genesys cannot show the conversation; a bare sub may not.
+    client = FakeClient(authenticated=True, errors=[GenesysUnavailable("down")] * 2)
+    sub = str(alice.member_profile.member_id)
+    result = verify_conversation(
+        conversation_id=uuid.uuid4(), member_token="", sub=sub, client=client, budget_seconds=None
+    )
+    assert not result.verified and result.reason == "unconfirmed"
