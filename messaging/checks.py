@@ -3,6 +3,7 @@ that gives Messenger its CSP sources, and (deploy) the data action's credentials
 
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 
 from .app_settings import app_settings
@@ -122,3 +123,18 @@ def check_data_action_credentials(app_configs: Any = None, **kwargs: Any) -> lis
             )
         )
     return problems
+
+
+@register()
+def check_guest_to_member(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """GENESYS_GUEST_TO_MEMBER takes "clear" or "upgrade"; anything else would silently clear."""
+    value = getattr(settings, "GENESYS_GUEST_TO_MEMBER", "clear")
+    if str(value).lower() in {"clear", "upgrade"}:
+        return []
+    return [
+        Error(
+            f"GENESYS_GUEST_TO_MEMBER is {value!r}.",
+            hint='Set it to "clear" (the default) or "upgrade".',
+            id="messaging.E005",
+        )
+    ]

@@ -80,3 +80,11 @@ def test_without_authenticated_messaging_a_guest_is_always_cleared(client, alice
     client.login(username="alice", password=DEMO_PASSWORD)
     data = page_data(client)
     assert data["guestToMember"] == "clear" and data["auth"] is None and data["attributes"]["memberToken"]
+
+
+@pytest.mark.parametrize(("value", "errors"), [("clear", []), ("UPGRADE", []), ("merge", ["messaging.E005"])])
+def test_guest_to_member_takes_clear_or_upgrade(settings, value, errors):
+    from messaging.checks import check_guest_to_member
+
+    settings.GENESYS_GUEST_TO_MEMBER = value
+    assert [error.id for error in check_guest_to_member()] == errors
