@@ -73,7 +73,7 @@ def test_a_level_change_in_the_admin_reaches_every_open_conversation_in_order(
         {"action": "move_to_level", "level": platinum.pk, "_selected_action": [alice.pk]},
         follow=True,
     )
-    assert "Moved 1 member(s) to Platinum." in response.content.decode()
+    assert "Moved 1 member(s) to Platinum; 2 open conversation(s) will get a new push." in response.content.decode()
     assert AttributePush.objects.filter(cause="level_change", state="pending").count() == 2
     run_worker()
     for cid in (first, second):
