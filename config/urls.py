@@ -5,7 +5,7 @@ from oauth2_provider import urls as oauth2_urls
 from accounts import views as account_views
 from accounts.ratelimits import limit_password_attempts, signed_in_username
 from health import views as health_views
-from messaging import dashboard as messaging_dashboard
+from messaging.monitoring import dashboard as messaging_dashboard
 
 admin.site.site_header = "Member Messaging administration"
 admin.site.site_title = "Member Messaging"
@@ -38,5 +38,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health_views.healthz, name="healthz"),
     path("readyz", health_views.readyz, name="readyz"),
-    path("metrics", include("messaging.metrics_urls")),
+    path("metrics", include("messaging.monitoring.urls")),
 ]

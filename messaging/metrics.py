@@ -6,9 +6,9 @@ templates with every id replaced: a label never carries a conversation id, a mem
 
 Processes: with PROMETHEUS_MULTIPROC_DIR set *before this module is imported* (gunicorn's workers and the push
 worker in production), prometheus-client writes every value to files in that directory and /metrics sums them
-(messaging.metrics_views). Without it (development, tests) the values live in this process' default registry.
+(messaging.monitoring.scrape). Without it (development, tests) the values live in this process' default registry.
 
-The outbox backlog is not recorded here: it is read from the database at scrape time (messaging.metrics_backlog).
+The outbox backlog is not recorded here: it is read from the database at scrape time (messaging.monitoring.backlog).
 """
 
 from __future__ import annotations

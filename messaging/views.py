@@ -21,8 +21,8 @@ from django_ratelimit.core import is_ratelimited
 from .app_settings import app_settings
 from .forms import VerifyRequestForm
 from .genesys.client import get_client
+from .monitoring.verify import observe_verify
 from .verification import verify_conversation
-from .verify_metrics import observe_verify
 
 logger = logging.getLogger("messaging.verify")
 

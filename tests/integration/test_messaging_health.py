@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from messaging import dashboard_selectors as selectors
 from messaging.genesys.oauth import AccessToken, get_token_service
+from messaging.monitoring import selectors
 from tests.outbox_history import State, add_push, seed_history
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,8 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from messaging import metrics
-from messaging.metrics_backlog import BACKLOG_METRIC_NAMES, BacklogCollector
-from messaging.metrics_views import scrape_source
+from messaging.monitoring.backlog import BACKLOG_METRIC_NAMES, BacklogCollector
+from messaging.monitoring.scrape import scrape_source
 from tests.outbox_history import State, add_push
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(autouse=True)
 def _fresh_backlog(monkeypatch):
     # The view's collector keeps its answer a few seconds; each test reads the database afresh.
-    monkeypatch.setattr("messaging.metrics_views.BACKLOG", BacklogCollector(cache_seconds=0))
+    monkeypatch.setattr("messaging.monitoring.scrape.BACKLOG", BacklogCollector(cache_seconds=0))
 
 
 def sample(body: str, name: str, **labels: str) -> float | None:
@@ -195,7 +195,7 @@ def test_an_unreadable_database_is_reported_not_raised(monkeypatch):
     def broken():
         raise OperationalError("database is down")
 
-    monkeypatch.setattr("messaging.dashboard_selectors.backlog", broken)
+    monkeypatch.setattr("messaging.monitoring.selectors.backlog", broken)
     body = generate_latest(BacklogCollector(cache_seconds=0)).decode()
     assert sample(body, "messaging_outbox_readable") == 0
     assert sample(body, "messaging_outbox_pushes", state="pending") is None

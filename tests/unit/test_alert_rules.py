@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from messaging.metrics import METRIC_NAMES
-from messaging.metrics_backlog import BACKLOG_METRIC_NAMES
+from messaging.monitoring.backlog import BACKLOG_METRIC_NAMES
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 EXTERNAL = {"up", "probe_success"}  # Prometheus' own, and blackbox_exporter's probe of /readyz

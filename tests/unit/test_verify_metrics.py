@@ -7,7 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.test import RequestFactory
 from prometheus_client import REGISTRY
 
-from messaging.verify_metrics import observe_verify
+from messaging.monitoring.verify import observe_verify
 
 
 def count(outcome: str) -> float:

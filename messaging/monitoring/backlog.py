@@ -17,8 +17,8 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from . import dashboard_selectors
-from .metrics import NAMESPACE
+from ..metrics import NAMESPACE
+from . import selectors
 
 logger = logging.getLogger("messaging.metrics")
 
@@ -58,7 +58,7 @@ class BacklogCollector(Collector):
             f"{NAMESPACE}_outbox_readable", "1 when the outbox backlog could be read from the database."
         )
         try:
-            backlog = dashboard_selectors.backlog()
+            backlog = selectors.backlog()
         except DatabaseError as error:
             logger.warning("outbox backlog unreadable: %s", type(error).__name__)
             readable.add_metric([], 0)

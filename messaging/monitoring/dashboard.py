@@ -1,8 +1,8 @@
 """The "Messaging health" page of the admin (/admin/messaging/health/): what is delivered, how late, what fails.
 
-Staff with the view permission on pushes only. Reads come from messaging.dashboard_selectors; the charts are
-server-side SVG (messaging.svg_charts) with the same numbers in tables, so the page needs no JavaScript and passes
-the site's CSP (its stylesheet is a static file). Nothing here shows a token or a secret: the token's state is
+Staff with the view permission on pushes only. Reads come from messaging.monitoring.selectors; the charts are
+server-side SVG (messaging.monitoring.charts) with the same numbers in tables, so the page needs no JavaScript and
+passes the site's CSP (its stylesheet is a static file). Nothing here shows a token or a secret: the token's state is
 "cached or not, and for how long", the error is the push's last_error (which never holds one).
 """
 
@@ -18,8 +18,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from . import dashboard_selectors as selectors
-from .svg_charts import Series, grouped_bars
+from . import selectors
+from .charts import Series, grouped_bars
 
 DELIVERED_COLOUR = "#2da44e"
 FAILED_COLOUR = "#cf222e"

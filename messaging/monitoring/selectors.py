@@ -16,11 +16,11 @@ from django.db.models import Count, DateTimeField, DurationField, ExpressionWrap
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from .app_settings import app_settings
-from .genesys.oauth import get_token_service
-from .models import AttributePush
+from ..app_settings import app_settings
+from ..genesys.oauth import get_token_service
+from ..models import AttributePush
 
-logger = logging.getLogger("messaging.dashboard")
+logger = logging.getLogger("messaging.monitoring.dashboard")
 
 State = AttributePush.State
 BACKLOG_STATES = (State.PENDING, State.DELIVERING)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from . import metrics
+from .. import metrics
 
 
 def outcome_of(response: HttpResponse) -> metrics.VerifyOutcome:
