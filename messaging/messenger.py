@@ -15,6 +15,7 @@ from .app_settings import app_settings
 from .attributes import anonymous_attributes, member_attribute_keys, member_attributes, page_attributes
 from .identity.adapter import Member, get_member_adapter
 from .identity.grants import issue_page_token
+from .identity.member_token import member_token_size
 from .regions import websocket_origin
 
 # Set by the logout view in the fresh session; the first page after sign-out clears Messenger even when the
@@ -34,7 +35,13 @@ def messenger_owner(member: Member | None) -> str:
     """
     if member is None:
         return ANONYMOUS_OWNER
-    return "m-" + salted_hmac("messaging.messenger-owner", member.public_id).hexdigest()[:32]
+    return _owner_of(member.public_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _owner_of(public_id: str) -> str:
+    # The same for every page of a member: hashed once per process (forgotten with SECRET_KEY, forget_precomputed).
+    return "m-" + salted_hmac("messaging.messenger-owner", public_id).hexdigest()[:32]
 
 
 def _member_for_request(request: HttpRequest) -> Member | None:
@@ -47,6 +54,7 @@ def _member_for_request(request: HttpRequest) -> Member | None:
     return member if member is not None and member.is_active else None
 
 
+@functools.cache
 def _auth_code_url() -> str:
     url = app_settings.AUTH_CODE_URL
     return url if url.startswith("/") else reverse(url)
@@ -90,6 +98,9 @@ def forget_precomputed(**kwargs: Any) -> None:
     """Receiver of setting_changed (receivers.py): the next page computes the static parts again."""
     _precomputed.cache_clear()
     _precomputed_csp_sources.cache_clear()
+    _auth_code_url.cache_clear()
+    _owner_of.cache_clear()
+    member_token_size.cache_clear()
 
 
 def _take_clear_flag(request: HttpRequest) -> bool:

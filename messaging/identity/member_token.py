@@ -11,6 +11,7 @@ it. The nonce makes each page's token distinct, so one that verified a conversat
 import base64
 import binascii
 import dataclasses
+import functools
 import hashlib
 import re
 import secrets
@@ -99,8 +100,10 @@ def make_member_token(public_id: str, grant_id: str) -> str:
     return _signer().sign(f"{_encode_member_id(uuid.UUID(public_id))}.{grant_id}.{nonce}")
 
 
+@functools.cache
 def member_token_size() -> int:
-    """Bytes of every member token (the encoding has a fixed length but for the timestamp's digits)."""
+    """Bytes of every member token (the encoding has a fixed length but for the timestamp's digits, which stay
+    the same for decades: computed once per process)."""
     return len(make_member_token(_ZERO_ID, "x" * GRANT_ID_LENGTH))
 
 
