@@ -45,6 +45,7 @@ class VerifyMeter:
     def __init__(self) -> None:
         self.http_seconds = 0.0
         self.statements: Counter[str] = Counter()
+        self.started = 0.0
         self.log: list[str] = []  # the last verify's statements (BENCH_SQL_LOG=1 prints them)
         self._patch()
 
@@ -68,10 +69,15 @@ class VerifyMeter:
 
         def counting(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
             kind = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "?"
-            with _lock:
-                meter.statements[kind] += 1
-                meter.log.append(sql[:160])
-            return execute(sql, params, many, context)
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                at = (started - meter.started) * 1000
+                took = (time.perf_counter() - started) * 1000
+                with _lock:
+                    meter.statements[kind] += 1
+                    meter.log.append(f"{at:7.2f} +{took:5.2f} ms  {sql[:110]}")
 
         def watch(connection: Any) -> None:
             if counting not in connection.execute_wrappers:
@@ -85,7 +91,7 @@ class VerifyMeter:
         def counted_commit(connection: Any) -> Any:
             with _lock:
                 meter.statements["COMMIT"] += 1
-                meter.log.append("COMMIT")
+                meter.log.append(f"{(time.perf_counter() - meter.started) * 1000:7.2f} COMMIT")
             return original_commit(connection)
 
         BaseDatabaseWrapper._commit = counted_commit
@@ -106,7 +112,7 @@ class VerifyMeter:
             self.http_seconds = 0.0
             self.statements = Counter()
             self.log = []
-        started = time.perf_counter()
+        started = self.started = time.perf_counter()
         response = client.post(
             VERIFY_PATH,
             data={"conversationId": conversation_id, "memberToken": token},
@@ -117,6 +123,7 @@ class VerifyMeter:
         assert response.status_code == 200, response.content
         with _lock:
             http, statements = self.http_seconds, dict(self.statements)
+            self.log.append(f"{wall * 1000:7.2f} end (HTTP to Genesys {http * 1000:.2f} ms)")
         return {
             "answer": response.json(),
             "wall_ms": wall * 1000,
