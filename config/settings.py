@@ -260,6 +260,7 @@ _GENESYS_FROM_ENV = {
             "GENESYS_PACING_MAX_WAIT",
             "GENESYS_PUSH_RETRY_BASE",
             "GENESYS_PUSH_LEASE",
+            "GENESYS_RETENTION_DAYS",
         ],
         env.float,
     ),
