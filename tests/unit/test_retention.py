@@ -2,12 +2,14 @@
 The clock is injected (`now`); rows are aged by writing their timestamps."""
 
 import datetime
+import threading
 import uuid
 
 import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from messaging.management.commands import deliver_pushes
 from messaging.models import AttributePush, ConversationLink, MemberTokenGrant, MemberTokenUse
 from messaging.outbox.retention import prune_expired
 from messaging.tasks import deliver_conversation_pushes
@@ -116,10 +118,6 @@ def test_small_batches_and_a_bound_per_run():
 
 
 def test_the_workers_sweep_runs_retention(monkeypatch):
-    import threading
-
-    from messaging.management.commands import deliver_pushes
-
     stop = threading.Event()
     calls = []
     monkeypatch.setattr(deliver_pushes, "sweep_outbox", lambda grace: calls.append("sweep"))
