@@ -9,6 +9,10 @@ credentials, `concurrency` calls at a time. Two rounds over the same conversatio
   new     the first verify of each conversation: target one GET (find the customer) and one PATCH;
   repeat  the same verify again (Genesys retrying the action): target one PATCH and no GET.
 Prints JSON (calls per second, latency p50/p95/p99 in milliseconds, Genesys calls per verify) and a summary.
+
+Own time (`--own 60`, 0 to skip; `--own-only` skips the concurrent rounds): the site in this process
+(bench/_in_process.py), one verify at a time through the whole middleware stack, first then repeat, each split into
+own time (wall time minus time in HTTP to Genesys) and SQL statements (every thread, COMMITs apart).
 """
 
 from __future__ import annotations
@@ -101,6 +105,29 @@ def run_round(site_url: str, sandbox_url: str, work: list[tuple[str, str]], conc
     }
 
 
+def own_time(stack: VerifyStack, count: int, env: dict[str, str]) -> dict:
+    """First and repeat verifies, one at a time, in this process: own time and SQL statements per verify."""
+    from bench._in_process import VerifyMeter, start_django, summarise
+
+    assert stack.sandbox_url
+    pages = stack.member_pages(count // 3 + 2)
+    work = start_conversations(stack.sandbox_url, pages, count + 5, prefix="own")
+    start_django(stack, **env)
+    from django.test import Client
+
+    meter = VerifyMeter()
+    client = Client()
+    for conversation_id, token in work[:5]:  # warm-up: token, connections, pools
+        meter.verify(client, conversation_id, token)
+    work = work[5:]
+    first = [meter.verify(client, conversation_id, token) for conversation_id, token in work]
+    first_log = meter.log
+    repeat = [meter.verify(client, conversation_id, token) for conversation_id, token in work]
+    if os.environ.get("BENCH_SQL_LOG"):
+        print("\n".join(["-- first verify", *first_log, "-- repeat verify", *meter.log]), file=sys.stderr)
+    return {"first": summarise(first), "repeat": summarise(repeat)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=200)
@@ -108,6 +135,8 @@ def main() -> int:
     parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    parser.add_argument("--own", type=int, default=60, help="verifies for the own-time rounds (0: skip them)")
+    parser.add_argument("--own-only", action="store_true", help="only the own-time rounds")
     args = parser.parse_args()
 
     # Generous limits: the benchmark measures the endpoint, not its rate limiter or the sandbox's.
@@ -117,6 +146,10 @@ def main() -> int:
         requests.post(
             f"{stack.sandbox_url}/_config", json={"flow_enabled": False, "rate_per_minute": 1_000_000}, timeout=10
         ).raise_for_status()
+        own = own_time(stack, args.own, env) if args.own else None
+        if args.own_only:
+            report_own(own, stack)
+            return 0
         stack.start_site(workers=args.workers, threads=args.threads)
         pages = stack.member_pages(args.conversations // 3 + 2)
         work = start_conversations(stack.sandbox_url, pages, args.conversations)
@@ -131,7 +164,10 @@ def main() -> int:
             "new": run_round(stack.site_url, stack.sandbox_url, work, args.concurrency),
             "repeat": run_round(stack.site_url, stack.sandbox_url, work, args.concurrency),
         }
+    if own is not None:
+        report["own_time"] = own
     print(json.dumps(report, indent=2))
+    print_own(own)
     for name in ("new", "repeat"):
         r = report[name]
         print(
@@ -140,6 +176,22 @@ def main() -> int:
             f"Genesys per verify: {r['genesys_gets_per_verify']:.2f} GET + {r['genesys_patches_per_verify']:.2f} PATCH"
         )
     return 0
+
+
+def report_own(own: dict | None, stack: VerifyStack) -> None:
+    database = "postgresql" if stack.pg_database else "sqlite"
+    cache = "redis" if os.environ.get("REDIS_URL") else "database"
+    print(json.dumps({"database": database, "cache": cache, "own_time": own}, indent=2))
+    print_own(own)
+
+
+def print_own(own: dict | None) -> None:
+    for name, r in (own or {}).items():
+        kinds = " ".join(f"{kind} {n:g}" for kind, n in r["sql_by_kind"].items())
+        print(
+            f"own {name:6} own p50 {r['own_ms']['p50']:6.2f} ms  p95 {r['own_ms']['p95']:6.2f} ms  "
+            f"wall p50 {r['wall_ms']['p50']:6.2f} ms  SQL {r['sql_statements']:g} ({kinds})"
+        )
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ class AttributePushInline(admin.TabularInline):
 @admin.register(ConversationLink)
 class ConversationLinkAdmin(ReadOnlyAdmin):
     list_display = ["conversation_id", "user", "verified", "state", "participant_id", "last_verified_at"]
-    list_filter = ["state", "verified"]
+    list_filter = ["state", "verified", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["conversation_id", "user__username"]
     list_select_related = ["user"]
     readonly_fields = [
@@ -60,7 +60,9 @@ class ConversationLinkAdmin(ReadOnlyAdmin):
     ]
     fields = readonly_fields
     inlines = [AttributePushInline]
-    date_hierarchy = "created_at"
+    # Not date_hierarchy: its year links come from a SELECT DISTINCT over the whole table on every page (cost
+    # growing with the outbox); the date filter above needs no query to render and uses the created_at index.
+    show_full_result_count = False  # one COUNT per page, not two, when filtered
 
 
 @admin.register(AttributePush)
@@ -78,7 +80,7 @@ class AttributePushAdmin(ReadOnlyAdmin):
         "delivered_at",
         "created_at",
     ]
-    list_filter = ["state", "cause", "verified"]
+    list_filter = ["state", "cause", "verified", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["conversation__conversation_id", "user__username"]
     list_select_related = ["conversation", "user"]
     readonly_fields = [
@@ -99,7 +101,9 @@ class AttributePushAdmin(ReadOnlyAdmin):
     ]
     fields = readonly_fields
     actions = ["retry_now"]
-    date_hierarchy = "created_at"
+    # Not date_hierarchy: its year links come from a SELECT DISTINCT over the whole table on every page (cost
+    # growing with the outbox); the date filter above needs no query to render and uses the created_at index.
+    show_full_result_count = False  # one COUNT per page, not two, when filtered
 
     class Media:
         css = {"all": ["css/admin-push.css"]}

@@ -262,6 +262,13 @@ class AppSettings:
         when it ends)."""
         return float(self._get("CONVERSATION_OPEN_HOURS", 24.0))
 
+    @property
+    def RETENTION_DAYS(self) -> float:
+        """Days kept of delivered and superseded pushes, ended conversation links, spent member-token uses,
+        expired or revoked grants and finished task rows; the worker prunes older ones (failed pushes stay
+        until an operator acts)."""
+        return float(self._get("RETENTION_DAYS", 30.0))
+
     # --- Members ---
     @property
     def MEMBER_ADAPTER(self) -> str:

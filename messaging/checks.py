@@ -4,7 +4,7 @@ that gives Messenger its CSP sources, and (deploy) the data action's credentials
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from .app_settings import app_settings
 from .attributes import configuration_problems
@@ -138,3 +138,27 @@ def check_guest_to_member(app_configs: Any = None, **kwargs: Any) -> list[CheckM
             id="messaging.E005",
         )
     ]
+
+
+DATABASE_CACHE = "django.core.cache.backends.db.DatabaseCache"
+
+
+def database_cache_on_postgresql(databases: dict[str, dict], caches: dict[str, dict]) -> str | None:
+    """Why the default cache should be Redis (PostgreSQL behind Django's database cache), or None."""
+    engine = databases.get("default", {}).get("ENGINE", "")
+    backend = caches.get("default", {}).get("BACKEND", "")
+    if "postgresql" not in engine or backend != DATABASE_CACHE:
+        return None
+    return (
+        "The default cache is Django's database cache on PostgreSQL: every verify reads and writes its token "
+        "and pacing state through the database (about twice the data action's own time), and every cache "
+        "write counts the cache table to cull it."
+    )
+
+
+@register(Tags.caches, deploy=True)
+def check_cache_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    problem = database_cache_on_postgresql(settings.DATABASES, settings.CACHES)
+    if problem is None:
+        return []
+    return [Warning(problem, hint="Set REDIS_URL (see README, Settings).", id="messaging.W001")]

@@ -60,6 +60,12 @@ class ConversationLink(models.Model):
     class Meta:
         verbose_name = "conversation link"
         ordering = ["-created_at"]
+        # The admin list's sort (and date hierarchy), its state filter with that sort, and retention's scan.
+        indexes = [
+            models.Index(fields=["created_at"], name="messaging_link_created_idx"),
+            models.Index(fields=["state", "created_at"], name="messaging_link_state_idx"),
+            models.Index(fields=["updated_at"], name="messaging_link_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return str(self.conversation_id)
@@ -107,7 +113,14 @@ class AttributePush(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["conversation", "version"], name="messaging_push_unique_version"),
         ]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="messaging_push_due_idx")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="messaging_push_due_idx"),
+            # The admin list's sort (and date hierarchy), its filters with that sort, and retention's scan.
+            models.Index(fields=["created_at", "id"], name="messaging_push_created_idx"),
+            models.Index(fields=["state", "created_at"], name="messaging_push_state_idx"),
+            models.Index(fields=["cause", "created_at"], name="messaging_push_cause_idx"),
+            models.Index(fields=["state", "updated_at"], name="messaging_push_retention_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.conversation_id} v{self.version} ({self.state})"
@@ -133,7 +146,10 @@ class MemberTokenGrant(models.Model):
 
     class Meta:
         verbose_name = "member token grant"
-        indexes = [models.Index(fields=["expires_at"], name="messaging_grant_expiry_idx")]
+        indexes = [
+            models.Index(fields=["expires_at"], name="messaging_grant_expiry_idx"),
+            models.Index(fields=["revoked_at"], name="messaging_grant_revoked_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"grant of user {self.user_id}"

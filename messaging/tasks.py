@@ -10,7 +10,7 @@ from collections.abc import Collection
 
 from django.db.models import Min
 from django.utils import timezone
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
 
@@ -49,6 +49,17 @@ class TaskScheduler:
             args_kwargs__args__0__in=list(link_ids),
         ).values_list("args_kwargs", flat=True)
         return {args_kwargs["args"][0] for args_kwargs in waiting}
+
+    def prune_finished(self, *, before: datetime.datetime, limit: int) -> int:
+        """Finished rows (succeeded or failed, any queue of this backend) older than `before`: at most `limit`."""
+        if not isinstance(deliver_conversation_pushes.get_backend(), DatabaseBackend):
+            return 0
+        ids = list(
+            DBTaskResult.objects.filter(
+                status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED], finished_at__lt=before
+            ).values_list("pk", flat=True)[:limit]
+        )
+        return DBTaskResult.objects.filter(pk__in=ids).delete()[0] if ids else 0
 
 
 def next_delivery_at(

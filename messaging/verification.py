@@ -155,18 +155,22 @@ def verify_conversation(
     now = timezone.now()
     member = check.member
     attributes = verified_attributes(member, at=now) if member is not None else unverified_attributes(at=now)
-    # Recorded, claimed and marked delivering in one transaction (one commit: SQLite fsyncs each).
+    # Recorded, the lease taken and the push marked delivering in one transaction (one commit: SQLite fsyncs
+    # each), folded into the writes recording makes anyway when the lease is free (records.record_and_start).
     with transaction.atomic():
-        push = records.record_push(
+        recorded = records.record_and_start(
             conversation_id=conversation_id,
             user_id=member.user_id if member is not None else None,
             attributes=attributes,
             verified=member is not None,
+            participant_id=participant_id,
             now=now,
         )
-        if participant_id:
-            records.remember_participant(push.conversation_id, participant_id)
-        delivery = Delivery.begin(push.conversation_id)
+        push = recorded.push
+        if recorded.lease_token:
+            delivery: Delivery | None = Delivery.started(recorded.link, push, recorded.lease_token)
+        else:
+            delivery = Delivery.begin(push.conversation_id)
     try:
         if delivery is not None:
             delivery.run(client, budget.remaining())
@@ -177,10 +181,16 @@ def verify_conversation(
             schedule_delivery(push.conversation_id)
         except Exception:
             logger.exception("could not enqueue delivery conversation=%s; the sweep will", conversation_id)
-    push.refresh_from_db(fields=["state", "attributes"])
+    # A push this delivery marked delivered is answered from memory (its attributes never change); any other
+    # outcome is read back, since the worker or another holder may have moved it on.
+    if delivery is not None and push.pk in delivery.delivered:
+        state = PushState.DELIVERED
+    else:
+        push.refresh_from_db(fields=["state"])
+        state = push.state
     return VerifyResult(
         attributes={key: value for key, value in push.attributes.items() if key != MEMBER_TOKEN},
-        push_state=push.state if push.state in (PushState.DELIVERED, PushState.FAILED) else "pending",
+        push_state=state if state in (PushState.DELIVERED, PushState.FAILED) else "pending",
         verified=push.verified,
         reason=check.reason,
         version=push.version,

@@ -88,6 +88,16 @@ def _fresh_cache(request):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _inline_connections_closed():
+    """The inline pool's threads keep their database connections (CONN_MAX_AGE): closed after each test, so
+    none outlives the test database (PostgreSQL refuses to drop a database in use)."""
+    yield
+    from messaging.outbox.budget import close_inline_connections
+
+    close_inline_connections()
+
+
 @pytest.fixture
 def levels(db):
     from accounts.models import MembershipLevel

@@ -9,6 +9,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import ParamSpec, TypeVar
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 # Below this many seconds left, an inline delivery does not start another call.
 MIN_STEP_SECONDS = 0.25
@@ -40,12 +41,36 @@ def inline_executor() -> ThreadPoolExecutor:
         return _executor
 
 
+# The database connections pool threads opened (the token and pacing state live in the cache, which may be the
+# database cache): kept across calls like a web thread's (CONN_MAX_AGE), closed by close_inline_connections().
+_thread_connections: dict[int, list[BaseDatabaseWrapper]] = {}
+
+
 def _in_thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     try:
         return fn(*args, **kwargs)
     finally:
-        # The token cache may have opened a connection in this pool thread.
-        connections.close_all()
+        # Not close_all(): with PostgreSQL and the database cache that made two new connections per verify.
+        # A connection is dropped only when broken or older than CONN_MAX_AGE (0: after every call, as SQLite's).
+        opened = list(connections.all(initialized_only=True))
+        for connection in opened:
+            connection.close_if_unusable_or_obsolete()
+        with _executor_lock:
+            _thread_connections[threading.get_ident()] = [c for c in opened if c.connection is not None]
+
+
+def close_inline_connections() -> None:
+    """Close the connections the pool threads keep (tests before dropping their database; an operator's shell).
+    Call it while no inline call runs."""
+    with _executor_lock:
+        kept = [connection for held in _thread_connections.values() for connection in held]
+        _thread_connections.clear()
+    for connection in kept:
+        connection.inc_thread_sharing()  # closed from this thread, not the pool thread that opened it
+        try:
+            connection.close()
+        finally:
+            connection.dec_thread_sharing()
 
 
 class Budget:

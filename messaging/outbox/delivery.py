@@ -14,7 +14,6 @@ import logging
 from typing import Protocol
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from ..app_settings import app_settings
@@ -25,7 +24,7 @@ from . import lease, records
 from .budget import Budget, BudgetExhausted, InlineTimeout
 from .retry import classify_error, describe_error, retry_delay
 from .schedule import schedule_delivery
-from .selectors import due_conversation_ids, has_due_push
+from .selectors import due_conversation_ids, has_due_push, latest_push
 from .states import OPEN_STATES, AttemptResult, CurrentCheck, DeliveryOutcome, PushState, StepEnd
 
 logger = logging.getLogger("messaging.outbox")
@@ -56,15 +55,16 @@ def _next_step(link_id: int, token: str, attempted: set[int]) -> Attempt | StepE
     due push delivering (one more attempt); or, when there is nothing to send now, give the lease back (a push
     recorded meanwhile waits for the lock, then finds the lease free)."""
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint: nothing here is rolled back on its own (an error rolls back the caller's transaction too).
+    with transaction.atomic(savepoint=False):
         link = ConversationLink.objects.select_for_update().filter(pk=link_id).first()
         if link is None or link.lease_token != token:
             return StepEnd.LOST
-        push = None
-        newest = link.pushes.aggregate(v=Max("version"))["v"]
-        if newest is not None:
-            records.supersede_older(link, newest, now=now)
-            push = link.pushes.filter(version=newest, state__in=OPEN_STATES).first()
+        push = latest_push(link)
+        if push is not None:
+            records.supersede_older(link, push.version, now=now)
+            if push.state not in OPEN_STATES:
+                push = None
         if push is not None and push.next_attempt_at <= now and push.pk in attempted:
             # One attempt per push per run; its retry is already due (a tiny backoff): a task takes it, and
             # commits with the release, so it cannot find the lease still taken.
@@ -83,8 +83,12 @@ def _next_step(link_id: int, token: str, attempted: set[int]) -> Attempt | StepE
 
 
 def _still_current(link_id: int, push: AttributePush, token: str, participant_id: str | None) -> CurrentCheck:
-    """Just before the PATCH, in one transaction: remember a participant just found, renew the lease, and make
-    sure this is still the version to send."""
+    """Just before the PATCH: remember a participant just found, renew the lease, and make sure this is still the
+    version to send. One conditional UPDATE when all is well; else, in one transaction, which it is."""
+    if lease.renew_if_current(
+        link_id, token, push_id=push.pk, version=push.version, participant_id=participant_id or ""
+    ):
+        return CurrentCheck.OK
     now = timezone.now()
     with transaction.atomic():
         if not lease.renew(link_id, token, participant_id=participant_id or ""):
@@ -96,13 +100,14 @@ def _still_current(link_id: int, push: AttributePush, token: str, participant_id
         return CurrentCheck.OK if state == PushState.DELIVERING else CurrentCheck.SUPERSEDED
 
 
-def _record_success(link: ConversationLink, push: AttributePush) -> DeliveryOutcome:
-    # Superseded while in flight, it did land all the same; the newer version goes next under the same lease.
-    records.mark_delivered(push, now=timezone.now())
+def _record_success(link: ConversationLink, push: AttributePush) -> bool:
+    """True when the push is now delivered; False when it was superseded in flight (it did land all the same;
+    the newer version goes next under the same lease)."""
+    delivered = records.mark_delivered(push, now=timezone.now())
     logger.info(
         "push delivered conversation=%s version=%d attempts=%d", link.conversation_id, push.version, push.attempts
     )
-    return DeliveryOutcome.DELIVERED
+    return delivered
 
 
 def _record_failure(link: ConversationLink, push: AttributePush, error: BaseException) -> DeliveryOutcome:
@@ -175,19 +180,27 @@ class Delivery:
         self.link_id = link_id
         self.token = token
         self.attempted: set[int] = set()
+        self.delivered: set[int] = set()  # pushes this run marked delivered (the answer needs no re-read)
         self.step: Attempt | StepEnd = StepEnd.IDLE
 
     @classmethod
     def begin(cls, link_id: int) -> Delivery | None:
         """Claim the lease and take the first step, in one transaction (the caller's, when it has one); None
         when someone else holds the lease."""
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             token = lease.claim(link_id)
             if token is None:
                 return None
             delivery = cls(link_id, token)
             delivery.step = _next_step(link_id, token, delivery.attempted)
             return delivery
+
+    @classmethod
+    def started(cls, link: ConversationLink, push: AttributePush, token: str) -> Delivery:
+        """The holder of a lease taken, and a push marked delivering, by records.record_and_start."""
+        delivery = cls(link.pk, token)
+        delivery.step = Attempt(link, push)
+        return delivery
 
     def run(self, client: PushClient, budget_seconds: float | None, max_pushes: int = 10) -> DeliveryOutcome:
         budget = Budget(budget_seconds)
@@ -218,12 +231,17 @@ class Delivery:
                 # The outcome and the next step (or the release) commit together.
                 with transaction.atomic():
                     if result is AttemptResult.OK:
-                        outcome = _record_success(step.link, step.push)
+                        outcome = DeliveryOutcome.DELIVERED
+                        if _record_success(step.link, step.push):
+                            self.delivered.add(step.push.pk)
                     elif result is AttemptResult.ERROR and error is not None:
                         outcome = _record_failure(step.link, step.push, error)
                     else:
                         outcome = DeliveryOutcome.SUPERSEDED
-                    self.step = _next_step(self.link_id, self.token, self.attempted)
+                    if result is AttemptResult.OK and lease.release_if_done(self.link_id, self.token):
+                        self.step = StepEnd.IDLE  # nothing open left: the lease is given back
+                    else:
+                        self.step = _next_step(self.link_id, self.token, self.attempted)
             # A long run of new versions: hand over to the queue.
             holding = False
             with transaction.atomic():

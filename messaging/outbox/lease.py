@@ -7,21 +7,36 @@ PostgreSQL); an expired lease is free.
 import datetime
 import secrets
 
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from ..app_settings import app_settings
-from ..models import ConversationLink
+from ..models import AttributePush, ConversationLink, PushState
+from .states import OPEN_STATES
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
+
+
+def lease_end(now: datetime.datetime) -> datetime.datetime:
+    """When a lease taken (or renewed) `now` expires."""
+    return now + datetime.timedelta(seconds=app_settings.PUSH_LEASE)
+
+
+def is_free(link: ConversationLink, now: datetime.datetime) -> bool:
+    """Whether the lease of a link row read under its lock (select_for_update) may be taken."""
+    return link.lease_until is None or link.lease_until < now
 
 
 def claim(link_id: int) -> str | None:
     """Take the conversation's delivery lease if it is free or expired; the lease token, or None."""
     now = timezone.now()
-    token = secrets.token_hex(16)
+    token = new_token()
     claimed = (
         ConversationLink.objects.filter(pk=link_id)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + datetime.timedelta(seconds=app_settings.PUSH_LEASE), lease_token=token)
+        .update(lease_until=lease_end(now), lease_token=token)
     )
     return token if claimed else None
 
@@ -29,11 +44,41 @@ def claim(link_id: int) -> str | None:
 def renew(link_id: int, token: str, *, participant_id: str = "", until: datetime.datetime | None = None) -> bool:
     """Extend the lease (by PUSH_LEASE, or to `until`) and remember a customer participant just found; False
     when the lease is no longer ours."""
-    lease_until = until or timezone.now() + datetime.timedelta(seconds=app_settings.PUSH_LEASE)
+    lease_until = until or lease_end(timezone.now())
     changes: dict[str, str | datetime.datetime] = {"lease_until": lease_until}
     if participant_id:
         changes["participant_id"] = participant_id
     return bool(ConversationLink.objects.filter(pk=link_id, lease_token=token).update(**changes))
+
+
+def renew_if_current(link_id: int, token: str, *, push_id: int, version: int, participant_id: str = "") -> bool:
+    """Just before a PATCH, in one conditional UPDATE: renew the lease (and remember a participant just found)
+    when it is still ours, the push still delivering and no newer version exists. False: one of those does not
+    hold (the caller finds out which, the slow way)."""
+    changes: dict[str, str | datetime.datetime] = {"lease_until": lease_end(timezone.now())}
+    if participant_id:
+        changes["participant_id"] = participant_id
+    return bool(
+        ConversationLink.objects.filter(pk=link_id, lease_token=token)
+        .filter(
+            Exists(AttributePush.objects.filter(pk=push_id, state=PushState.DELIVERING)),
+            ~Exists(AttributePush.objects.filter(conversation_id=link_id, version__gt=version)),
+        )
+        .update(**changes)
+    )
+
+
+def release_if_done(link_id: int, token: str) -> bool:
+    """Give the lease back if it is ours and the conversation has no open push left (the success path: one
+    lock, one conditional UPDATE). The link row is locked first, so a push recorded meanwhile (record_push holds
+    the same lock) is committed and seen by the UPDATE's check. False: something is left (or the lease is gone);
+    the caller takes the general next step. Run it in the caller's transaction."""
+    ConversationLink.objects.select_for_update().filter(pk=link_id).values_list("pk", flat=True).first()
+    return bool(
+        ConversationLink.objects.filter(pk=link_id, lease_token=token)
+        .filter(~Exists(AttributePush.objects.filter(conversation_id=link_id, state__in=OPEN_STATES)))
+        .update(lease_until=None, lease_token="")
+    )
 
 
 def release(link_id: int, token: str) -> None:

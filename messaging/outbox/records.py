@@ -6,14 +6,18 @@ that race over a push cannot both win; a function returns whether it changed the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import uuid
 from collections.abc import Collection
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from ..app_settings import app_settings
 from ..models import AttributePush, ConversationLink
+from . import lease
 from .schedule import schedule_delivery
 from .selectors import latest_push
 from .states import OPEN_STATES, PushState
@@ -28,7 +32,18 @@ def _same_attributes(a: dict[str, str], b: dict[str, str]) -> bool:
     return {k: v for k, v in a.items() if k != _VERIFIED_AT} == {k: v for k, v in b.items() if k != _VERIFIED_AT}
 
 
-@transaction.atomic
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    """What `record_and_start` did: the push, the link row (as locked), and the delivery lease token when the
+    lease was taken and the push marked delivering in the same writes ("" when not: someone holds the lease, or
+    the push is not due now; Delivery.begin then decides)."""
+
+    push: AttributePush
+    link: ConversationLink
+    lease_token: str
+
+
+@transaction.atomic(savepoint=False)
 def record_push(
     *,
     conversation_id: uuid.UUID,
@@ -46,9 +61,90 @@ def record_push(
     versions are numbered one at a time and a deliverer's release cannot miss this push. `user_id`: the member
     the attributes are about (None: unverified).
     """
-    now = now or timezone.now()
-    link, _ = ConversationLink.objects.select_for_update().get_or_create(conversation_id=conversation_id)
-    latest = latest_push(link)
+    recorded = _record(
+        conversation_id=conversation_id,
+        user_id=user_id,
+        attributes=attributes,
+        verified=verified,
+        cause=cause,
+        now=now or timezone.now(),
+    )
+    if enqueue and recorded.push.state == PushState.PENDING:
+        schedule_delivery(recorded.link.pk)
+    return recorded.push
+
+
+@transaction.atomic(savepoint=False)
+def record_and_start(
+    *,
+    conversation_id: uuid.UUID,
+    user_id: int | None,
+    attributes: dict[str, str],
+    verified: bool,
+    participant_id: str = "",
+    now: datetime.datetime,
+) -> Recorded:
+    """record_push for the data action, with the first step of its inline delivery folded into the same writes:
+    when the lease is free and the push may be attempted now, the link's UPDATE (or INSERT) also takes the lease
+    and remembers the customer participant, and the push's INSERT (or UPDATE) marks it delivering with one more
+    attempt. Same guarantees as record_push then Delivery.begin: the link row is locked throughout."""
+    return _record(
+        conversation_id=conversation_id,
+        user_id=user_id,
+        attributes=attributes,
+        verified=verified,
+        cause=AttributePush.Cause.VERIFY,
+        now=now,
+        participant_id=participant_id,
+        start=True,
+    )
+
+
+def _locked_link(conversation_id: uuid.UUID, fresh: dict[str, Any]) -> ConversationLink:
+    """The link row, locked; created with `fresh` when missing (INSERT .. ON CONFLICT DO NOTHING, then the lock:
+    no savepoint, and a concurrent creator simply wins)."""
+    link = ConversationLink.objects.select_for_update().filter(conversation_id=conversation_id).first()
+    if link is None:
+        ConversationLink.objects.bulk_create(
+            [ConversationLink(conversation_id=conversation_id, **fresh)], ignore_conflicts=True
+        )
+        link = ConversationLink.objects.select_for_update().get(conversation_id=conversation_id)
+    return link
+
+
+def _startable(push: AttributePush, now: datetime.datetime) -> bool:
+    """Whether the latest push, re-asserted, may be attempted at once (else the general path decides)."""
+    if push.state in (PushState.DELIVERED, PushState.FAILED):
+        return True  # reopened with fresh attempts
+    return (
+        push.state == PushState.PENDING
+        and push.next_attempt_at <= now
+        and push.attempts < app_settings.PUSH_MAX_ATTEMPTS
+    )
+
+
+def _record(
+    *,
+    conversation_id: uuid.UUID,
+    user_id: int | None,
+    attributes: dict[str, str],
+    verified: bool,
+    cause: str,
+    now: datetime.datetime,
+    participant_id: str = "",
+    start: bool = False,
+) -> Recorded:
+    link_changes: dict[str, Any] = {}
+    if cause == AttributePush.Cause.VERIFY:
+        link_changes.update(user_id=user_id, verified=verified, last_verified_at=now, state=ConversationLink.State.OPEN)
+    if participant_id:
+        link_changes["participant_id"] = participant_id
+    token, lease_until = (lease.new_token(), lease.lease_end(now)) if start else ("", None)
+    fresh = {**link_changes, "lease_token": token, "lease_until": lease_until} if start else link_changes
+    link = _locked_link(conversation_id, fresh)
+    # Our token on the row: this transaction inserted it, so it has no push yet and the lease is ours.
+    created = bool(token) and link.lease_token == token
+    latest = None if created else latest_push(link)
     if (
         latest is not None
         and latest.verified == verified
@@ -56,12 +152,17 @@ def record_push(
         and _same_attributes(latest.attributes, attributes)
     ):
         push = latest
-        if push.state in (PushState.DELIVERED, PushState.FAILED):
+        start = start and lease.is_free(link, now) and _startable(push, now)
+        if start:
+            _reopen_and_start(push, now=now)
+        elif push.state in (PushState.DELIVERED, PushState.FAILED):
             reopen(push, now=now)
     else:
-        link.pushes.filter(state__in=[PushState.PENDING, PushState.DELIVERING, PushState.FAILED]).update(
-            state=PushState.SUPERSEDED, updated_at=now
-        )
+        if latest is not None:
+            link.pushes.filter(state__in=[PushState.PENDING, PushState.DELIVERING, PushState.FAILED]).update(
+                state=PushState.SUPERSEDED, updated_at=now
+            )
+        start = start and (created or lease.is_free(link, now))
         push = AttributePush.objects.create(
             conversation=link,
             user_id=user_id,
@@ -70,16 +171,25 @@ def record_push(
             attributes=attributes,
             verified=verified,
             next_attempt_at=now,
+            **({"state": PushState.DELIVERING, "attempts": 1, "last_attempt_at": now} if start else {}),
         )
-    if cause == AttributePush.Cause.VERIFY:
-        link.user_id = user_id
-        link.verified = verified
-        link.last_verified_at = now
-        link.state = ConversationLink.State.OPEN
-        link.save(update_fields=["user", "verified", "last_verified_at", "state", "updated_at"])
-    if enqueue and push.state == PushState.PENDING:
-        schedule_delivery(link.pk)
-    return push
+    if not created:
+        changes = {**link_changes, **({"lease_token": token, "lease_until": lease_until} if start else {})}
+        if changes:
+            ConversationLink.objects.filter(pk=link.pk).update(**changes, updated_at=now)
+            for field, value in changes.items():
+                setattr(link, field, value)
+    return Recorded(push, link, token if start else "")
+
+
+def _reopen_and_start(push: AttributePush, *, now: datetime.datetime) -> None:
+    """reopen then start_attempt in one UPDATE: delivering, first attempt (a repeat verify under a free lease)."""
+    if push.state in (PushState.DELIVERED, PushState.FAILED):
+        push.attempts = 0
+    push.state = PushState.DELIVERING
+    push.attempts += 1
+    push.next_attempt_at = push.last_attempt_at = now
+    push.save(update_fields=["state", "attempts", "next_attempt_at", "last_attempt_at", "updated_at"])
 
 
 def reopen(push: AttributePush, *, now: datetime.datetime | None = None) -> None:

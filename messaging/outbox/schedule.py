@@ -25,6 +25,10 @@ class Scheduler(Protocol):
         """Which of these conversations already have a delivery waiting in the queue (an empty set when the
         backend cannot tell: the sweep then enqueues anyway, which is harmless)."""
 
+    def prune_finished(self, *, before: datetime.datetime, limit: int) -> int:
+        """Delete at most `limit` task rows that finished (succeeded or failed) before `before`; how many (0 when
+        the backend keeps no rows)."""
+
 
 class _Unset:
     def enqueue(self, link_id: int, run_after: datetime.datetime | None = None) -> None:
@@ -34,6 +38,9 @@ class _Unset:
 
     def queued(self, link_ids: Collection[int]) -> set[int]:
         return set()
+
+    def prune_finished(self, *, before: datetime.datetime, limit: int) -> int:
+        return 0
 
 
 _scheduler: Scheduler = _Unset()
@@ -59,3 +66,8 @@ def conversations_with_queued_delivery(link_ids: Collection[int]) -> set[int]:
     if not link_ids:
         return set()
     return _scheduler.queued(link_ids)
+
+
+def prune_finished_tasks(*, before: datetime.datetime, limit: int) -> int:
+    """Finished task rows older than `before`, at most `limit` of them, deleted (retention.py)."""
+    return _scheduler.prune_finished(before=before, limit=limit)

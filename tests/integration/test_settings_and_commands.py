@@ -154,3 +154,15 @@ def test_seed_demo_is_idempotent_and_prints_no_hash():
 def test_seed_demo_takes_another_password():
     call_command("seed_demo", "--password", "other-pass-2026", stdout=io.StringIO())
     assert get_user_model().objects.get(username="bob").check_password("other-pass-2026")
+
+
+def test_check_deploy_recommends_redis_for_postgresql_with_the_database_cache(settings):
+    from django.core.checks import run_checks
+
+    settings.DATABASES = {"default": {**settings.DATABASES["default"], "ENGINE": "django.db.backends.postgresql"}}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "t"}}
+    warnings = [m for m in run_checks(include_deployment_checks=True) if m.id == "messaging.W001"]
+    assert len(warnings) == 1 and "REDIS_URL" in warnings[0].hint
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "r"}}
+    assert not [m for m in run_checks(include_deployment_checks=True) if m.id == "messaging.W001"]

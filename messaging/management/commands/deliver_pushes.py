@@ -26,17 +26,26 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 
 from messaging.genesys.client import get_client
 from messaging.outbox.delivery import deliver_due
+from messaging.outbox.retention import prune_expired
 from messaging.outbox.sweep import sweep_outbox
 from messaging.tasks import QUEUE, next_delivery_at
 
 logger = logging.getLogger("messaging.outbox")
 
 
+# Seconds between two retention runs (outbox/retention.py): old rows go in small batches, no hurry.
+RETENTION_INTERVAL = 600.0
+
+
 def _sweep_forever(interval: float, grace: float | None, stop: threading.Event) -> None:
+    next_retention = time.monotonic()
     while not stop.is_set():
         try:
             close_old_connections()
             sweep_outbox(grace=grace)
+            if time.monotonic() >= next_retention:
+                next_retention = time.monotonic() + RETENTION_INTERVAL
+                prune_expired()
         except Exception:
             # A locked or unreachable database: try again next round rather than lose the sweeper.
             logger.exception("outbox sweep failed")

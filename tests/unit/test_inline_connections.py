@@ -1,0 +1,43 @@
+"""The inline pool's threads keep their database connection between calls (no connection churn per verify)."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from messaging.outbox import budget
+
+
+def _query_in_thread() -> object:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return connections["default"]
+
+
+@pytest.mark.django_db
+def test_a_pool_thread_keeps_its_connection_within_conn_max_age(monkeypatch):
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 60)
+    closed: list[BaseDatabaseWrapper] = []
+    wrapper_class = type(connections["default"])  # the backend's own close (SQLite overrides it)
+    real_close = wrapper_class.close
+    monkeypatch.setattr(wrapper_class, "close", lambda self: (closed.append(self), real_close(self))[1])
+    with ThreadPoolExecutor(max_workers=1) as pool:  # one thread: both calls share it
+        first = pool.submit(budget._in_thread, _query_in_thread).result()
+        second = pool.submit(budget._in_thread, _query_in_thread).result()
+        assert first is second
+        assert closed == []  # before: closed after every call, reopened by the next
+        budget.close_inline_connections()
+    assert closed == [first]
+
+
+@pytest.mark.django_db
+def test_a_pool_thread_still_drops_an_obsolete_connection(monkeypatch):
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    closed: list[BaseDatabaseWrapper] = []
+    wrapper_class = type(connections["default"])  # the backend's own close (SQLite overrides it)
+    real_close = wrapper_class.close
+    monkeypatch.setattr(wrapper_class, "close", lambda self: (closed.append(self), real_close(self))[1])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        used = pool.submit(budget._in_thread, _query_in_thread).result()
+    assert closed == [used]
