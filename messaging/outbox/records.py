@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from .. import metrics
 from ..app_settings import app_settings
 from ..models import AttributePush, ConversationLink
 from . import lease
@@ -159,9 +160,10 @@ def _record(
             reopen(push, now=now)
     else:
         if latest is not None:
-            link.pushes.filter(state__in=[PushState.PENDING, PushState.DELIVERING, PushState.FAILED]).update(
-                state=PushState.SUPERSEDED, updated_at=now
-            )
+            superseded = link.pushes.filter(
+                state__in=[PushState.PENDING, PushState.DELIVERING, PushState.FAILED]
+            ).update(state=PushState.SUPERSEDED, updated_at=now)
+            metrics.push_finished(metrics.PushEnd.SUPERSEDED, superseded)
         start = start and (created or lease.is_free(link, now))
         push = AttributePush.objects.create(
             conversation=link,
@@ -202,12 +204,18 @@ def reopen(push: AttributePush, *, now: datetime.datetime | None = None) -> None
 
 def supersede_older(link: ConversationLink, newest: int, *, now: datetime.datetime) -> None:
     """Open versions older than `newest` -> superseded."""
-    link.pushes.filter(state__in=OPEN_STATES, version__lt=newest).update(state=PushState.SUPERSEDED, updated_at=now)
+    superseded = link.pushes.filter(state__in=OPEN_STATES, version__lt=newest).update(
+        state=PushState.SUPERSEDED, updated_at=now
+    )
+    metrics.push_finished(metrics.PushEnd.SUPERSEDED, superseded)
 
 
 def supersede(push: AttributePush, *, now: datetime.datetime) -> None:
     """This push, if still open -> superseded (a newer version exists)."""
-    AttributePush.objects.filter(pk=push.pk, state__in=OPEN_STATES).update(state=PushState.SUPERSEDED, updated_at=now)
+    superseded = AttributePush.objects.filter(pk=push.pk, state__in=OPEN_STATES).update(
+        state=PushState.SUPERSEDED, updated_at=now
+    )
+    metrics.push_finished(metrics.PushEnd.SUPERSEDED, superseded)
 
 
 def start_attempt(push: AttributePush, *, now: datetime.datetime) -> None:
@@ -226,6 +234,7 @@ def give_up(push: AttributePush, message: str) -> None:
     push.state = PushState.FAILED
     push.last_error = message
     push.save(update_fields=["state", "last_error", "updated_at"])
+    metrics.push_finished(metrics.PushEnd.FAILED)
 
 
 def mark_delivered(push: AttributePush, *, now: datetime.datetime) -> bool:
@@ -236,6 +245,8 @@ def mark_delivered(push: AttributePush, *, now: datetime.datetime) -> bool:
     )
     if not done:
         AttributePush.objects.filter(pk=push.pk).update(delivered_at=now, updated_at=now)
+    else:
+        metrics.push_delivered((now - (push.created_at or now)).total_seconds())
     return bool(done)
 
 
@@ -252,9 +263,10 @@ def schedule_retry(
 
 def mark_failed(push: AttributePush, *, message: str, now: datetime.datetime) -> None:
     """delivering -> failed (final until "Retry now")."""
-    AttributePush.objects.filter(pk=push.pk, state=PushState.DELIVERING).update(
+    failed = AttributePush.objects.filter(pk=push.pk, state=PushState.DELIVERING).update(
         state=PushState.FAILED, last_error=message, updated_at=now
     )
+    metrics.push_finished(metrics.PushEnd.FAILED, failed)
 
 
 def defer(push: AttributePush, *, now: datetime.datetime) -> None:

@@ -27,6 +27,8 @@ def test_a_verify_through_the_endpoint_records_its_calls(genesys, alice, member_
         "patch": value("messaging_genesys_requests_total", route=ATTRIBUTES_ROUTE, status="200"),
         "issued": value("messaging_oauth_token_requests_total", outcome="issued"),
         "paced": value("messaging_pacing_wait_seconds_count"),
+        "delivered": value("messaging_pushes_finished_total", state="delivered"),
+        "latency": value("messaging_push_latency_seconds_count"),
     }
     token = member_token(alice)
     cid = genesys.start_conversation(attributes={"memberToken": token})["id"]
@@ -36,6 +38,28 @@ def test_a_verify_through_the_endpoint_records_its_calls(genesys, alice, member_
     assert value("messaging_genesys_requests_total", route=ATTRIBUTES_ROUTE, status="200") == before["patch"] + 1
     assert value("messaging_oauth_token_requests_total", outcome="issued") == before["issued"] + 1  # cold cache
     assert value("messaging_pacing_wait_seconds_count") == before["paced"] + 2  # the GET and the PATCH
+    assert value("messaging_pushes_finished_total", state="delivered") == before["delivered"] + 1
+    assert value("messaging_push_latency_seconds_count") == before["latency"] + 1
+
+
+def test_a_push_that_fails_for_good_and_one_overtaken_are_counted(genesys, alice, member_token):
+    from accounts.models import MembershipLevel
+    from messaging.models import AttributePush
+    from sandbox.launcher import PATCH_ROUTE
+
+    before_failed = value("messaging_pushes_finished_total", state="failed")
+    before_superseded = value("messaging_pushes_finished_total", state="superseded")
+    token = member_token(alice)
+    cid = genesys.start_conversation(attributes={"memberToken": token})["id"]
+    genesys.faults(route=PATCH_ROUTE, status=400, ratio=1)  # a bad request is final
+    verify(cid, token)
+    assert AttributePush.objects.get().state == "failed"
+    assert value("messaging_pushes_finished_total", state="failed") == before_failed + 1
+    genesys.clear_faults()
+    profile = alice.member_profile
+    profile.level = MembershipLevel.objects.get(name="Platinum")
+    profile.save()  # a new version with the new level: the failed one is superseded
+    assert value("messaging_pushes_finished_total", state="superseded") == before_superseded + 1
 
 
 def test_a_refused_call_counts_as_refused(genesys):
