@@ -18,11 +18,13 @@ own time (wall time minus time in HTTP to Genesys) and SQL statements (every thr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -105,7 +107,7 @@ def run_round(site_url: str, sandbox_url: str, work: list[tuple[str, str]], conc
     }
 
 
-def own_time(stack: VerifyStack, count: int, env: dict[str, str]) -> dict:
+def own_time(stack: VerifyStack, count: int, env: dict[str, str], compare_metrics: bool = False) -> dict:
     """First and repeat verifies, one at a time, in this process: own time and SQL statements per verify."""
     from bench._in_process import VerifyMeter, start_django, summarise
 
@@ -120,12 +122,49 @@ def own_time(stack: VerifyStack, count: int, env: dict[str, str]) -> dict:
     for conversation_id, token in work[:5]:  # warm-up: token, connections, pools
         meter.verify(client, conversation_id, token)
     work = work[5:]
+    if compare_metrics:
+        return metrics_on_and_off(meter, client, work)
     first = [meter.verify(client, conversation_id, token) for conversation_id, token in work]
     first_log = meter.log
     repeat = [meter.verify(client, conversation_id, token) for conversation_id, token in work]
     if os.environ.get("BENCH_SQL_LOG"):
         print("\n".join(["-- first verify", *first_log, "-- repeat verify", *meter.log]), file=sys.stderr)
     return {"first": summarise(first), "repeat": summarise(repeat)}
+
+
+RECORDING = ("verify_answered", "push_finished", "push_delivered", "push_latency", "genesys_call", "genesys_retry",
+             "oauth_token_request", "pacing_wait", "pacing_fail_fast", "cache_fallback", "http_response")  # fmt: skip
+
+
+@contextlib.contextmanager
+def metrics_off() -> Iterator[None]:
+    """Every recording function of messaging.metrics a no-op (call sites look them up on the module)."""
+    from messaging import metrics
+
+    saved = {name: getattr(metrics, name) for name in RECORDING}
+    for name in RECORDING:
+        setattr(metrics, name, lambda *args, **kwargs: None)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(metrics, name, function)
+
+
+def metrics_on_and_off(meter, client, work: list[tuple[str, str]]) -> dict:
+    """Issue 17: what recording metrics costs a verify. Alternate verify by verify, metrics on then off, so drift
+    hits both alike; first and repeat verifies of each."""
+    from bench._in_process import summarise
+
+    runs: dict[str, list[dict]] = {"first_on": [], "first_off": [], "repeat_on": [], "repeat_off": []}
+    for round_name in ("first", "repeat"):
+        for index, (conversation_id, token) in enumerate(work):
+            if index % 2:
+                with metrics_off():
+                    runs[f"{round_name}_off"].append(meter.verify(client, conversation_id, token))
+            else:
+                runs[f"{round_name}_on"].append(meter.verify(client, conversation_id, token))
+    return {name: summarise(calls) for name, calls in runs.items()}
 
 
 def main() -> int:
@@ -137,6 +176,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
     parser.add_argument("--own", type=int, default=60, help="verifies for the own-time rounds (0: skip them)")
     parser.add_argument("--own-only", action="store_true", help="only the own-time rounds")
+    parser.add_argument(
+        "--metrics-cost", action="store_true", help="own-time rounds alternate metrics on and off (issue 17)"
+    )
     args = parser.parse_args()
 
     # Generous limits: the benchmark measures the endpoint, not its rate limiter or the sandbox's.
@@ -146,7 +188,7 @@ def main() -> int:
         requests.post(
             f"{stack.sandbox_url}/_config", json={"flow_enabled": False, "rate_per_minute": 1_000_000}, timeout=10
         ).raise_for_status()
-        own = own_time(stack, args.own, env) if args.own else None
+        own = own_time(stack, args.own, env, compare_metrics=args.metrics_cost) if args.own else None
         if args.own_only:
             report_own(own, stack)
             return 0
