@@ -12,6 +12,7 @@ Mounting another password form limited is one call in its URLconf:
 
 import functools
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -59,19 +60,29 @@ def reset_link_username(request: HttpRequest) -> str | None:
     return user.get_username() if user else ""
 
 
-def seconds_until_allowed(request: HttpRequest, username: str) -> int | None:
-    """Count one password attempt against both budgets. None when it may go ahead; else the seconds until the
-    spent budget's window ends (for Retry-After). Both budgets are counted even when one is already spent."""
-    account = normalised_username(username)
-    budgets = [(ADDRESS_GROUP, "ip", settings.LOGIN_RATE_PER_IP)]
-    if account:
-        budgets.append((USERNAME_GROUP, lambda group, request: account, settings.LOGIN_RATE_PER_USERNAME))
+# (django-ratelimit group, key: "ip" or a callable(group, request), rate such as "5/m")
+Budget = tuple[str, Any, str]
+
+
+def count_against(request: HttpRequest, budgets: list[Budget]) -> int | None:
+    """Count this POST against every budget (all of them, even when one is already spent). None when it may go
+    ahead; else the seconds until the spent budgets' windows end (for Retry-After)."""
     waits = []
     for group, key, rate in budgets:
         usage = get_usage(request, group=group, key=key, rate=rate, method="POST", increment=True)
         if usage and usage["should_limit"]:
             waits.append(max(usage["time_left"], 1))
     return max(waits) if waits else None
+
+
+def seconds_until_allowed(request: HttpRequest, username: str) -> int | None:
+    """Count one password attempt against both budgets. None when it may go ahead; else the seconds until the
+    spent budget's window ends (for Retry-After). Both budgets are counted even when one is already spent."""
+    account = normalised_username(username)
+    budgets: list[Budget] = [(ADDRESS_GROUP, "ip", settings.LOGIN_RATE_PER_IP)]
+    if account:
+        budgets.append((USERNAME_GROUP, lambda group, request: account, settings.LOGIN_RATE_PER_USERNAME))
+    return count_against(request, budgets)
 
 
 def too_many_attempts(request: HttpRequest, retry_after: int) -> HttpResponse:

@@ -11,9 +11,8 @@ import functools
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django_ratelimit.core import get_usage
 
-from .ratelimits import View, too_many_attempts
+from .ratelimits import Budget, View, count_against, too_many_attempts
 
 ADDRESS_GROUP = "password-reset-ip"
 EMAIL_GROUP = "password-reset-email"
@@ -28,15 +27,10 @@ def normalised_email(email: str) -> str:
 def seconds_until_reset_allowed(request: HttpRequest) -> int | None:
     """Count one reset request against both budgets. None when it may go ahead; else the seconds to wait."""
     email = normalised_email(request.POST.get("email", ""))
-    budgets = [(ADDRESS_GROUP, "ip", settings.PASSWORD_RESET_RATE_PER_IP)]
+    budgets: list[Budget] = [(ADDRESS_GROUP, "ip", settings.PASSWORD_RESET_RATE_PER_IP)]
     if email:
         budgets.append((EMAIL_GROUP, lambda group, request: email, settings.PASSWORD_RESET_RATE_PER_EMAIL))
-    waits = []
-    for group, key, rate in budgets:
-        usage = get_usage(request, group=group, key=key, rate=rate, method="POST", increment=True)
-        if usage and usage["should_limit"]:
-            waits.append(max(usage["time_left"], 1))
-    return max(waits) if waits else None
+    return count_against(request, budgets)
 
 
 def limit_reset_requests(view: View) -> View:
