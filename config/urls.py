@@ -4,6 +4,7 @@ from oauth2_provider import urls as oauth2_urls
 
 from accounts import views as account_views
 from accounts.ratelimits import limit_password_attempts, signed_in_username
+from accounts.token_endpoint import CountedTokenView
 from health import views as health_views
 from messaging.monitoring import dashboard as messaging_dashboard
 
@@ -14,7 +15,13 @@ admin.site.site_title = "Member Messaging"
 # userinfo. Not mounted: application management, device flow, dynamic registration, RP-initiated logout.
 _OAUTH2_NAMES = {"authorize", "token", "revoke-token", "oidc-connect-discovery-info", "jwks-info", "user-info"}
 oidc_urlpatterns = [
-    pattern for pattern in oauth2_urls.base_urlpatterns + oauth2_urls.oidc_urlpatterns if pattern.name in _OAUTH2_NAMES
+    # The token endpoint counts code exchanges for the metrics (accounts/token_endpoint.py).
+    path("token/", CountedTokenView.as_view(), name="token"),
+    *(
+        pattern
+        for pattern in oauth2_urls.base_urlpatterns + oauth2_urls.oidc_urlpatterns
+        if pattern.name in _OAUTH2_NAMES - {"token"}
+    ),
 ]
 
 urlpatterns = [

@@ -207,3 +207,16 @@ def test_production_with_authenticated_messaging_needs_a_signing_key():
     assert result.returncode != 0
     assert "OIDC_RSA_PRIVATE_KEY is required" in result.stderr
     assert "BEGIN" not in result.stderr
+
+
+def test_code_exchanges_are_counted_by_outcome(alice, auth_code_for):
+    from prometheus_client import REGISTRY
+
+    def count(outcome: str) -> float:
+        return REGISTRY.get_sample_value("messaging_code_exchanges_total", {"outcome": outcome}) or 0.0
+
+    before = {outcome: count(outcome) for outcome in ("exchanged", "refused")}
+    client, code = Client(), auth_code_for(alice)
+    assert _exchange(client, code).status_code == 200
+    assert _exchange(client, code).status_code == 400  # the same code again
+    assert (count("exchanged"), count("refused")) == (before["exchanged"] + 1, before["refused"] + 1)
