@@ -281,11 +281,15 @@ def test_messenger_traffic_is_one_websocket_under_the_sites_csp(browser, site, s
 def test_a_refused_clear_still_starts_the_next_member_afresh(browser, site, sandbox):
     """conversationClear off in the deployment: the clear on the first page after sign-out is refused; the page
     drops Messenger's stored session and reloads, so bob neither sees nor continues alice's conversation."""
-    clears_before = sandbox.stats()["clears_refused"]
-    sandbox.configure(conversation_clear_enabled=False)
     context, page, events = new_page(browser)
     try:
         sign_in(page, site, "alice")
+        # Settled first, while clearing is still on: had the sign-in page's Messenger already marked this browser
+        # a guest's, alice's page clears that guest session now (granted), not later (refused, then a reload the
+        # test would race with).
+        page.wait_for_function(OWNER_SETTLED)
+        clears_before = sandbox.stats()["clears_refused"]
+        sandbox.configure(conversation_clear_enabled=False)
         send(page, "Alice's private question")
         alice_conversation = conversation_with(sandbox, "Alice's private question", page)
         page.locator("#genesys-transcript", has_text="Alice's private question").wait_for()
@@ -312,6 +316,10 @@ def test_a_refused_clear_still_starts_the_next_member_afresh(browser, site, sand
         context.close()
 
 
+OWNER_SETTLED = """() => {
+    const data = JSON.parse(document.getElementById("genesys-messenger-data").textContent);
+    return localStorage.getItem("mm.messenger.owner") === data.owner;
+}"""
 OWNER_SETTLED_ANONYMOUS = """() => {
     const data = JSON.parse(document.getElementById("genesys-messenger-data").textContent);
     return localStorage.getItem("mm.messenger.owner") === data.owner && data.owner === "anonymous";
