@@ -8,7 +8,9 @@ SANDBOX_PORT ?= 8100
 # honcho gives each process of Procfile.dev its own PORT (web $(PORT), sandbox $(PORT)+100, ...), so the sandbox
 # is told the site's data action URL explicitly.
 SANDBOX_DATA_ACTION_URL ?= http://127.0.0.1:$(PORT)/messaging/genesys/verify
-export PORT SANDBOX_PORT SANDBOX_DATA_ACTION_URL
+# ...and where the site's OpenID Connect provider is, for authenticated messaging's code exchange.
+SANDBOX_OIDC_DISCOVERY_URL ?= http://127.0.0.1:$(PORT)/o/.well-known/openid-configuration
+export PORT SANDBOX_PORT SANDBOX_DATA_ACTION_URL SANDBOX_OIDC_DISCOVERY_URL
 
 .PHONY: run test install install-dev install-load chromium lint migrate seed loadtest clean
 

@@ -1,5 +1,6 @@
 """`make run` starts its processes with honcho, which gives each process a PORT of its own (web $PORT, sandbox
-$PORT+100, ...). The sandbox must still call the site's data action, not its own port."""
+$PORT+100, ...). The sandbox must still call the site's data action and the site's OpenID Connect provider, not its
+own port."""
 
 import subprocess
 from pathlib import Path
@@ -24,3 +25,9 @@ def test_the_sandbox_is_told_the_sites_data_action_url():
     assert exported("SANDBOX_DATA_ACTION_URL") == "http://127.0.0.1:8000/messaging/genesys/verify"
     assert exported("SANDBOX_DATA_ACTION_URL", "PORT=18000") == "http://127.0.0.1:18000/messaging/genesys/verify"
     assert exported("SANDBOX_PORT", "SANDBOX_PORT=18100") == "18100"
+
+
+def test_the_sandbox_is_told_where_the_sites_openid_provider_is():
+    discovery = "/o/.well-known/openid-configuration"
+    assert exported("SANDBOX_OIDC_DISCOVERY_URL") == f"http://127.0.0.1:8000{discovery}"
+    assert exported("SANDBOX_OIDC_DISCOVERY_URL", "PORT=18000") == f"http://127.0.0.1:18000{discovery}"
