@@ -156,6 +156,8 @@ def test_seed_demo_takes_another_password():
     assert get_user_model().objects.get(username="bob").check_password("other-pass-2026")
 
 
+# Only the checks read the overridden DATABASES here; no connection is made with it.
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES:UserWarning")
 def test_check_deploy_recommends_redis_for_postgresql_with_the_database_cache(settings):
     from django.core.checks import run_checks
 
