@@ -5,29 +5,26 @@ and answers 429 beyond. Its minute starts when Genesys decides (the sandbox open
 previous one closed), so we cannot line up with it. The limiter makes sure instead that *every* 60-second interval
 holds at most the budget, wherever Genesys' minute falls:
 
-- Time is cut in BUCKETS buckets per window (5 s each by default), numbered from the epoch (wall clock, since
-  every host of the cluster counts in the same keys). A call is admitted in bucket i only while the calls counted
-  in buckets i-BUCKETS..i (one window plus the current bucket) stay within the budget. Any 60 s interval lies
-  within such a span, so Genesys never sees more than the budget in its minute. The price: at saturation the
-  budget is spread over 65 s instead of 60.
+- Time is cut in BUCKETS buckets per window (5 s each), numbered from the epoch (wall clock: every host counts in
+  the same keys). A call is admitted in bucket i only while buckets i-BUCKETS..i (a window plus the current bucket)
+  hold less than the budget, so any 60 s interval, wherever Genesys' minute falls, stays within it. The price: at
+  saturation the budget is spread over 65 s instead of 60.
 - The budget is the per-token rate minus the headroom (GENESYS_TOKEN_RATE_HEADROOM, 10 %): room for clock skew
-  between hosts, for requests that arrive at Genesys late, and for the database cache's imprecision (below).
-- Counting: `cache.incr` on the bucket's key, then the check; a call that finds the budget spent gives its unit
-  back. On Redis `incr` is atomic (INCRBY), so the cluster admits exactly the budget. On Django's database cache
-  (development) `incr` is a read and a write: exact between the threads of one process (a lock), but two processes
-  incrementing at the same instant can lose one, so a burst from several processes may admit a few calls over the
-  budget. The headroom and the header correction absorb that; production uses Redis.
+  between hosts, for requests that reach Genesys late, and for the database cache's imprecision (below).
+- Counting: `cache.incr` on the bucket's key, then the check. A call gives its unit back if the budget is spent, or
+  if the next bucket began before its increment landed (a call admitted there may have read ours without it). On
+  Redis `incr` is atomic (INCRBY), so processes on one clock admit exactly the budget. On the database cache `incr`
+  is a read and a write, exact between threads (a lock) but not processes: the headroom absorbs that.
 - No budget on any slot: wait until the earliest slot frees one (a bucket leaving the span), at most `max_wait`
   (GENESYS_PACING_MAX_WAIT, 2 s, since the verify endpoint answers the flow within 20 s); if that is later,
   fail at once with GenesysRateLimited (retryable, retry_after = seconds until budget frees), and the push stays
   in the outbox for the worker.
-- The budget is what is known to apply to the token: the configured rate. Genesys' `inin-ratelimit-allowed` /
-  `-count` / `-reset` describe the bucket that applied to *that response* (a route may have a smaller bucket of its
-  own: Genesys' JS SDK README shows 180 on one answer and 300 on another), not the token's budget, so `allowed`
-  never changes the budget. Only when `allowed` equals the configured rate is the bucket taken for the token's
-  own: then a `count` above ours raises ours (never lowers it) and a count at the limit holds the slot until the
-  reset. A 429 always holds the slot (its reset / Retry-After), whatever bucket refused it. Retries urllib3 made
-  inside one call count too. The last headers seen are kept (`last_rate_limit_headers()`); another size is logged.
+- The budget is the configured rate. Genesys' `inin-ratelimit-allowed` / `-count` / `-reset` describe the bucket
+  that applied to *that response* (a route may have a smaller one: Genesys' JS SDK README shows 180 on one answer
+  and 300 on another), so `allowed` never changes the budget. Only a bucket whose `allowed` equals the configured
+  rate is taken for the token's: its `count` above ours raises ours (never lowers it), a count at the limit holds
+  the slot until the reset. A 429 always holds the slot (reset / Retry-After). Retries urllib3 made inside a call
+  count too. The last headers seen are kept (`last_rate_limit_headers()`).
 
 Keys (Django's cache; Redis in production), per API host and client id, never a token or a secret:
     genesys:rate:<host>:<client id>:<slot>:<bucket>   calls admitted in that bucket
@@ -229,11 +226,17 @@ class RateLimiter:
             open_slots = [u for u in usages if u.used < budget and u.held_until <= now]
             random.shuffle(open_slots)  # ties broken at random: processes do not all start on slot 0
             open_slots.sort(key=lambda u: u.used)  # stable: most budget left first
+            turned = False
             for usage in open_slots:
                 permit = self._take(scope, usage, current, budget)
                 if permit is not None:
                     metrics.pacing_wait(self.clock() - started)
                     return permit
+                turned = self.bucket(self.clock()) != current
+                if turned:
+                    break
+            if turned:
+                continue  # a new bucket: read the new span at once (no waiting, budget may have freed)
             wait = min(self.free_in(u, budget, now) for u in usages)
             if open_slots:
                 # Someone took the last unit between our read and our increment: look again shortly.
@@ -247,8 +250,10 @@ class RateLimiter:
         key = self._count_key(scope, usage.slot, current)
         mine = self._incr(key, 1)
         used = sum(usage.counts[:-1]) + mine
-        if used > budget:
-            self._incr(key, -1)  # not ours after all: give the unit back
+        # If the next bucket began before our increment landed, a call admitted in it may have read our bucket
+        # without our unit, and the two together could pass the budget: not ours either way, give the unit back.
+        if used > budget or self.bucket(self.clock()) != current:
+            self._incr(key, -1)
             return None
         return Permit(slot=usage.slot, used=used, budget=budget, scope=scope)
 
@@ -274,21 +279,13 @@ class RateLimiter:
 
     def _exhausted(self, slots: int, budget: int, wait: float, max_wait: float) -> GenesysRateLimited:
         retry_after = round(max(wait, 0.001), 3)
-        # INFO: the caller decides what a deferred call means (the outbox logs its retry as a warning).
-        logger.info(
-            "genesys pacing: no API budget within %.1fs (%d token(s) x %d calls per %gs); retry in %.1fs",
-            max_wait,
-            slots,
-            budget,
-            self.window,
-            retry_after,
-        )
-        return GenesysRateLimited(
+        message = (
             f"No Genesys API budget within {max_wait:g}s ({slots} token(s) at {budget} calls per {self.window:g}s "
-            f"each); retry in {retry_after:.1f}s",
-            retry_after=retry_after,
-            code=BUDGET_EXHAUSTED_CODE,
+            f"each); retry in {retry_after:.1f}s"
         )
+        # INFO: the caller decides what a deferred call means (the outbox logs its retry as a warning).
+        logger.info("genesys pacing: %s", message)
+        return GenesysRateLimited(message, retry_after=retry_after, code=BUDGET_EXHAUSTED_CODE)
 
     # --- what Genesys answered ---
     def hold(self, scope: str, slot: int, seconds: float) -> None:

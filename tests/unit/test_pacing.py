@@ -204,6 +204,45 @@ def test_threads_together_admit_exactly_the_budget(locmem):
     assert sorted(p.slot for p in admitted).count(0) == 18
 
 
+class SlowIncrementCache(LocMemCache):
+    """Local memory whose next increment runs `before_increment` first: what another process does while ours is on
+    its way to the cache."""
+
+    def __init__(self):
+        super().__init__(f"slow-{time.monotonic_ns()}", {})
+        self.before_increment = None
+
+    def incr(self, key, delta=1, version=None):
+        hook, self.before_increment = self.before_increment, None
+        if hook is not None:
+            hook()
+        return super().incr(key, delta, version)
+
+
+def test_a_call_whose_bucket_ends_before_its_increment_lands_never_passes_the_budget(clock):
+    # One unit left. Process A reads at the end of bucket i; before its increment lands the next bucket begins and
+    # process B, reading bucket i without A's unit, takes that unit in bucket i+1. A must not take one too.
+    cache = SlowIncrementCache()
+    first, second = (
+        RateLimiter(cache=cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep) for _ in range(2)
+    )
+    for _ in range(17):
+        first.acquire(1, max_wait=0)
+    clock.now += STEP - 0.001  # the last millisecond of the bucket after the 17
+
+    def next_bucket_begins_and_another_process_takes_the_last_unit():
+        clock.now += 0.002
+        taken.append(second.acquire(1, max_wait=0))
+
+    taken = []
+    cache.before_increment = next_bucket_begins_and_another_process_takes_the_last_unit
+    with pytest.raises(GenesysRateLimited):
+        first.acquire(1, max_wait=0)
+    assert [p.used for p in taken] == [18]
+    assert first.usage(1)[0][0].used == 18  # A gave its unit back: the span holds the budget, not 19
+    assert not clock.sleeps
+
+
 class ReadThenWriteCache(BaseCache):
     """A cache whose incr is a read then a write, as Django's database cache does it (on local memory here)."""
 
