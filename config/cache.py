@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -128,6 +128,40 @@ def reset_shared_states() -> None:
         _registry.clear()
 
 
+# INCRBY only if the key exists: one round trip, atomic (nil when missing).
+_INCR_EXISTING = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('incrby', KEYS[1], ARGV[1]) end"
+
+
+class ReusingRedisCacheClient(RedisCacheClient):
+    """Django's Redis client, with two costs taken off every call.
+
+    - Django builds a `redis.Redis` for each call (its response-callback table each time: about 0.18 ms, more than
+      a round trip to a local Redis). redis-py's clients are thread-safe, so one per connection pool serves them all.
+    - Django's `incr` is EXISTS then INCRBY: two round trips, and a key that expires between them comes back with
+      no expiry. One script does both, atomically; a missing key still raises ValueError.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+        self._client_lock = threading.Lock()
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            with self._client_lock:
+                client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
+        return client
+
+    def incr(self, key: Any, delta: int) -> int:
+        client = self.get_client(key, write=True)
+        value = client.eval(_INCR_EXISTING, 1, key, delta)
+        if value is None:
+            raise ValueError(f"Key '{key}' not found.")
+        return int(value)
+
+
 class ResilientRedisCache(RedisCache):
     """RedisCache with a process-wide fallback and circuit breaker (see the module docstring).
 
@@ -144,6 +178,7 @@ class ResilientRedisCache(RedisCache):
         options = dict(params.get("OPTIONS") or {})
         open_seconds = float(options.pop("fallback_seconds", self.FALLBACK_SECONDS))
         super().__init__(server, {**params, "OPTIONS": options})
+        self._class = ReusingRedisCacheClient
         name = f"{server}|{params.get('KEY_PREFIX', '')}"
         self._shared_args = (
             name,
