@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Collection
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -106,12 +107,35 @@ def build_retry(
     )
 
 
+class GenesysSession(requests.Session):
+    """A Session that reads the environment's proxy and CA settings once per host instead of on every call.
+
+    requests reads them (every variable of os.environ, twice) for each request: about 0.25 ms, a tenth of a call
+    to Genesys' API. Our calls go to one or two hosts and the environment is set before the process starts.
+    Per-call proxies, verify, cert or stream are still merged by requests itself.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict:
+        if proxies or stream is not None or verify is not None or cert is not None:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        host = (parts.scheme, parts.netloc)
+        settings = self._environment.get(host)
+        if settings is None:
+            settings = self._environment[host] = super().merge_environment_settings(url, {}, None, None, None)
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
 def build_session(retry: Retry, *, pool_maxsize: int = 32) -> requests.Session:
     """A Session whose connections are pooled and whose calls are retried by `retry`.
 
     Cookies are refused: the Session is shared by every thread of the process, and Genesys' API needs none.
     """
-    session = requests.Session()
+    session = GenesysSession()
     adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_maxsize)
     session.mount("https://", adapter)
     session.mount("http://", adapter)

@@ -28,7 +28,7 @@ from messaging.genesys.errors import (
     GenesysUnavailable,
     InvalidAttributes,
 )
-from messaging.genesys.http import CappedRetry, build_retry
+from messaging.genesys.http import CappedRetry, build_retry, build_session
 from messaging.genesys.oauth import AccessToken, TokenService, safety_margin
 from messaging.genesys.pool import SingleToken
 
@@ -434,3 +434,24 @@ def test_session_refuses_cookies_and_sends_json_headers():
     assert session.headers["Accept"] == "application/json"
     assert "member-messaging" in session.headers["User-Agent"]
     assert session.cookies.get_policy().allowed_domains() == ()
+
+
+def test_the_session_reads_the_environment_once_per_host_and_still_honours_it(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.test:3128")
+    monkeypatch.setenv("NO_PROXY", "login.example.test")
+    session = build_session(build_retry(total=0, max_wait=0, backoff_factor=0, allowed_methods={"GET"}))
+    api, login = "https://api.example.test/api/v2/x", "https://login.example.test/oauth/token"
+    assert session.merge_environment_settings(api, {}, None, None, None)["proxies"]["https"] == (
+        "http://proxy.example.test:3128"
+    )
+    assert "https" not in session.merge_environment_settings(login, {}, None, None, None)["proxies"]  # NO_PROXY
+    monkeypatch.setenv("HTTPS_PROXY", "http://changed.example.test:3128")
+    settings = session.merge_environment_settings(api, {}, None, None, None)
+    assert settings["proxies"]["https"] == "http://proxy.example.test:3128"  # read once, at the first call
+    settings["proxies"]["https"] = "mutated"  # what requests does with its copy never reaches the next call
+    assert session.merge_environment_settings(api, {}, None, None, None)["proxies"]["https"].startswith("http://proxy")
+    # A call's own settings are merged afresh, as requests does.
+    assert (
+        session.merge_environment_settings(api, {"https": "http://own:1"}, None, None, None)["proxies"]["https"]
+        == "http://own:1"
+    )
