@@ -97,7 +97,11 @@ def _spend_token(token: str, conversation_id: uuid.UUID) -> bool:
     """Bind the token to the conversation it verifies; False when a concurrent verify bound it to another."""
     digest = token_digest(token)
     try:
-        with transaction.atomic():
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint: a conflict must not break the caller's transaction
+                MemberTokenUse.objects.create(token_digest=digest, conversation_id=conversation_id)
+        else:
+            # The data action: the INSERT commits on its own (no BEGIN and COMMIT around one statement).
             MemberTokenUse.objects.create(token_digest=digest, conversation_id=conversation_id)
     except IntegrityError:
         return conversation_of_used_token(digest) == conversation_id

@@ -2,15 +2,20 @@
 was set on, once: pages of a signed-in session through Django's test client, the verify endpoint over the real
 client against the sandbox (which serves real HTTP)."""
 
+import contextlib
 import json
 import logging
+import uuid
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from messaging.identity.grants import SESSION_GRANT_KEY
-from messaging.models import MemberTokenGrant
+from messaging.identity.member_token import token_digest
+from messaging.models import MemberTokenGrant, MemberTokenUse
+from messaging.verification import _spend_token
 from tests.data_action import verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -122,3 +127,19 @@ def test_a_verified_push_leaves_no_token_on_the_participant(genesys, signed_in, 
     customer = next(p for p in conversation["participants"] if p["purpose"] == "customer")
     assert customer["attributes"]["memberToken"] == ""
     assert token not in json.dumps([conversation["participants"], conversation["pushes"]])
+
+
+@pytest.mark.parametrize("in_transaction", [False, True], ids=["autocommit", "in-a-transaction"])
+def test_a_token_bound_meanwhile_to_another_conversation_is_refused_and_the_connection_stays_usable(
+    alice, member_token, in_transaction
+):
+    # A concurrent verify bound the token between our check and our INSERT: the unique digest refuses ours.
+    token = member_token(alice)
+    theirs, ours = uuid.uuid4(), uuid.uuid4()
+    MemberTokenUse.objects.create(token_digest=token_digest(token), conversation_id=theirs)
+    with transaction.atomic() if in_transaction else contextlib.nullcontext():
+        assert _spend_token(token, ours) is False
+        assert _spend_token(token, theirs) is True  # the same conversation again: a retried data action
+        assert MemberTokenUse.objects.get().conversation_id == theirs  # the connection still answers
+    assert _spend_token(member_token(alice), ours) is True
+    assert MemberTokenUse.objects.count() == 2
