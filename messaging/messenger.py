@@ -108,12 +108,13 @@ def _take_clear_flag(request: HttpRequest) -> bool:
     return bool(session.pop(LOGOUT_CLEAR_SESSION_KEY, False)) if session is not None else False
 
 
-def _member_context(request: HttpRequest, member: Member, clear: bool) -> dict[str, Any]:
+def _member_context(request: HttpRequest, member: Member, clear: bool, csrf_token: Any = None) -> dict[str, Any]:
     static = _precomputed()["static"]
     auth = None
     if static["authenticatedMessaging"]:
         attributes = member_attributes(member)
-        auth = {"codeUrl": _auth_code_url(), "csrfToken": get_token(request)}
+        # The page's own token when the template has one (its sign-out form's): each get_token masks anew.
+        auth = {"codeUrl": _auth_code_url(), "csrfToken": str(csrf_token or get_token(request))}
     else:
         # No session, no grant: a token without one could never be verified.
         token = issue_page_token(request, member) if getattr(request, "session", None) is not None else ""
@@ -147,10 +148,11 @@ def messenger_context(request: HttpRequest) -> dict[str, Any] | None:
     return _member_context(request, member, clear)
 
 
-def messenger_html(request: HttpRequest) -> str:
+def messenger_html(request: HttpRequest, csrf_token: Any = None) -> str:
     """The tag's HTML: the data as a json_script block (never executed, so no CSP nonce) and the static script
     that starts Messenger, loaded synchronously where it stands so the attributes are queued before Messenger's
-    own script can run. "" when Messenger is not configured. An anonymous page's HTML is precomputed."""
+    own script can run. "" when Messenger is not configured. An anonymous page's HTML is precomputed.
+    `csrf_token`: the template's (lazy) CSRF token, shared with the page's forms instead of masking another."""
     if not app_settings.MESSENGER_CONFIGURED:
         return ""
     precomputed = _precomputed()
@@ -158,7 +160,7 @@ def messenger_html(request: HttpRequest) -> str:
     clear = _take_clear_flag(request)
     if member is None:
         return precomputed["anonymous_html"][clear]
-    return json_script(_member_context(request, member, clear), DATA_ELEMENT_ID) + precomputed["script"]
+    return json_script(_member_context(request, member, clear, csrf_token), DATA_ELEMENT_ID) + precomputed["script"]
 
 
 # Set on the request by {% genesys_messenger %} when it rendered the widget: the response then needs Messenger's

@@ -16,7 +16,7 @@ def genesys_messenger(context: template.Context) -> SafeString:
     request = context.get("request")
     if request is None:
         return mark_safe("")
-    html = messenger_html(request)
+    html = messenger_html(request, csrf_token=context.get("csrf_token"))
     if html:
         note_messenger_rendered(request)  # this response's CSP gets Messenger's sources
     return mark_safe(html)  # noqa: S308 - json_script and format_html escaped every value

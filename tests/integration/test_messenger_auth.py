@@ -60,6 +60,14 @@ def test_the_pages_csrf_token_lets_the_script_get_a_code(alice, genesys_oidc_cli
     assert answer.status_code == 200 and answer.json()["authCode"]
 
 
+def test_the_page_masks_one_csrf_token_for_its_forms_and_messenger(client, alice):
+    client.login(username="alice", password=DEMO_PASSWORD)
+    html = client.get("/").content.decode()
+    form_tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    data = json.loads(DATA_RE.search(html).group(1))
+    assert form_tokens and set(form_tokens) == {data["auth"]["csrfToken"]}
+
+
 def test_a_visitor_registers_nothing(client):
     data = page_data(client)
     assert data["auth"] is None
