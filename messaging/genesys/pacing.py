@@ -11,10 +11,12 @@ holds at most the budget, wherever Genesys' minute falls:
   saturation the budget is spread over 65 s instead of 60.
 - The budget is the per-token rate minus the headroom (GENESYS_TOKEN_RATE_HEADROOM, 10 %): room for clock skew
   between hosts, for requests that reach Genesys late, and for the database cache's imprecision (below).
-- Counting: `cache.incr` on the bucket's key, then the check. A call gives its unit back if the budget is spent, or
-  if the next bucket began before its increment landed (a call admitted there may have read ours without it). On
-  Redis `incr` is atomic (INCRBY), so processes on one clock admit exactly the budget. On the database cache `incr`
-  is a read and a write, exact between threads (a lock) but not processes: the headroom absorbs that.
+- Counting on Redis: one Lua script reads every candidate's span and hold, picks the slot and increments, in one
+  round trip that nothing can interleave with (pacing_redis), so the cluster admits exactly the budget.
+  Elsewhere (process memory, the database cache; Redis unreachable): `cache.incr` on the bucket's key, then the
+  check; a call gives its unit back if the budget is spent, or if the next bucket began before its increment
+  landed (a call admitted there may have read ours without it). The database cache's `incr` is a read and a
+  write, exact between threads (a lock) but not between processes: the headroom absorbs that.
 - No budget on any slot: wait until the earliest slot frees one (a bucket leaving the span), at most `max_wait`
   (GENESYS_PACING_MAX_WAIT, 2 s, since the verify endpoint answers the flow within 20 s); if that is later,
   fail at once with GenesysRateLimited (retryable, retry_after = seconds until budget frees), and the push stays
@@ -28,7 +30,7 @@ holds at most the budget, wherever Genesys' minute falls:
 
 Keys (Django's cache; Redis in production), per API host and client id, never a token or a secret:
     genesys:rate:<host>:<client id>:<slot>:<bucket>   calls admitted in that bucket
-    genesys:rate:<host>:<client id>:<slot>:hold       wall-clock time until which Genesys said the slot is spent
+    genesys:rate:<host>:<client id>:<slot>:hold-ms    wall-clock ms until which Genesys said the slot is spent
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ from django.core.cache.backends.redis import RedisCache
 
 from .. import metrics, processes
 from ..app_settings import app_settings
+from . import pacing_redis
 from .errors import GenesysRateLimited
+from .ratelimit_headers import RateLimitHeaders, header_number, read_rate_limit_headers
 
 logger = logging.getLogger("messaging.genesys.pacing")
 
@@ -60,10 +64,6 @@ WINDOW_SECONDS = 60.0  # Genesys' limit is per minute
 BUCKETS = 12
 # Waiters that wake for the same freed bucket spread over this much, so they do not all hit the cache at once.
 WAKE_JITTER = 0.05
-
-COUNT_HEADER = "inin-ratelimit-count"
-ALLOWED_HEADER = "inin-ratelimit-allowed"
-RESET_HEADER = "inin-ratelimit-reset"
 
 
 def budget_for(rate: int, headroom: float) -> int:
@@ -82,20 +82,6 @@ class Permit:
     budget: int = 0
     paced: bool = True
     scope: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class RateLimitHeaders:
-    """The inin-ratelimit-* figures of the last answer that carried them: the bucket that applied to that answer
-    (its size `allowed`, its `count`, seconds to its `reset`), the answer's status, the slot, and when (wall
-    clock). A signal, not the token's budget."""
-
-    slot: int
-    status: int
-    count: int | None
-    allowed: int | None
-    reset: float | None
-    seen_at: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +138,7 @@ class RateLimiter:
 
     @staticmethod
     def _hold_key(scope: str, slot: int) -> str:
-        return f"{scope}:{slot}:hold"
+        return f"{scope}:{slot}:hold-ms"
 
     @property
     def _count_ttl(self) -> int:
@@ -175,7 +161,7 @@ class RateLimiter:
             SlotUsage(
                 slot=slot,
                 counts=tuple(_as_int(values.get(key)) for key in count_keys[slot]),
-                held_until=_as_float(values.get(hold_keys[slot])),
+                held_until=_as_int(values.get(hold_keys[slot])) / 1000,
             )
             for slot in slots
         ]
@@ -220,31 +206,54 @@ class RateLimiter:
         deadline = started + max(0.0, max_wait)
         while True:
             now = self.clock()
-            usages = self._read(scope, candidates, now)
             budget = self.budget()
-            current = self.bucket(now)
-            open_slots = [u for u in usages if u.used < budget and u.held_until <= now]
-            random.shuffle(open_slots)  # ties broken at random: processes do not all start on slot 0
-            open_slots.sort(key=lambda u: u.used)  # stable: most budget left first
-            turned = False
-            for usage in open_slots:
-                permit = self._take(scope, usage, current, budget)
-                if permit is not None:
-                    metrics.pacing_wait(self.clock() - started)
-                    return permit
-                turned = self.bucket(self.clock()) != current
-                if turned:
-                    break
-            if turned:
-                continue  # a new bucket: read the new span at once (no waiting, budget may have freed)
-            wait = min(self.free_in(u, budget, now) for u in usages)
-            if open_slots:
+            tried = self._try(scope, candidates, now, budget)
+            if isinstance(tried, Permit):
+                metrics.pacing_wait(self.clock() - started)
+                return tried
+            if tried is None:
+                continue  # a new bucket began while we counted: read the new span at once
+            wait = min(self.free_in(u, budget, now) for u in tried)
+            if any(u.used < budget and u.held_until <= now for u in tried):
                 # Someone took the last unit between our read and our increment: look again shortly.
                 wait = max(wait, random.uniform(0.001, 0.01))
             if now + wait > deadline:
                 metrics.pacing_fail_fast()
                 raise self._exhausted(len(candidates), budget, wait, max_wait)
             self.sleep(min(wait + random.uniform(0, WAKE_JITTER), max(0.0, deadline - now)))
+
+    def _try(self, scope: str, candidates: list[int], now: float, budget: int) -> Permit | list[SlotUsage] | None:
+        """One try at admitting a call: the permit; or every candidate's usage when none was admitted; or None
+        when a new bucket began meanwhile (try again at once). On Redis, one atomic script (pacing_redis)."""
+        cache = self.cache
+        if pacing_redis.usable(cache):
+            order = random.sample(candidates, len(candidates))  # ties broken at random: not all on slot 0
+            span = range(self.bucket(now) - self.buckets, self.bucket(now) + 1)
+            admission = pacing_redis.admit(
+                cache,  # type: ignore[arg-type]
+                order,
+                {slot: [self._count_key(scope, slot, b) for b in span] for slot in order},
+                {slot: self._hold_key(scope, slot) for slot in order},
+                budget=budget,
+                now=now,
+                ttl=self._count_ttl,
+            )
+            if admission is not None and admission.slot is not None:
+                return Permit(slot=admission.slot, used=admission.used, budget=budget, scope=scope)
+            if admission is not None:
+                return [SlotUsage(s, admission.counts[s], admission.held_until[s]) for s in candidates]
+        usages = self._read(scope, candidates, now)
+        current = self.bucket(now)
+        open_slots = [u for u in usages if u.used < budget and u.held_until <= now]
+        random.shuffle(open_slots)  # ties broken at random: processes do not all start on slot 0
+        open_slots.sort(key=lambda u: u.used)  # stable: most budget left first
+        for usage in open_slots:
+            permit = self._take(scope, usage, current, budget)
+            if permit is not None:
+                return permit
+            if self.bucket(self.clock()) != current:
+                return None
+        return usages
 
     def _take(self, scope: str, usage: SlotUsage, current: int, budget: int) -> Permit | None:
         key = self._count_key(scope, usage.slot, current)
@@ -292,7 +301,8 @@ class RateLimiter:
         """Keep calls off the slot for `seconds` (Genesys said its budget is spent), at most one window."""
         seconds = min(max(0.0, seconds), self.window)
         if seconds > 0:
-            self.cache.set(self._hold_key(scope, slot), self.clock() + seconds, timeout=math.ceil(seconds) + 1)
+            until_ms = math.ceil((self.clock() + seconds) * 1000)  # an integer: the Redis script reads it too
+            self.cache.set(self._hold_key(scope, slot), until_ms, timeout=math.ceil(seconds) + 1)
 
     def observe(self, permit: Permit, status: int, headers: Mapping[str, str], attempts: int = 1) -> None:
         """Correct the slot's count from an answer to a call admitted by `permit`. Never raises: a failed
@@ -312,9 +322,7 @@ class RateLimiter:
         if extra:
             # urllib3 retried inside the call: each attempt was a request Genesys may have counted.
             self._incr(self._count_key(scope, slot, current), extra)
-        count = _header_int(headers, COUNT_HEADER)
-        allowed = _header_int(headers, ALLOWED_HEADER)
-        reset = _header_float(headers, RESET_HEADER)
+        count, allowed, reset = read_rate_limit_headers(headers)
         self._note_headers(slot, status, count, allowed, reset, now)
         # The bucket that applied is taken for the token's own only when its size is the token's configured rate.
         tokens_bucket = allowed is not None and allowed == app_settings.TOKEN_RATE_PER_MINUTE
@@ -335,7 +343,7 @@ class RateLimiter:
                 self._incr(self._count_key(scope, slot, first), missing)
                 logger.info("genesys pacing: slot %d raised by %d to Genesys' count %d", slot, missing, count)
         if status == 429 or (tokens_bucket and count is not None and allowed and count >= allowed):
-            wait = reset if reset is not None else _header_float(headers, "Retry-After")
+            wait = reset if reset is not None else header_number(headers, "Retry-After")
             self.hold(scope, slot, wait if wait is not None else self.bucket_seconds)
 
     def _note_headers(
@@ -374,24 +382,3 @@ def _as_int(value: object) -> int:
         return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return 0
-
-
-def _as_float(value: object) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _header_int(headers: Mapping[str, str], name: str) -> int | None:
-    value = _header_float(headers, name)
-    return int(value) if value is not None and value >= 0 else None
-
-
-def _header_float(headers: Mapping[str, str], name: str) -> float | None:
-    value = headers.get(name)
-    try:
-        number = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return number if number is not None and math.isfinite(number) else None

@@ -5,6 +5,7 @@ pool and client around it (HTTP replaced)."""
 import contextlib
 import logging
 import math
+import os
 import random
 import threading
 import time
@@ -13,7 +14,9 @@ import pytest
 import requests
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 
+from config.cache import ResilientRedisCache
 from messaging.genesys import client as client_module
 from messaging.genesys.client import GenesysClient, pacing_wait
 from messaging.genesys.errors import GenesysRateLimited
@@ -46,6 +49,24 @@ def locmem():
     cache.clear()
 
 
+def redis_cache() -> RedisCache:
+    """Django's Redis cache on CI's Redis, under a key prefix no other test uses."""
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    return RedisCache(url, {"KEY_PREFIX": f"pacing-test-{os.getpid()}-{time.monotonic_ns()}"})
+
+
+@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.needs_services)])
+def shared_cache(request, locmem):
+    """The cache every process shares: local memory (the generic path: read, increment, check) or Redis (one
+    atomic script, messaging.genesys.pacing_redis). The limiter's behaviour must not tell them apart."""
+    if request.param == "locmem":
+        yield locmem
+        return
+    cache = redis_cache()
+    yield cache
+    cache.close()
+
+
 class FakeClock:
     """Wall clock under the test's control; `sleep` advances it and is recorded."""
 
@@ -72,8 +93,8 @@ def clock():
 
 
 @pytest.fixture
-def limiter(locmem, clock):
-    return RateLimiter(cache=locmem, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
+def limiter(shared_cache, clock):
+    return RateLimiter(cache=shared_cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
 
 
 def take_all(limiter: RateLimiter, slots: int = 1) -> list[Permit]:
@@ -155,10 +176,10 @@ def test_fails_fast_when_budget_frees_after_the_bound(limiter, clock):
     assert caught.value.retry_after == pytest.approx(WINDOW + STEP - 10)
 
 
-def test_any_sixty_seconds_stay_within_the_limit_wherever_genesys_minute_starts(locmem, clock):
+def test_any_sixty_seconds_stay_within_the_limit_wherever_genesys_minute_starts(shared_cache, clock):
     """A simulated Genesys that counts like the sandbox (a fixed minute per token, opened by the first request
     after the previous one closed) never refuses a paced call, under random bursty load far above the limit."""
-    limiter = RateLimiter(cache=locmem, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(cache=shared_cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
     rng = random.Random(7)
     window_start, window_count, refused, admitted = -1e18, 0, 0, 0
     start = clock.now
@@ -182,8 +203,8 @@ def test_any_sixty_seconds_stay_within_the_limit_wherever_genesys_minute_starts(
     assert admitted >= 0.9 * 18 * (30 * WINDOW) / (WINDOW + STEP)
 
 
-def test_threads_together_admit_exactly_the_budget(locmem):
-    limiter = RateLimiter(cache=locmem)
+def test_threads_together_admit_exactly_the_budget(shared_cache):
+    limiter = RateLimiter(cache=shared_cache)
     admitted, refused = [], []
     barrier = threading.Barrier(8)
 
@@ -202,6 +223,34 @@ def test_threads_together_admit_exactly_the_budget(locmem):
         thread.join(30)
     assert len(admitted) == 36 and len(refused) == 44
     assert sorted(p.slot for p in admitted).count(0) == 18
+
+
+@pytest.mark.needs_services
+def test_on_redis_one_script_admits_and_holds_without_the_generic_read(clock, monkeypatch):
+    cache = redis_cache()
+    limiter = RateLimiter(cache=cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
+    generic = pytest.fail  # the read-then-increment path must not run while Redis answers
+    monkeypatch.setattr(cache, "get_many", lambda *args, **kwargs: generic("the generic read ran"))
+    monkeypatch.setattr(cache, "incr", lambda *args, **kwargs: generic("the generic increment ran"))
+    try:
+        assert [p.used for p in take_all(limiter, slots=2)] == [1, 1, 2, 2] + [n for n in range(3, 19) for _ in "ab"]
+        clock.now += WINDOW + STEP  # the span has passed: slot 1 is free again, slot 0 is held by Genesys
+        limiter.hold(limiter.scope(), 0, 10.0)
+        assert {limiter.acquire(2, max_wait=0).slot for _ in range(5)} == {1}
+        clock.now += 10.0
+        assert limiter.acquire(2, max_wait=0).slot == 0  # the hold is over, slot 0 has the most budget
+    finally:
+        cache.close()
+
+
+def test_an_unreachable_redis_paces_from_process_memory(unreachable_redis_url, clock):
+    cache = ResilientRedisCache(
+        unreachable_redis_url, {"KEY_PREFIX": "pacing", "OPTIONS": {"socket_connect_timeout": 0.1}}
+    )
+    limiter = RateLimiter(cache=cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
+    assert [p.used for p in take_all(limiter)] == list(range(1, 19))
+    assert cache.degraded
+    cache.close()
 
 
 class SlowIncrementCache(LocMemCache):
@@ -303,10 +352,11 @@ def test_calls_go_to_the_slot_with_most_budget_left(limiter):
     assert budget == 18 and [u.used for u in usages] == [18, 18, 18]
 
 
-def test_ties_are_broken_at_random(locmem):
+@pytest.mark.parametrize("kind", ["locmem", pytest.param("redis", marks=pytest.mark.needs_services)])
+def test_ties_are_broken_at_random(kind):
     firsts = set()
     for i in range(30):
-        cache = LocMemCache(f"ties-{i}-{time.monotonic_ns()}", {})
+        cache = LocMemCache(f"ties-{i}-{time.monotonic_ns()}", {}) if kind == "locmem" else redis_cache()
         firsts.add(RateLimiter(cache=cache).acquire(4, max_wait=0).slot)
     assert len(firsts) > 1
 

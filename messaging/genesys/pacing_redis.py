@@ -1,0 +1,118 @@
+"""Admission on Redis in one round trip: the read of every candidate slot's span and hold, the choice, and the
+increment, in one Lua script that Redis runs atomically.
+
+The generic path (pacing.RateLimiter on any Django cache) reads the span, then increments, then checks: two round
+trips a call, and exact only because a call gives its unit back when it crossed a bucket boundary. Here nothing
+can come between the read and the increment, whatever the clocks, and a call costs one round trip.
+
+The script sees what the limiter's keys hold in Redis, written by Django's cache as Django writes integers (plain,
+so INCRBY works on them) and the hold as integer milliseconds of wall-clock time (pacing.RateLimiter.hold).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+# KEYS: per candidate slot, in the order to try them on a tie: its span's count keys (oldest first, the current
+# bucket last), then its hold key. ARGV: keys per slot, budget, now (ms), TTL of a count key (s).
+# Returns {index of the slot admitted or -1, its count in the span with this call, then per slot: its span's count
+# and its hold (ms), then per slot its counts, oldest first}.
+_ADMIT = """
+local per = tonumber(ARGV[1])
+local budget = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local slots = #KEYS / per
+local used, held, counts = {}, {}, {}
+local chosen = -1
+for s = 1, slots do
+  local base = (s - 1) * per
+  local values = redis.call('MGET', unpack(KEYS, base + 1, base + per))
+  local sum = 0
+  for i = 1, per - 1 do
+    local n = tonumber(values[i]) or 0
+    counts[#counts + 1] = n
+    sum = sum + n
+  end
+  used[s] = sum
+  held[s] = tonumber(values[per]) or 0
+  if sum < budget and held[s] <= now and (chosen == -1 or sum < used[chosen]) then
+    chosen = s
+  end
+end
+local result = {chosen - 1, 0}
+if chosen ~= -1 then
+  local current = KEYS[(chosen - 1) * per + per - 1]
+  local mine = redis.call('INCR', current)
+  if mine == 1 then
+    redis.call('EXPIRE', current, tonumber(ARGV[4]))
+  end
+  used[chosen] = used[chosen] + 1
+  counts[(chosen - 1) * (per - 1) + per - 1] = counts[(chosen - 1) * (per - 1) + per - 1] + 1
+  result[2] = used[chosen]
+end
+for s = 1, slots do
+  result[#result + 1] = used[s]
+  result[#result + 1] = held[s]
+end
+for i = 1, #counts do
+  result[#result + 1] = counts[i]
+end
+return result
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Admission:
+    """What the script did: the slot admitted (None: no slot had budget), its count with this call, and every
+    candidate's counts (oldest first) and hold (wall-clock seconds) as they were, for the wait."""
+
+    slot: int | None
+    used: int
+    counts: dict[int, tuple[int, ...]]
+    held_until: dict[int, float]
+
+
+def usable(cache: BaseCache) -> bool:
+    """Whether admission can run as a script: Django's Redis cache, not serving from a fallback right now (the
+    site's Redis cache says `degraded` while Redis is unreachable)."""
+    return isinstance(cache, RedisCache) and not getattr(cache, "degraded", False)
+
+
+def admit(
+    cache: RedisCache,
+    slots: Sequence[int],
+    count_keys: dict[int, list[str]],
+    hold_keys: dict[int, str],
+    *,
+    budget: int,
+    now: float,
+    ttl: int,
+) -> Admission | None:
+    """Admit one call on the candidate with the fewest calls in its span (the first of `slots` on a tie), if any
+    has budget and no hold. None when Redis did not answer: the caller takes the generic path, whose cache falls
+    back on its own."""
+    keys: list[str] = []
+    for slot in slots:
+        keys += [cache.make_key(key) for key in count_keys[slot]]
+        keys.append(cache.make_key(hold_keys[slot]))
+    per = len(count_keys[slots[0]]) + 1
+    try:
+        client: Any = cache._cache.get_client(write=True)  # Django's client: its connection pool
+        reply = client.eval(_ADMIT, len(keys), *keys, per, budget, int(now * 1000), ttl)
+    except (RedisError, OSError):
+        return None
+    chosen, used = int(reply[0]), int(reply[1])
+    summary, flat = reply[2 : 2 + 2 * len(slots)], reply[2 + 2 * len(slots) :]
+    span = per - 1
+    return Admission(
+        slot=slots[chosen] if chosen >= 0 else None,
+        used=used,
+        counts={slot: tuple(int(n) for n in flat[i * span : (i + 1) * span]) for i, slot in enumerate(slots)},
+        held_until={slot: int(summary[2 * i + 1]) / 1000 for i, slot in enumerate(slots)},
+    )
