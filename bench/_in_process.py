@@ -148,3 +148,76 @@ def summarise(calls: list[dict[str, Any]]) -> dict[str, Any]:
         "sql_by_kind": per_kind,
         "push_states": dict(states),
     }
+
+
+# Where a verify's time goes (`--phases`): wall time inside each of these per verify, in any thread. Nested: a phase
+# includes the phases it calls (the view includes everything). Patched where the callers look them up.
+PHASES = (
+    ("messaging.views", "is_ratelimited"),
+    ("messaging.verification", "check_member_token"),
+    ("messaging.verification", "_token_on_conversation"),
+    ("messaging.verification", "_spend_token"),
+    ("messaging.outbox.records", "record_and_start"),
+    ("messaging.outbox.delivery.Delivery", "run"),
+    ("messaging.outbox.delivery", "_still_current"),
+    ("messaging.outbox.records", "mark_delivered"),
+    ("messaging.outbox.lease", "release_if_done"),
+    ("messaging.outbox.budget.Budget", "call"),
+    ("messaging.genesys.client.GenesysClient", "_call"),
+    ("messaging.genesys.pool.TokenPool", "acquire"),
+    ("messaging.genesys.oauth.TokenService", "get_token"),
+    ("requests.Session", "prepare_request"),
+    ("requests.adapters.HTTPAdapter", "send"),
+    ("config.cache.ResilientRedisCache", "_call"),
+)
+
+
+class PhaseTimer:
+    """Wraps PHASES with a timer; `take(verifies)` returns ms and calls per verify since the last take."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+        for where, name in PHASES:
+            owner = _resolve(where)
+            setattr(owner, name, self._timed(f"{where.rsplit('.', 1)[-1]}.{name}", getattr(owner, name)))
+
+    def _timed(self, label: str, function: Any) -> Any:
+        timer = self
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                with _lock:
+                    timer.seconds[label] += time.perf_counter() - started
+                    timer.calls[label] += 1
+
+        return timed
+
+    def take(self, verifies: int) -> dict[str, dict[str, float]]:
+        with _lock:
+            taken = {
+                label: {"ms": round(seconds / verifies * 1000, 2), "calls": round(self.calls[label] / verifies, 1)}
+                for label, seconds in self.seconds.most_common()
+            }
+            self.seconds.clear()
+            self.calls.clear()
+        return taken
+
+
+def _resolve(dotted: str) -> Any:
+    """A module, or a class inside one, by its dotted path."""
+    import importlib
+
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            found: Any = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for part in parts[split:]:
+            found = getattr(found, part)
+        return found
+    raise ImportError(dotted)

@@ -12,7 +12,9 @@ Prints JSON (calls per second, latency p50/p95/p99 in milliseconds, Genesys call
 
 Own time (`--own 60`, 0 to skip; `--own-only` skips the concurrent rounds): the site in this process
 (bench/_in_process.py), one verify at a time through the whole middleware stack, first then repeat, each split into
-own time (wall time minus time in HTTP to Genesys) and SQL statements (every thread, COMMITs apart).
+own time (wall time minus time in HTTP to Genesys) and SQL statements (every thread, COMMITs apart). `--phases`
+adds the milliseconds per verify spent inside each step of bench/_in_process.PHASES (nested: a step includes the
+steps it calls).
 """
 
 from __future__ import annotations
@@ -107,9 +109,12 @@ def run_round(site_url: str, sandbox_url: str, work: list[tuple[str, str]], conc
     }
 
 
-def own_time(stack: VerifyStack, count: int, env: dict[str, str], compare_metrics: bool = False) -> dict:
-    """First and repeat verifies, one at a time, in this process: own time and SQL statements per verify."""
-    from bench._in_process import VerifyMeter, start_django, summarise
+def own_time(
+    stack: VerifyStack, count: int, env: dict[str, str], compare_metrics: bool = False, with_phases: bool = False
+) -> dict:
+    """First and repeat verifies, one at a time, in this process: own time and SQL statements per verify; with
+    `with_phases`, where the time goes (bench/_in_process.PHASES)."""
+    from bench._in_process import PhaseTimer, VerifyMeter, start_django, summarise
 
     assert stack.sandbox_url
     pages = stack.member_pages(count // 3 + 2)
@@ -124,12 +129,20 @@ def own_time(stack: VerifyStack, count: int, env: dict[str, str], compare_metric
     work = work[5:]
     if compare_metrics:
         return metrics_on_and_off(meter, client, work)
+    phases = PhaseTimer() if with_phases else None
+    if phases is not None:
+        phases.take(1)  # start counting here: the warm-up is not in the figures
     first = [meter.verify(client, conversation_id, token) for conversation_id, token in work]
+    first_phases = phases.take(len(work)) if phases is not None else None
     first_log = meter.log
     repeat = [meter.verify(client, conversation_id, token) for conversation_id, token in work]
+    repeat_phases = phases.take(len(work)) if phases is not None else None
     if os.environ.get("BENCH_SQL_LOG"):
         print("\n".join(["-- first verify", *first_log, "-- repeat verify", *meter.log]), file=sys.stderr)
-    return {"first": summarise(first), "repeat": summarise(repeat)}
+    result = {"first": summarise(first), "repeat": summarise(repeat)}
+    if phases is not None:
+        result["first"]["phases_ms"], result["repeat"]["phases_ms"] = first_phases, repeat_phases
+    return result
 
 
 RECORDING = ("verify_answered", "push_finished", "push_delivered", "push_latency", "genesys_call", "genesys_retry",
@@ -179,6 +192,9 @@ def main() -> int:
     parser.add_argument(
         "--metrics-cost", action="store_true", help="own-time rounds alternate metrics on and off (issue 17)"
     )
+    parser.add_argument(
+        "--phases", action="store_true", help="own-time rounds: ms per verify inside each step (bench/_in_process.py)"
+    )
     args = parser.parse_args()
 
     # Generous limits: the benchmark measures the endpoint, not its rate limiter or the sandbox's.
@@ -188,7 +204,9 @@ def main() -> int:
         requests.post(
             f"{stack.sandbox_url}/_config", json={"flow_enabled": False, "rate_per_minute": 1_000_000}, timeout=10
         ).raise_for_status()
-        own = own_time(stack, args.own, env, compare_metrics=args.metrics_cost) if args.own else None
+        own = None
+        if args.own:
+            own = own_time(stack, args.own, env, compare_metrics=args.metrics_cost, with_phases=args.phases)
         if args.own_only:
             report_own(own, stack)
             return 0
@@ -234,6 +252,8 @@ def print_own(own: dict | None) -> None:
             f"own {name:6} own p50 {r['own_ms']['p50']:6.2f} ms  p95 {r['own_ms']['p95']:6.2f} ms  "
             f"wall p50 {r['wall_ms']['p50']:6.2f} ms  SQL {r['sql_statements']:g} ({kinds})"
         )
+        if r.get("phases_ms"):
+            print("  " + ", ".join(f"{label} {p['ms']:g}" for label, p in r["phases_ms"].items()) + " (ms/verify)")
 
 
 if __name__ == "__main__":
