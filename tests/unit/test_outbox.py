@@ -25,6 +25,7 @@ from messaging.genesys.errors import (
 from messaging.identity.adapter import get_member_adapter
 from messaging.identity.grants import GrantCheck, check_member_token
 from messaging.models import AttributePush, ConversationLink
+from messaging.outbox import lease
 from messaging.outbox.delivery import deliver_conversation, deliver_from_task
 from messaging.outbox.records import record_push
 from messaging.outbox.retry import retry_delay
@@ -621,3 +622,29 @@ def test_a_sub_is_never_taken_unchecked(alice):
         conversation_id=uuid.uuid4(), member_token="", sub=sub, client=client, budget_seconds=None
     )
     assert not result.verified and result.reason == "unconfirmed"
+
+
+def test_the_lease_statements_written_as_sql_check_what_they_say(alice):
+    conversation = uuid.uuid4()
+    push = record_push(conversation_id=conversation, user_id=alice.pk, attributes={"a": "1"}, verified=True)
+    link = push.conversation
+    token = lease.claim(link.pk)
+    assert token
+    # Not delivering yet: the pre-PATCH check refuses, and changes nothing.
+    assert not lease.renew_if_current(link.pk, token, push_id=push.pk, version=push.version, participant_id="p-1")
+    AttributePush.objects.filter(pk=push.pk).update(state="delivering")
+    assert not lease.renew_if_current(link.pk, "not-ours", push_id=push.pk, version=push.version)
+    before = ConversationLink.objects.get(pk=link.pk).lease_until
+    assert lease.renew_if_current(link.pk, token, push_id=push.pk, version=push.version, participant_id="p-1")
+    renewed = ConversationLink.objects.get(pk=link.pk)
+    assert renewed.participant_id == "p-1" and renewed.lease_until >= before
+    newer = record_push(conversation_id=conversation, user_id=alice.pk, attributes={"a": "2"}, verified=True)
+    assert newer.version == push.version + 1
+    assert not lease.renew_if_current(link.pk, token, push_id=push.pk, version=push.version)  # a newer version
+    # The release: refused while a push is open (the newer one is pending), or for someone else's lease.
+    assert not lease.release_if_done(link.pk, token)
+    AttributePush.objects.filter(conversation=link).update(state="delivered")
+    assert not lease.release_if_done(link.pk, "not-ours")
+    assert lease.release_if_done(link.pk, token)
+    released = ConversationLink.objects.get(pk=link.pk)
+    assert released.lease_token == "" and released.lease_until is None
