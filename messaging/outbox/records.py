@@ -18,7 +18,7 @@ from django.utils import timezone
 from .. import metrics
 from ..app_settings import app_settings
 from ..models import AttributePush, ConversationLink
-from . import lease
+from . import lease, sql
 from .schedule import schedule_delivery
 from .selectors import latest_push
 from .states import OPEN_STATES, PushState
@@ -104,12 +104,14 @@ def record_and_start(
 def _locked_link(conversation_id: uuid.UUID, fresh: dict[str, Any]) -> ConversationLink:
     """The link row, locked; created with `fresh` when missing (INSERT .. ON CONFLICT DO NOTHING, then the lock:
     no savepoint, and a concurrent creator simply wins)."""
-    link = ConversationLink.objects.select_for_update().filter(conversation_id=conversation_id).first()
+    link = sql.locked_link(conversation_id)
     if link is None:
         ConversationLink.objects.bulk_create(
             [ConversationLink(conversation_id=conversation_id, **fresh)], ignore_conflicts=True
         )
-        link = ConversationLink.objects.select_for_update().get(conversation_id=conversation_id)
+        link = sql.locked_link(conversation_id)
+        if link is None:  # inserted above or by a concurrent creator, so only deleted in between could do this
+            raise ConversationLink.DoesNotExist(f"conversation link {conversation_id} vanished while being recorded")
     return link
 
 
