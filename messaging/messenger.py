@@ -4,6 +4,7 @@ import functools
 import json
 from typing import Any
 
+from csp.utils import build_policy
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.templatetags.static import static as static_url
@@ -98,6 +99,7 @@ def forget_precomputed(**kwargs: Any) -> None:
     """Receiver of setting_changed (receivers.py): the next page computes the static parts again."""
     _precomputed.cache_clear()
     _precomputed_csp_sources.cache_clear()
+    messenger_csp_header.cache_clear()
     _auth_code_url.cache_clear()
     _owner_of.cache_clear()
     member_token_size.cache_clear()
@@ -211,3 +213,11 @@ def messenger_csp_update(request: HttpRequest) -> dict[str, list[str]]:
 def _precomputed_csp_sources() -> dict[str, list[str]]:
     """messenger_csp_sources once per process (forgotten with the rest on a settings change)."""
     return messenger_csp_sources()
+
+
+@functools.cache
+def messenger_csp_header() -> str:
+    """The whole Content-Security-Policy of a page that renders the widget and adds nothing else to the policy
+    (no nonce, no view's own update): the site's CONTENT_SECURITY_POLICY plus Messenger's sources, built by
+    django-csp once per process instead of on every response."""
+    return build_policy(update=_precomputed_csp_sources())

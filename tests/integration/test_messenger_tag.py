@@ -9,16 +9,24 @@ import sys
 from pathlib import Path
 
 import pytest
+from csp.middleware import CSPMiddleware
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.checks import run_checks
 from django.db import connection
+from django.http import HttpResponse
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 
 from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from accounts.services import move_members_to_level
 from messaging.identity.member_token import read_member_token
-from messaging.messenger import ANONYMOUS_OWNER, LOGOUT_CLEAR_SESSION_KEY, messenger_csp_sources
+from messaging.messenger import (
+    ANONYMOUS_OWNER,
+    LOGOUT_CLEAR_SESSION_KEY,
+    messenger_csp_sources,
+    note_messenger_rendered,
+)
+from messaging.middleware import MessengerCSPMiddleware
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_RE = re.compile(r'<script id="genesys-messenger-data" type="application/json">(.*?)</script>', re.S)
@@ -88,6 +96,39 @@ def csp_directives(response) -> dict[str, list[str]]:
         name, *sources = part.split()
         directives[name] = sources
     return directives
+
+
+def widget_page(extra_update=None, use_nonce=False):
+    """A view that renders the widget (as the tag marks it) and may add its own CSP update or use a nonce."""
+
+    def view(request):
+        note_messenger_rendered(request)
+        if use_nonce:
+            str(request.csp_nonce)
+        response = HttpResponse("page")
+        if extra_update:
+            response._csp_update = extra_update
+        return response
+
+    return CSPMiddleware(MessengerCSPMiddleware(view))
+
+
+def test_a_widget_page_adding_nothing_gets_the_header_django_csp_would_write(rf):
+    plain = csp_directives(widget_page()(rf.get("/")))
+    # A view's own (redundant) update sends the response down django-csp's per-response merge instead.
+    merged = csp_directives(widget_page({"default-src": ["'self'"]})(rf.get("/")))
+    assert {name: set(sources) for name, sources in plain.items()} == {
+        name: set(sources) for name, sources in merged.items()
+    }
+    assert set(messenger_csp_sources()["connect-src"]) <= set(plain["connect-src"])
+
+
+def test_a_widget_page_with_its_own_update_or_a_nonce_keeps_both_in_the_header(rf):
+    apps = messenger_csp_sources()["script-src"][0]
+    directives = csp_directives(widget_page({"img-src": ["https://images.example"]})(rf.get("/")))
+    assert "https://images.example" in directives["img-src"] and apps in directives["img-src"]
+    directives = csp_directives(widget_page(use_nonce=True)(rf.get("/")))
+    assert any(source.startswith("'nonce-") for source in directives["script-src"]) and apps in directives["script-src"]
 
 
 def test_a_real_orgs_page_allows_its_apps_api_and_guest_socket_hosts_and_nothing_wider(client, settings):
