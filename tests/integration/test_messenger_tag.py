@@ -16,13 +16,16 @@ from django.db import connection
 from django.http import HttpResponse
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
+from django.utils.html import json_script
 
 from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from accounts.services import move_members_to_level
 from messaging.identity.member_token import read_member_token
 from messaging.messenger import (
     ANONYMOUS_OWNER,
+    DATA_ELEMENT_ID,
     LOGOUT_CLEAR_SESSION_KEY,
+    data_element,
     messenger_csp_sources,
     note_messenger_rendered,
 )
@@ -111,6 +114,17 @@ def widget_page(extra_update=None, use_nonce=False):
         return response
 
     return CSPMiddleware(MessengerCSPMiddleware(view))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "</script><script>alert(1)</script>", "amp": "a&b", "quote": "\"'", "accent": "é"},
+        {"n": [1, None, True]},
+    ],
+)
+def test_the_member_data_element_is_what_json_script_writes(data):
+    assert data_element(data) == json_script(data, DATA_ELEMENT_ID)
 
 
 def test_a_widget_page_adding_nothing_gets_the_header_django_csp_would_write(rf):
