@@ -9,6 +9,7 @@ from django.test import Client
 from prometheus_client import REGISTRY
 
 from tests.data_action import post, verify
+from tests.fixtures.redis_outage import resilient_caches_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,14 +82,7 @@ def test_a_wrong_client_secret_counts_as_a_refused_grant(genesys, alice, member_
 
 
 def test_the_redis_fallback_is_counted(settings, unreachable_redis_url):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
-            "LOCATION": unreachable_redis_url,
-            "KEY_PREFIX": "wiring",
-            "OPTIONS": {"socket_connect_timeout": 0.1, "socket_timeout": 0.1, "fallback_seconds": 600},
-        }
-    }
+    settings.CACHES = resilient_caches_at(unreachable_redis_url, prefix="wiring")
     before = value("messaging_cache_fallbacks_total")
     cache = caches["default"]
     cache.set("k", "v")

@@ -14,24 +14,14 @@ import pytest
 from django.db import connections
 from django.test import Client
 
+from tests.fixtures.redis_outage import resilient_caches_at
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def resilient_caches_at(url: str) -> dict:
-    return {
-        "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": "outage",
-            # The production defaults (config/settings.py), with an open period longer than the test.
-            "OPTIONS": {"socket_connect_timeout": 0.1, "socket_timeout": 0.1, "fallback_seconds": 600},
-        }
-    }
 
 
 @pytest.mark.django_db(transaction=True)  # the page threads use connections of their own
 def test_pages_of_a_signed_in_member_while_redis_hangs(alice, settings, hung_redis, caplog):
-    settings.CACHES = resilient_caches_at(hung_redis.url)
+    settings.CACHES = resilient_caches_at(hung_redis.url, prefix="outage")
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     client = Client()
     client.force_login(alice)  # the session's first cache write meets the hung Redis and opens the circuit

@@ -18,6 +18,7 @@ from django.db import connections
 
 from messaging.genesys.client import get_client, reset_client
 from messaging.genesys.oauth import get_access_token
+from tests.fixtures.redis_outage import resilient_caches_at
 from tests.processes import race, racing_script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,13 +84,7 @@ def shared_cache(request, settings):
             if request.param == "redis-refused"
             else request.getfixturevalue("hung_redis").url
         )
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "config.cache.ResilientRedisCache",
-                "LOCATION": url,
-                "OPTIONS": {"socket_connect_timeout": 0.1, "socket_timeout": 0.1, "fallback_seconds": 60},
-            }
-        }
+        settings.CACHES = resilient_caches_at(url, fallback_seconds=60)
     elif "DatabaseCache" in settings.CACHES["default"]["BACKEND"] and _in_memory_sqlite():
         pytest.skip(
             "SQLite's in-memory test database locks tables across threads without waiting (SQLITE_LOCKED); "

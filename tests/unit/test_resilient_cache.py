@@ -12,7 +12,7 @@ from django.test import RequestFactory
 from django_ratelimit.core import is_ratelimited
 
 from config.cache import FALLBACK, PROBE, ResilientRedisCache
-from tests.fixtures.redis_outage import HungRedis
+from tests.fixtures.redis_outage import HungRedis, resilient_caches_at
 
 
 class FakeClock:
@@ -88,14 +88,7 @@ def test_instances_of_one_process_share_the_fallback_and_the_circuit(unreachable
 
 
 def test_a_rate_limit_holds_across_threads_while_redis_is_unreachable(settings, unreachable_redis_url):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
-            "LOCATION": unreachable_redis_url,
-            "KEY_PREFIX": "rl",
-            "OPTIONS": {"socket_connect_timeout": 0.1, "socket_timeout": 0.1},
-        }
-    }
+    settings.CACHES = resilient_caches_at(unreachable_redis_url, prefix="rl", fallback_seconds=None)
     request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="203.0.113.7")
     admitted: list[bool] = []
     instances: list = []  # the objects themselves: ids of collected ones would be reused
