@@ -15,13 +15,19 @@ def _query_in_thread() -> object:
     return connections["default"]
 
 
-@pytest.mark.django_db
-def test_a_pool_thread_keeps_its_connection_within_conn_max_age(monkeypatch):
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 60)
+@pytest.fixture
+def closed(monkeypatch) -> list[BaseDatabaseWrapper]:
+    """The connections closed during the test, in order (the backend's own close still runs)."""
     closed: list[BaseDatabaseWrapper] = []
     wrapper_class = type(connections["default"])  # the backend's own close (SQLite overrides it)
     real_close = wrapper_class.close
     monkeypatch.setattr(wrapper_class, "close", lambda self: (closed.append(self), real_close(self))[1])
+    return closed
+
+
+@pytest.mark.django_db
+def test_a_pool_thread_keeps_its_connection_within_conn_max_age(monkeypatch, closed):
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 60)
     with ThreadPoolExecutor(max_workers=1) as pool:  # one thread: both calls share it
         first = pool.submit(budget._in_thread, _query_in_thread).result()
         second = pool.submit(budget._in_thread, _query_in_thread).result()
@@ -32,12 +38,8 @@ def test_a_pool_thread_keeps_its_connection_within_conn_max_age(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_a_pool_thread_still_drops_an_obsolete_connection(monkeypatch):
+def test_a_pool_thread_still_drops_an_obsolete_connection(monkeypatch, closed):
     monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-    closed: list[BaseDatabaseWrapper] = []
-    wrapper_class = type(connections["default"])  # the backend's own close (SQLite overrides it)
-    real_close = wrapper_class.close
-    monkeypatch.setattr(wrapper_class, "close", lambda self: (closed.append(self), real_close(self))[1])
     with ThreadPoolExecutor(max_workers=1) as pool:
         used = pool.submit(budget._in_thread, _query_in_thread).result()
     assert closed == [used]
