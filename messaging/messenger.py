@@ -10,7 +10,7 @@ from django.middleware.csrf import get_token
 from django.templatetags.static import static as static_url
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
-from django.utils.html import format_html, json_script
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from .app_settings import app_settings
@@ -93,9 +93,7 @@ def _precomputed() -> dict[str, Any]:
         "static": static,
         "script": script,
         "anonymous_json": anonymous_json,
-        "anonymous_html": {
-            clear: json_script({**anonymous_data, "clear": clear}, DATA_ELEMENT_ID) + script for clear in (False, True)
-        },
+        "anonymous_html": {clear: data_element({**anonymous_data, "clear": clear}) + script for clear in (False, True)},
     }
 
 

@@ -228,7 +228,8 @@ class RateLimiter:
         cache = self.cache
         if pacing_redis.usable(cache):
             order = random.sample(candidates, len(candidates))  # ties broken at random: not all on slot 0
-            span = range(self.bucket(now) - self.buckets, self.bucket(now) + 1)
+            current = self.bucket(now)
+            span = range(current - self.buckets, current + 1)
             admission = pacing_redis.admit(
                 cache,  # type: ignore[arg-type]
                 order,
