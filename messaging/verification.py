@@ -7,6 +7,7 @@ the verified (or unverified) attributes are recorded in the outbox, delivered wi
 possible (else by the worker), and the answer reads the database, whatever Genesys did.
 """
 
+import contextlib
 import dataclasses
 import logging
 import secrets
@@ -97,11 +98,10 @@ def _spend_token(token: str, conversation_id: uuid.UUID) -> bool:
     """Bind the token to the conversation it verifies; False when a concurrent verify bound it to another."""
     digest = token_digest(token)
     try:
-        if transaction.get_connection().in_atomic_block:
-            with transaction.atomic():  # a savepoint: a conflict must not break the caller's transaction
-                MemberTokenUse.objects.create(token_digest=digest, conversation_id=conversation_id)
-        else:
-            # The data action: the INSERT commits on its own (no BEGIN and COMMIT around one statement).
+        # In a caller's transaction, a savepoint, so a conflict does not break it. Outside one (the data action)
+        # the INSERT commits on its own: no BEGIN and COMMIT around one statement.
+        in_transaction = transaction.get_connection().in_atomic_block
+        with transaction.atomic() if in_transaction else contextlib.nullcontext():
             MemberTokenUse.objects.create(token_digest=digest, conversation_id=conversation_id)
     except IntegrityError:
         return conversation_of_used_token(digest) == conversation_id
