@@ -155,6 +155,14 @@ def test_rate_limited_with_json_and_retry_after(client, credentials, settings):
 
 
 @pytest.mark.django_db
+def test_the_limit_lifts_when_its_window_ends(client, credentials, settings, rate_limit_clock):
+    settings.GENESYS_VERIFY_RATE = "2/m"
+    assert [post(client, {"memberToken": ""}).status_code for _ in range(3)] == [400, 400, 429]
+    rate_limit_clock.advance(60)
+    assert [post(client, {"memberToken": ""}).status_code for _ in range(3)] == [400, 400, 429]
+
+
+@pytest.mark.django_db
 def test_bad_credentials_beyond_their_own_limit_get_429(client, credentials, settings):
     settings.GENESYS_VERIFY_FAILED_AUTH_RATE = "3/m"
     statuses = [post(client, {}, auth=basic(password=f"guess{i}")).status_code for i in range(5)]
