@@ -117,7 +117,7 @@ def own_time(
     from bench._in_process import PhaseTimer, VerifyMeter, start_django, summarise
 
     assert stack.sandbox_url
-    pages = stack.member_pages(count // 3 + 2)
+    pages = stack.member_pages(count + 5)  # enough for any number of demo members
     work = start_conversations(stack.sandbox_url, pages, count + 5, prefix="own")
     start_django(stack, **env)
     from django.test import Client
@@ -211,7 +211,7 @@ def main() -> int:
             report_own(own, stack)
             return 0
         stack.start_site(workers=args.workers, threads=args.threads)
-        pages = stack.member_pages(args.conversations // 3 + 2)
+        pages = stack.member_pages(args.conversations + 1)  # enough for any number of demo members
         work = start_conversations(stack.sandbox_url, pages, args.conversations)
         # One warm-up call (token fetch, connection pools) on a conversation of its own, outside the rounds.
         warm = start_conversations(stack.sandbox_url, {name: p[-1:] for name, p in pages.items()}, 1, prefix="warm-up")

@@ -109,7 +109,8 @@ def check_member_token(token: str, *, now: datetime.datetime | None = None) -> G
         return GrantCheck(None, error.reason)
     adapter = get_member_adapter()
     relations = ["user", *(f"user__{relation}" for relation in adapter.user_relations)]
-    grant = MemberTokenGrant.objects.select_related(*relations).filter(grant_id=claims.grant_id).first()
+    # grant_id is unique: no ORDER BY (first() would add one).
+    grant = next(iter(MemberTokenGrant.objects.select_related(*relations).filter(grant_id=claims.grant_id)[:1]), None)
     if grant is None:
         # No such grant: the member was deleted (grants go with them) or the grants were purged.
         return GrantCheck(None, TokenReason.UNKNOWN_MEMBER)

@@ -180,7 +180,7 @@ def _record(
     if not created:
         changes = {**link_changes, **({"lease_token": token, "lease_until": lease_until} if start else {})}
         if changes:
-            ConversationLink.objects.filter(pk=link.pk).update(**changes, updated_at=now)
+            sql.update_row(ConversationLink, link.pk, {**changes, "updated_at": now})
             for field, value in changes.items():
                 setattr(link, field, value)
     return Recorded(push, link, token if start else "")
@@ -192,8 +192,9 @@ def _reopen_and_start(push: AttributePush, *, now: datetime.datetime) -> None:
         push.attempts = 0
     push.state = PushState.DELIVERING
     push.attempts += 1
-    push.next_attempt_at = push.last_attempt_at = now
-    push.save(update_fields=["state", "attempts", "next_attempt_at", "last_attempt_at", "updated_at"])
+    push.next_attempt_at = push.last_attempt_at = push.updated_at = now
+    fields = ("state", "attempts", "next_attempt_at", "last_attempt_at", "updated_at")
+    sql.update_row(AttributePush, push.pk, {field: getattr(push, field) for field in fields})
 
 
 def reopen(push: AttributePush, *, now: datetime.datetime | None = None) -> None:
@@ -242,11 +243,10 @@ def give_up(push: AttributePush, message: str) -> None:
 def mark_delivered(push: AttributePush, *, now: datetime.datetime) -> bool:
     """delivering -> delivered. False when it was superseded in flight: it did land all the same, which
     delivered_at still records."""
-    done = AttributePush.objects.filter(pk=push.pk, state=PushState.DELIVERING).update(
-        state=PushState.DELIVERED, delivered_at=now, last_error="", updated_at=now
-    )
+    changes = {"state": PushState.DELIVERED, "delivered_at": now, "last_error": "", "updated_at": now}
+    done = sql.update_row(AttributePush, push.pk, changes, state=PushState.DELIVERING)
     if not done:
-        AttributePush.objects.filter(pk=push.pk).update(delivered_at=now, updated_at=now)
+        sql.update_row(AttributePush, push.pk, {"delivered_at": now, "updated_at": now})
     else:
         metrics.push_delivered((now - (push.created_at or now)).total_seconds())
     return bool(done)

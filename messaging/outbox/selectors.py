@@ -79,4 +79,6 @@ def undelivered_count() -> int:
 
 def conversation_of_used_token(token_digest: str) -> uuid.UUID | None:
     """The conversation a member token (by its digest) already verified, or None if it verified none."""
-    return MemberTokenUse.objects.filter(token_digest=token_digest).values_list("conversation_id", flat=True).first()
+    # token_digest is unique: no ORDER BY (first() would add one).
+    used = MemberTokenUse.objects.filter(token_digest=token_digest).values_list("conversation_id", flat=True)[:1]
+    return next(iter(used), None)

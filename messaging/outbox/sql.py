@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime
 import functools
 import uuid
+from typing import Any
 
-from django.db import connections, router
+from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ..models import AttributePush, ConversationLink, PushState
@@ -48,6 +49,19 @@ def locked_link(conversation_id: uuid.UUID) -> ConversationLink | None:
     value = ConversationLink._meta.get_field("conversation_id").get_db_prep_value(conversation_id, connection)
     rows = ConversationLink.objects.raw(_lock_link_sql(connection.vendor, "conversation_id"), [value])
     return next(iter(rows), None)
+
+
+def update_row(model: type[models.Model], pk: int, changes: dict[str, Any], *, state: str | None = None) -> int:
+    """UPDATE one row of `model` by primary key, and given `state` only while its state column holds it: each
+    field in `changes` (by name or attname) set to its value, prepared by the field as QuerySet.update prepares
+    it. Rows changed (0 or 1). Like QuerySet.update, it sets no auto_now field on its own."""
+    connection = _connection()
+    meta = model._meta
+    params = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in changes.items()]
+    params.append(meta.pk.get_db_prep_value(pk, connection))
+    if state is not None:
+        params.append(str(state))
+    return _run(connection, _update_row_sql(model, tuple(changes), state is not None), params)
 
 
 # --- building and running them ---
@@ -109,3 +123,12 @@ def _release_if_done_sql(vendor: str) -> str:
     still_open = f"SELECT 1 FROM {n['push']} WHERE {n['conversation']} = %s AND {n['state']} IN ({states})"  # noqa: S608
     changes = f"{n['lease_until']} = NULL, {n['lease_token']} = ''"
     return f"UPDATE {n['link']} SET {changes} WHERE {ours} AND NOT EXISTS ({still_open})"  # noqa: S608
+
+
+@functools.cache
+def _update_row_sql(model: type[models.Model], fields: tuple[str, ...], in_state: bool) -> str:
+    quote = _connection().ops.quote_name
+    meta = model._meta
+    changes = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
+    where = f"{quote(meta.pk.column)} = %s" + (f" AND {quote(meta.get_field('state').column)} = %s" if in_state else "")
+    return f"UPDATE {quote(meta.db_table)} SET {changes} WHERE {where}"  # noqa: S608

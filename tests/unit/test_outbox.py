@@ -25,7 +25,7 @@ from messaging.genesys.errors import (
 from messaging.identity.adapter import get_member_adapter
 from messaging.identity.grants import GrantCheck, check_member_token
 from messaging.models import AttributePush, ConversationLink
-from messaging.outbox import lease
+from messaging.outbox import lease, sql
 from messaging.outbox.delivery import deliver_conversation, deliver_from_task
 from messaging.outbox.records import record_push
 from messaging.outbox.retry import retry_delay
@@ -648,3 +648,21 @@ def test_the_lease_statements_written_as_sql_check_what_they_say(alice):
     assert lease.release_if_done(link.pk, token)
     released = ConversationLink.objects.get(pk=link.pk)
     assert released.lease_token == "" and released.lease_until is None
+
+
+def test_a_row_updated_as_sql_changes_that_row_only_and_only_in_the_given_state(alice):
+    push = record_push(conversation_id=uuid.uuid4(), user_id=alice.pk, attributes={"a": "1"}, verified=True)
+    other = record_push(conversation_id=uuid.uuid4(), user_id=alice.pk, attributes={"a": "1"}, verified=True)
+    at = timezone.now() - datetime.timedelta(minutes=5)
+    delivered = {"state": "delivered", "delivered_at": at, "last_error": ""}
+    assert sql.update_row(AttributePush, push.pk, delivered, state="delivering") == 0  # it is pending
+    assert AttributePush.objects.get(pk=push.pk).state == "pending"
+    assert sql.update_row(AttributePush, push.pk, {"state": "delivering", "attempts": 3}, state="pending") == 1
+    changed, untouched = AttributePush.objects.get(pk=push.pk), AttributePush.objects.get(pk=other.pk)
+    assert (changed.state, changed.attempts) == ("delivering", 3)
+    assert (untouched.state, untouched.attempts) == ("pending", 0)
+    # By attname, a foreign key to None, a datetime as the field stores it.
+    assert sql.update_row(ConversationLink, push.conversation_id, {"user_id": None, "last_verified_at": at}) == 1
+    link = ConversationLink.objects.get(pk=push.conversation_id)
+    assert link.user_id is None and link.last_verified_at == at
+    assert ConversationLink.objects.get(pk=other.conversation_id).user_id == alice.pk
