@@ -7,14 +7,13 @@ the verified (or unverified) attributes are recorded in the outbox, delivered wi
 possible (else by the worker), and the answer reads the database, whatever Genesys did.
 """
 
-import contextlib
 import dataclasses
 import logging
 import secrets
 import uuid
 from enum import StrEnum
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .attributes import MEMBER_TOKEN, unverified_attributes, verified_attributes
@@ -22,8 +21,7 @@ from .genesys.errors import GenesysNotFound
 from .identity.adapter import get_member_adapter
 from .identity.grants import GrantCheck, check_member_token
 from .identity.member_token import TokenReason, token_digest
-from .models import MemberTokenUse
-from .outbox import records
+from .outbox import records, sql
 from .outbox.budget import Budget, BudgetExhausted, InlineTimeout
 from .outbox.delivery import Delivery, PushClient
 from .outbox.retry import describe_error
@@ -95,37 +93,31 @@ def _confirm_subject(
 
 
 def _spend_token(token: str, conversation_id: uuid.UUID) -> bool:
-    """Bind the token to the conversation it verifies; False when a concurrent verify bound it to another."""
+    """Bind the token to the conversation it verifies; False when a concurrent verify bound it to another. In the
+    data action, inside the transaction that records the push: one COMMIT for both."""
     digest = token_digest(token)
-    try:
-        # In a caller's transaction, a savepoint, so a conflict does not break it. Outside one (the data action)
-        # the INSERT commits on its own: no BEGIN and COMMIT around one statement.
-        in_transaction = transaction.get_connection().in_atomic_block
-        with transaction.atomic() if in_transaction else contextlib.nullcontext():
-            MemberTokenUse.objects.create(token_digest=digest, conversation_id=conversation_id)
-    except IntegrityError:
-        return conversation_of_used_token(digest) == conversation_id
-    return True
+    if sql.insert_token_use(digest, conversation_id, used_at=timezone.now()):
+        return True
+    return conversation_of_used_token(digest) == conversation_id
 
 
 def _confirm_member(
     conversation_id: uuid.UUID, token: str, client: PushClient, budget: Budget
-) -> tuple[GrantCheck, str]:
-    """The member the token proves for this conversation, or why not; and the customer participant when found.
-    Checks the grant first (no call to Genesys for a dead token), then that the token belongs here."""
+) -> tuple[GrantCheck, str, bool]:
+    """The member the token proves for this conversation, or why not; the customer participant when found; and
+    whether the check holds only once the token is spent on this conversation (_spend_token). Checks the grant
+    first (no call to Genesys for a dead token), then that the token belongs here."""
     check = check_member_token(token)
     if check.member is None:
-        return check, ""
+        return check, "", False
     outcome, participant_id = _token_on_conversation(conversation_id, token, client, budget)
-    if outcome in (TokenOnConversation.OK, TokenOnConversation.UNCHECKED) and not _spend_token(token, conversation_id):
-        outcome = TokenOnConversation.ALREADY_USED
     if outcome is TokenOnConversation.UNCHECKED:
-        return GrantCheck(check.member, TokenReason.VERIFIED_UNCHECKED), participant_id
+        return GrantCheck(check.member, TokenReason.VERIFIED_UNCHECKED), participant_id, True
     if outcome is TokenOnConversation.ALREADY_USED:
-        return GrantCheck(None, TokenReason.ALREADY_USED), participant_id
+        return GrantCheck(None, TokenReason.ALREADY_USED), participant_id, False
     if outcome is TokenOnConversation.WRONG_CONVERSATION:
-        return GrantCheck(None, TokenReason.WRONG_CONVERSATION), participant_id
-    return check, participant_id
+        return GrantCheck(None, TokenReason.WRONG_CONVERSATION), participant_id, False
+    return check, participant_id, outcome is TokenOnConversation.OK
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,16 +144,20 @@ def verify_conversation(
     attributes, try to deliver them within the budget, and answer from the database whatever Genesys did. The
     answer never carries the token key; the push empties it on the participant."""
     budget = Budget(budget_seconds)
+    spend = False
     if sub:
         check, participant_id = _confirm_subject(conversation_id, sub, client, budget)
     else:
-        check, participant_id = _confirm_member(conversation_id, member_token, client, budget)
-    now = timezone.now()
-    member = check.member
-    attributes = verified_attributes(member, at=now) if member is not None else unverified_attributes(at=now)
-    # Recorded, the lease taken and the push marked delivering in one transaction (one commit: SQLite fsyncs
-    # each), folded into the writes recording makes anyway when the lease is free (records.record_and_start).
+        check, participant_id, spend = _confirm_member(conversation_id, member_token, client, budget)
+    # The token spent, the push recorded, the lease taken and the push marked delivering in one transaction (one
+    # commit: each one is a disk flush), folded into the writes recording makes anyway when the lease is free
+    # (records.record_and_start).
     with transaction.atomic():
+        if spend and not _spend_token(member_token, conversation_id):
+            check = GrantCheck(None, TokenReason.ALREADY_USED)
+        now = timezone.now()
+        member = check.member
+        attributes = verified_attributes(member, at=now) if member is not None else unverified_attributes(at=now)
         recorded = records.record_and_start(
             conversation_id=conversation_id,
             user_id=member.user_id if member is not None else None,

@@ -1,11 +1,11 @@
-"""The outbox statements every data action runs, written as SQL once per database.
+"""The statements every data action runs, written as SQL once per database.
 
 Django builds and compiles an ORM statement anew on every call. For these few statements that cost more than the
 database did: the pre-PATCH check's UPDATE with two EXISTS compiled in 1.9 ms and ran in 0.46 ms; the link's
 SELECT ... FOR UPDATE compiled in 0.45 ms (BENCHMARKS.md). Each is the statement the ORM generated for the same
 filters. Identifiers come from the models' metadata, quoted by the database's own rules; every value is a
 parameter, prepared by its field as the ORM would. tests/unit/test_outbox.py runs them on SQLite, CI also on
-PostgreSQL. The callers (lease.py, records.py) state what each one guarantees.
+PostgreSQL. The callers (lease.py, records.py, verification.py) state what each one guarantees.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from ..models import AttributePush, ConversationLink, PushState
+from ..models import AttributePush, ConversationLink, MemberTokenUse, PushState
 from .states import OPEN_STATES
 
 
@@ -62,6 +62,19 @@ def update_row(model: type[models.Model], pk: int, changes: dict[str, Any], *, s
     if state is not None:
         params.append(str(state))
     return _run(connection, _update_row_sql(model, tuple(changes), state is not None), params)
+
+
+def insert_token_use(digest: str, conversation_id: uuid.UUID, *, used_at: datetime.datetime) -> bool:
+    """INSERT the token's use unless its digest is recorded already (ON CONFLICT DO NOTHING: no error, so no
+    savepoint in the caller's transaction). Whether this statement inserted it."""
+    connection = _connection()
+    meta = MemberTokenUse._meta
+    params = [
+        digest,
+        meta.get_field("conversation_id").get_db_prep_save(conversation_id, connection),
+        meta.get_field("used_at").get_db_prep_save(used_at, connection),
+    ]
+    return _run(connection, _insert_token_use_sql(connection.vendor), params) == 1
 
 
 # --- building and running them ---
@@ -132,3 +145,16 @@ def _update_row_sql(model: type[models.Model], fields: tuple[str, ...], in_state
     changes = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
     where = f"{quote(meta.pk.column)} = %s" + (f" AND {quote(meta.get_field('state').column)} = %s" if in_state else "")
     return f"UPDATE {quote(meta.db_table)} SET {changes} WHERE {where}"  # noqa: S608
+
+
+@functools.cache
+def _insert_token_use_sql(vendor: str) -> str:
+    quote = _connection().ops.quote_name
+    meta = MemberTokenUse._meta
+    digest, conversation, used_at = (
+        quote(meta.get_field(name).column) for name in ("token_digest", "conversation_id", "used_at")
+    )
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({digest}, {conversation}, {used_at}) VALUES (%s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT ({digest}) DO NOTHING"
+    )

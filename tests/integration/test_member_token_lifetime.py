@@ -5,6 +5,7 @@ client against the sandbox (which serves real HTTP)."""
 import contextlib
 import json
 import logging
+import threading
 import uuid
 
 import pytest
@@ -143,3 +144,33 @@ def test_a_token_bound_meanwhile_to_another_conversation_is_refused_and_the_conn
         assert MemberTokenUse.objects.get().conversation_id == theirs  # the connection still answers
     assert _spend_token(member_token(alice), ours) is True
     assert MemberTokenUse.objects.count() == 2
+
+
+def test_one_token_replayed_on_two_conversations_at_once_verifies_one_of_them(genesys, alice, member_token):
+    # The token is spent inside the transaction that records the push: a verify of another conversation waits on
+    # the uncommitted spend, then finds it taken. Whichever order the two run in, exactly one is verified.
+    from django.db import connections
+
+    if connections["default"].vendor == "sqlite" and connections["default"].is_in_memory_db():
+        pytest.skip("SQLite's in-memory test database locks tables across threads without waiting (SQLITE_LOCKED)")
+    token = member_token(alice)
+    conversations = [conversation_with(genesys, token) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    answers: dict[str, dict] = {}
+
+    def play(conversation_id: str) -> None:
+        try:
+            barrier.wait(10)
+            answers[conversation_id] = verify(conversation_id, token)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=play, args=(cid,)) for cid in conversations]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(answers[cid]["verified"] for cid in conversations) == ["false", "true"]
+    winner = next(cid for cid in conversations if answers[cid]["verified"] == "true")
+    assert refused(answers[next(cid for cid in conversations if cid != winner)])
+    assert [str(use.conversation_id) for use in MemberTokenUse.objects.all()] == [winner]
