@@ -102,16 +102,17 @@ def record_and_start(
 
 
 def _locked_link(conversation_id: uuid.UUID, fresh: dict[str, Any]) -> ConversationLink:
-    """The link row, locked; created with `fresh` when missing (INSERT .. ON CONFLICT DO NOTHING, then the lock:
-    no savepoint, and a concurrent creator simply wins)."""
+    """The link row, locked; created with `fresh` when missing (INSERT .. ON CONFLICT DO NOTHING: no savepoint,
+    and a concurrent creator simply wins; then the lock on its row)."""
     link = sql.locked_link(conversation_id)
-    if link is None:
-        ConversationLink.objects.bulk_create(
-            [ConversationLink(conversation_id=conversation_id, **fresh)], ignore_conflicts=True
-        )
-        link = sql.locked_link(conversation_id)
-        if link is None:  # inserted above or by a concurrent creator, so only deleted in between could do this
-            raise ConversationLink.DoesNotExist(f"conversation link {conversation_id} vanished while being recorded")
+    if link is not None:
+        return link
+    link = ConversationLink(conversation_id=conversation_id, **fresh)
+    if sql.insert_link(link):
+        return link
+    link = sql.locked_link(conversation_id)
+    if link is None:  # a concurrent creator inserted it, so only a delete in between could do this
+        raise ConversationLink.DoesNotExist(f"conversation link {conversation_id} vanished while being recorded")
     return link
 
 

@@ -64,6 +64,23 @@ def update_row(model: type[models.Model], pk: int, changes: dict[str, Any], *, s
     return _run(connection, _update_row_sql(model, tuple(changes), state is not None), params)
 
 
+def insert_link(link: ConversationLink) -> bool:
+    """INSERT the unsaved link unless its conversation has one already (ON CONFLICT DO NOTHING, RETURNING its
+    id): True when this statement inserted it, its id and auto_now fields then set on `link`, and the new row
+    locked by the caller's transaction until it ends, like the row SELECT ... FOR UPDATE locks."""
+    connection = _connection()
+    fields = [field for field in ConversationLink._meta.concrete_fields if not field.primary_key]
+    params = [field.get_db_prep_save(field.pre_save(link, add=True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_link_sql(connection.vendor), params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    link.pk = row[0]
+    link._state.adding, link._state.db = False, connection.alias
+    return True
+
+
 def insert_token_use(digest: str, conversation_id: uuid.UUID, *, used_at: datetime.datetime) -> bool:
     """INSERT the token's use unless its digest is recorded already (ON CONFLICT DO NOTHING: no error, so no
     savepoint in the caller's transaction). Whether this statement inserted it."""
@@ -157,4 +174,16 @@ def _insert_token_use_sql(vendor: str) -> str:
     return (
         f"INSERT INTO {quote(meta.db_table)} ({digest}, {conversation}, {used_at}) VALUES (%s, %s, %s) "  # noqa: S608
         f"ON CONFLICT ({digest}) DO NOTHING"
+    )
+
+
+@functools.cache
+def _insert_link_sql(vendor: str) -> str:
+    n = _names(vendor)
+    quote = _connection().ops.quote_name
+    columns = [field.column for field in ConversationLink._meta.concrete_fields if not field.primary_key]
+    values = ", ".join(["%s"] * len(columns))
+    return (
+        f"INSERT INTO {n['link']} ({', '.join(quote(column) for column in columns)}) VALUES ({values}) "  # noqa: S608
+        f"ON CONFLICT ({n['conversation_id']}) DO NOTHING RETURNING {n['id']}"
     )

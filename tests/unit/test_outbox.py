@@ -666,3 +666,16 @@ def test_a_row_updated_as_sql_changes_that_row_only_and_only_in_the_given_state(
     link = ConversationLink.objects.get(pk=push.conversation_id)
     assert link.user_id is None and link.last_verified_at == at
     assert ConversationLink.objects.get(pk=other.conversation_id).user_id == alice.pk
+
+
+def test_a_link_inserted_as_sql_is_new_or_left_alone(alice):
+    conversation = uuid.uuid4()
+    link = ConversationLink(conversation_id=conversation, user_id=alice.pk, verified=True, participant_id="p-1")
+    assert sql.insert_link(link)
+    stored = ConversationLink.objects.get(conversation_id=conversation)
+    assert stored.pk == link.pk and (stored.user_id, stored.verified, stored.participant_id) == (alice.pk, True, "p-1")
+    assert stored.state == "open" and stored.created_at == link.created_at and stored.updated_at == link.updated_at
+    # The conversation has its link now: a second insert changes nothing.
+    again = ConversationLink(conversation_id=conversation, user_id=None, verified=False)
+    assert not sql.insert_link(again) and again.pk is None
+    assert ConversationLink.objects.get(conversation_id=conversation).user_id == alice.pk
