@@ -8,6 +8,7 @@ is 18 calls per token."""
 
 import datetime
 import io
+import math
 import os
 import time
 import uuid
@@ -26,7 +27,9 @@ from messaging.genesys.pool import TOKEN_POOL_KEY, TokenPool, get_token_pool
 from messaging.models import AttributePush
 from messaging.verification import verify_conversation
 from sandbox.launcher import GET_ROUTE
+from tests.clocks import ManualClock
 from tests.processes import race, racing_script
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SECURE_ROUTE = "/api/v2/conversations/{conversationId}/secureattributes"
@@ -159,16 +162,19 @@ def test_a_429_still_met_holds_the_token_until_genesys_minute_ends(genesys, conv
 @pytest.mark.django_db(transaction=True)
 def test_a_push_without_budget_stays_in_the_outbox_and_is_delivered_later(genesys, alice, settings, member_token):
     # Our window is 3 s instead of Genesys' minute, so the budget frees within the test; half the sandbox's 20
-    # a minute per window, so what we send over two windows stays within its minute.
+    # a minute per window, so what we send over two windows stays within its minute. The limiter counts on the
+    # test's clock, held still (mid-bucket) while the budget is spent: however long the calls take, they all land
+    # in one bucket, which leaves the span (four buckets of 1 s) 3.5 s later on that clock.
     settings.GENESYS_TOKEN_RATE_HEADROOM = 0.5
     settings.GENESYS_PUSH_RETRY_BASE = 0.01
-    processes.per_process(TOKEN_POOL_KEY, lambda: TokenPool(limiter=RateLimiter(window=3.0, buckets=3)))
+    clock = ManualClock(math.floor(time.time()) + 0.5)
+    limiter = RateLimiter(window=3.0, buckets=3, clock=clock.time, sleep=clock.sleep)
+    processes.per_process(TOKEN_POOL_KEY, lambda: TokenPool(limiter=limiter))
     token = member_token(alice)
     conversation = uuid.UUID(genesys.start_conversation("outbox", {"memberToken": token})["id"])
     client = get_client()
     for _ in range(9):
         client.get_message_conversation(str(conversation))  # 9 of the 10: the verify's check takes the last
-    spent_at = time.monotonic()
 
     started = timezone.now()
     result = verify_conversation(
@@ -177,16 +183,21 @@ def test_a_push_without_budget_stays_in_the_outbox_and_is_delivered_later(genesy
         client=client,
         budget_seconds=5.0,
     )
+    answered = timezone.now()
     assert result.push_state == "pending" and result.verified
     push = AttributePush.objects.get()
     assert push.last_error.startswith("GenesysRateLimited: No Genesys API budget")
     assert push.attempts == 0  # deferred by our own pacing, nothing sent: not an attempt
+    assert clock.sleeps == []  # 3.5 s is past the pacing bound (0.3 s): no wait for it
     # Retried once the budget frees, not before: the outbox honours the limiter's retry_after.
-    assert push.next_attempt_at >= started + datetime.timedelta(seconds=1)
+    wait = datetime.timedelta(seconds=3.5)
+    assert started + wait <= push.next_attempt_at <= answered + wait
     assert genesys.stats()["responses_429"] == 0
 
-    # Due, and the whole span (window plus a bucket) has passed, so the GET and the PATCH both fit.
-    time.sleep(max((push.next_attempt_at - timezone.now()).total_seconds(), spent_at + 4.0 - time.monotonic()) + 0.2)
+    # The whole span (window plus a bucket) passes on the limiter's clock, so the GET and the PATCH both fit;
+    # the push falls due on the database's.
+    clock.advance(4.0)
+    wait_until(lambda: timezone.now() >= push.next_attempt_at, 30, "the push is due", interval=0.05)
     # Our 3 s window has passed but the sandbox's minute has not, and its count would (rightly) correct ours
     # upwards: a new token starts a new minute at Genesys. The worker's first call meets the 401 and refetches.
     genesys.revoke_all()
