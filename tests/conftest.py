@@ -5,8 +5,13 @@ sandbox.py (the embedded Genesys sandbox as a real HTTP server), browser.py (Pla
 redis_outage.py (a refused and a hung Redis).
 """
 
+import concurrent.futures
 import io
 import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import Any
 
 import pytest
 
@@ -115,14 +120,43 @@ def rate_limit_clock(monkeypatch):
     return clock
 
 
-@pytest.fixture(autouse=True)
-def _inline_connections_closed():
-    """The inline pool's threads keep their database connections (CONN_MAX_AGE): closed after each test, so
-    none outlives the test database (PostgreSQL refuses to drop a database in use)."""
-    yield
-    from messaging.outbox.budget import close_inline_connections
+class InlineCalls:
+    """The calls given to the inline pool (messaging.outbox.budget) during one test. A call that outlived its
+    budget goes on in its thread after the answer; `wait()` returns once every call has ended, however slow."""
 
-    close_inline_connections()
+    def __init__(self, pool: Callable[[], Executor]) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self.futures: list[Future] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future = self._pool().submit(fn, *args, **kwargs)
+        with self._lock:
+            self.futures.append(future)
+        return future
+
+    def wait(self, timeout: float = 120.0) -> None:
+        """Block until every inline call of the test has ended; fail naming them after `timeout` s (a hung call,
+        not a slow machine: the calls' own timeouts are far shorter)."""
+        with self._lock:
+            futures = list(self.futures)
+        _, running = concurrent.futures.wait(futures, timeout=timeout)
+        assert not running, f"{len(running)} inline call(s) still running after {timeout} s"
+
+
+@pytest.fixture(autouse=True)
+def inline_calls(monkeypatch):
+    """Every inline call goes through an InlineCalls, so a test (and this fixture, at its end) can wait for the
+    calls left in flight instead of sleeping for them. Then the pool threads' database connections (kept, as
+    CONN_MAX_AGE keeps a web thread's) are closed, so none outlives the test database (PostgreSQL refuses to
+    drop a database in use); close_inline_connections() wants no inline call running, hence the wait first."""
+    from messaging.outbox import budget
+
+    calls = InlineCalls(budget.inline_executor)
+    monkeypatch.setattr(budget, "inline_executor", lambda: calls)
+    yield calls
+    calls.wait()
+    budget.close_inline_connections()
 
 
 @pytest.fixture

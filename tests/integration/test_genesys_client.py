@@ -8,11 +8,14 @@ import os
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
+import urllib3.util.retry
 from django.core.management import CommandError, call_command
 
+from messaging.genesys import oauth as oauth_module
 from messaging.genesys.client import get_client, reset_client
 from messaging.genesys.errors import (
     GenesysAuthError,
@@ -23,6 +26,7 @@ from messaging.genesys.errors import (
     InvalidAttributes,
 )
 from messaging.genesys.oauth import get_access_token, get_token_service, invalidate_token
+from tests.clocks import ManualClock
 
 CONVERSATION_ROUTE = "GET /api/v2/conversations/messages/{conversationId}"
 ATTRIBUTES_ROUTE = "PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
@@ -38,6 +42,19 @@ def _fresh_client(settings):
     reset_client()
     yield
     reset_client()
+
+
+@pytest.fixture
+def retry_sleeps(monkeypatch) -> list[float]:
+    """What urllib3's Retry slept between attempts, in order (it still sleeps: the waits are real)."""
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(urllib3.util.retry, "time", types.SimpleNamespace(time=time.time, sleep=sleep))
+    return slept
 
 
 @pytest.fixture
@@ -60,15 +77,19 @@ def test_token_is_fetched_once_and_reused(sandbox, conversation):
     assert _requests(sandbox, CONVERSATION_ROUTE) == 5
 
 
-def test_token_expires_and_is_renewed(sandbox, conversation, settings):
-    # A 2 s Token Duration: reused for 1 s (the margin never exceeds half the lifetime), then renewed before
-    # Genesys would refuse it.
-    sandbox.configure(token_ttl=2)
-    settings.GENESYS_TOKEN_EXPIRY_MARGIN = 60
+def test_token_expires_and_is_renewed(sandbox, conversation, settings, monkeypatch):
+    # A 120 s Token Duration and a 100 s margin: reused for 60 s (the margin never exceeds half the lifetime),
+    # then renewed before Genesys would refuse it. The token service ages its token on the test's clock, so a
+    # slow machine cannot age it (the cache keeps the entry for those 60 s of real time).
+    clock = ManualClock(time.time())
+    monkeypatch.setattr(oauth_module, "time", types.SimpleNamespace(time=clock.time, monotonic=time.monotonic))
+    sandbox.configure(token_ttl=120)
+    settings.GENESYS_TOKEN_EXPIRY_MARGIN = 100
     first = get_access_token()
+    clock.advance(59)  # past the 20 s a whole margin would leave
     assert get_access_token() == first
     assert sandbox.stats()["tokens_issued"] == 1
-    time.sleep(1.2)
+    clock.advance(2)
     second = get_access_token()
     assert second != first
     assert sandbox.stats()["tokens_issued"] == 2
@@ -117,33 +138,33 @@ def test_wrong_secret_is_a_typed_error_that_never_shows_the_secret(sandbox, sett
     assert all(WRONG_SECRET not in r.getMessage() for r in caplog.records)
 
 
-def test_429_with_retry_after_is_honoured(sandbox, conversation, caplog):
+def test_429_with_retry_after_is_honoured(sandbox, conversation, caplog, retry_sleeps):
     sandbox.faults(route="api", status=429, retry_after=1, count=1)
     caplog.set_level(logging.INFO, logger="messaging.genesys.client")
     started = time.monotonic()
     result = get_client().get_message_conversation(conversation["id"])
     elapsed = time.monotonic() - started
     assert result["id"] == conversation["id"]
-    assert 0.9 <= elapsed < 5
+    assert retry_sleeps == [1]  # Genesys' Retry-After, once, not the backoff (0.05 s here)
+    assert elapsed >= 0.9
     assert _requests(sandbox, CONVERSATION_ROUTE) == 2
     line = next(r.getMessage() for r in caplog.records if CONVERSATION_ROUTE.split()[0] in r.getMessage())
     assert "status=200" in line and "attempts=2" in line
 
 
-def test_a_long_retry_after_fails_fast_with_a_typed_error(sandbox, conversation, settings):
+def test_a_long_retry_after_fails_fast_with_a_typed_error(sandbox, conversation, settings, retry_sleeps):
     settings.GENESYS_MAX_RETRY_WAIT = 10
     sandbox.faults(route="api", status=429, retry_after=3 * 3600)  # a daily limit
-    started = time.monotonic()
     with pytest.raises(GenesysRateLimited) as caught:
         get_client().get_message_conversation(conversation["id"])
-    assert time.monotonic() - started < 2
+    assert retry_sleeps == []  # not hours, not the 10 s budget: no wait at all
     error = caught.value
     assert error.retry_after == 3 * 3600 and error.retryable and error.status == 429
     assert error.code == "too.many.requests.retry.after" and error.correlation_id
     assert _requests(sandbox, CONVERSATION_ROUTE) == 1
 
 
-def test_retry_waits_stop_at_the_total_budget(sandbox, conversation, settings):
+def test_retry_waits_stop_at_the_total_budget(sandbox, conversation, settings, retry_sleeps):
     # Each Retry-After (2 s) is allowed, but not three of them within a 5 s budget.
     settings.GENESYS_MAX_RETRY_WAIT = 5
     settings.GENESYS_RETRY_TOTAL = 5
@@ -151,7 +172,8 @@ def test_retry_waits_stop_at_the_total_budget(sandbox, conversation, settings):
     started = time.monotonic()
     with pytest.raises(GenesysRateLimited) as caught:
         get_client().get_message_conversation(conversation["id"])
-    assert 3.5 <= time.monotonic() - started < 6
+    assert retry_sleeps == [2, 2]  # no third wait: it would pass the budget
+    assert time.monotonic() - started >= 3.5
     assert caught.value.retry_after == 2
     assert _requests(sandbox, CONVERSATION_ROUTE) == 3
 
@@ -186,11 +208,14 @@ def test_read_timeout_is_unavailable_quickly(sandbox, conversation, settings):
     settings.GENESYS_READ_TIMEOUT = 0.3
     get_access_token()
     sandbox.faults(route="api", latency_ms=1500)
-    started = time.monotonic()
     with pytest.raises(GenesysUnavailable) as caught:
         get_client().get_message_conversation(conversation["id"])
-    assert time.monotonic() - started < 2  # two attempts of 0.3 s, not the sandbox's 1.5 s each
+    # Each attempt was cut off by the 0.3 s timeout: waited out, the sandbox's 1.5 s would have answered 200.
     assert "Timeout" in str(caught.value)
+    # Two attempts (a read error is retried once). The sandbox counts a request when it reads it, which a
+    # loaded machine may do after the client gave up on it: wait for the count.
+    sandbox.wait_for(lambda: _requests(sandbox, CONVERSATION_ROUTE) >= 2)
+    assert _requests(sandbox, CONVERSATION_ROUTE) == 2
 
 
 def test_unreachable_login_host_is_unavailable(sandbox, settings):

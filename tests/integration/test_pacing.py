@@ -8,6 +8,7 @@ is 18 calls per token."""
 
 import datetime
 import io
+import math
 import os
 import time
 import uuid
@@ -26,7 +27,9 @@ from messaging.genesys.pool import TOKEN_POOL_KEY, TokenPool, get_token_pool
 from messaging.models import AttributePush
 from messaging.verification import verify_conversation
 from sandbox.launcher import GET_ROUTE
+from tests.clocks import ManualClock
 from tests.processes import race, racing_script
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SECURE_ROUTE = "/api/v2/conversations/{conversationId}/secureattributes"
@@ -53,44 +56,43 @@ def conversation(genesys):
     return genesys.start_conversation("pacing")["id"]
 
 
-def call_many(count: int, conversation_id: str) -> tuple[int, list[GenesysRateLimited], list[float]]:
-    """`count` GETs through the site's client: (answered, rate-limited errors, seconds each error took)."""
+def call_many(count: int, conversation_id: str) -> tuple[int, list[GenesysRateLimited]]:
+    """`count` GETs through the site's client: (answered, rate-limited errors)."""
     client = get_client()
-    answered, limited, durations = 0, [], []
+    answered, limited = 0, []
     for _ in range(count):
-        started = time.monotonic()
         try:
             client.get_message_conversation(conversation_id)
             answered += 1
         except GenesysRateLimited as error:
             limited.append(error)
-            durations.append(time.monotonic() - started)
-    return answered, limited, durations
+    return answered, limited
 
 
 def test_unpaced_calls_beyond_the_limit_are_refused_by_genesys(genesys, conversation, settings):
     settings.GENESYS_PACING = False
-    answered, limited, _ = call_many(25, conversation)
+    answered, limited = call_many(25, conversation)
     assert answered == LIMIT and len(limited) == 5
     assert all(error.status == 429 for error in limited)
     assert genesys.stats()["responses_429"] == 5
 
 
-def test_paced_calls_never_meet_a_429_and_fail_fast_beyond_the_budget(genesys, conversation):
-    answered, limited, durations = call_many(25, conversation)
+def test_paced_calls_never_meet_a_429_and_fail_fast_beyond_the_budget(genesys, conversation, monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr(get_token_pool().limiter, "sleep", slept.append)  # any wait for budget would show here
+    answered, limited = call_many(25, conversation)
     assert answered == BUDGET and len(limited) == 25 - BUDGET
     stats = genesys.stats()
     assert stats["responses_429"] == 0
     assert stats["requests"][GET_ROUTE] == BUDGET  # the refused calls never left the process
-    # Fail fast: budget frees in about a minute, far beyond the bound, so nobody waits for it (the bound is loose
-    # for a busy machine; the unit tests show with a fake clock that nothing sleeps).
-    assert max(durations) < 1.0
+    # Fail fast: budget frees in about a minute, far beyond the bound (0.3 s), so nobody waits for it.
+    assert slept == []
     assert all(error.code == "pacing.budget.exhausted" and 40 < error.retry_after <= 65 for error in limited)
 
 
 def test_a_pool_takes_n_times_the_calls_on_n_tokens(genesys, conversation, settings):
     settings.GENESYS_TOKEN_POOL_SIZE = 3
-    answered, limited, _ = call_many(3 * BUDGET + 2, conversation)
+    answered, limited = call_many(3 * BUDGET + 2, conversation)
     assert answered == 3 * BUDGET and len(limited) == 2
     stats = genesys.stats()
     assert stats["tokens_issued"] == 3
@@ -106,7 +108,7 @@ def test_a_route_bucket_in_the_headers_never_shrinks_the_token_budget(genesys, c
     get_client().patch_secure_attributes(conversation, {"tier": "gold"})
     seen = last_rate_limit_headers()
     assert seen is not None and seen.allowed == 12 and seen.count == 1
-    answered, limited, _ = call_many(25, conversation)
+    answered, limited = call_many(25, conversation)
     assert answered == BUDGET - 1 and len(limited) == 25 - (BUDGET - 1)  # the PATCH spent one of the token's 18
     assert genesys.stats()["responses_429"] == 0
     assert last_rate_limit_headers().allowed == LIMIT
@@ -117,7 +119,7 @@ def test_a_configured_rate_above_the_tokens_is_corrected_by_the_429_alone(genesy
     # budget (it may be any bucket's), so the 21st call meets Genesys' 429, whose reset holds the token: nothing
     # more is sent until Genesys' minute ends.
     settings.GENESYS_TOKEN_RATE_PER_MINUTE = 300
-    answered, limited, _ = call_many(25, conversation)
+    answered, limited = call_many(25, conversation)
     assert answered == LIMIT and len(limited) == 25 - LIMIT
     assert limited[0].status == 429
     assert all(error.code == "pacing.budget.exhausted" for error in limited[1:])
@@ -135,7 +137,7 @@ def test_calls_we_did_not_count_are_learnt_from_genesys_count(genesys, conversat
             timeout=10,
         )
         assert response.status_code == 200
-    answered, limited, _ = call_many(15, conversation)
+    answered, limited = call_many(15, conversation)
     # The first call's answer says 11: ours is raised to it, and 7 more fit in the budget of 18.
     assert answered == 8 and len(limited) == 7
     assert genesys.stats()["responses_429"] == 0
@@ -150,7 +152,7 @@ def test_a_429_still_met_holds_the_token_until_genesys_minute_ends(genesys, conv
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )
-    answered, limited, _ = call_many(5, conversation)
+    answered, limited = call_many(5, conversation)
     assert answered == 0 and len(limited) == 5
     assert limited[0].status == 429
     assert all(error.code == "pacing.budget.exhausted" for error in limited[1:])
@@ -160,16 +162,19 @@ def test_a_429_still_met_holds_the_token_until_genesys_minute_ends(genesys, conv
 @pytest.mark.django_db(transaction=True)
 def test_a_push_without_budget_stays_in_the_outbox_and_is_delivered_later(genesys, alice, settings, member_token):
     # Our window is 3 s instead of Genesys' minute, so the budget frees within the test; half the sandbox's 20
-    # a minute per window, so what we send over two windows stays within its minute.
+    # a minute per window, so what we send over two windows stays within its minute. The limiter counts on the
+    # test's clock, held still (mid-bucket) while the budget is spent: however long the calls take, they all land
+    # in one bucket, which leaves the span (four buckets of 1 s) 3.5 s later on that clock.
     settings.GENESYS_TOKEN_RATE_HEADROOM = 0.5
     settings.GENESYS_PUSH_RETRY_BASE = 0.01
-    processes.per_process(TOKEN_POOL_KEY, lambda: TokenPool(limiter=RateLimiter(window=3.0, buckets=3)))
+    clock = ManualClock(math.floor(time.time()) + 0.5)
+    limiter = RateLimiter(window=3.0, buckets=3, clock=clock.time, sleep=clock.sleep)
+    processes.per_process(TOKEN_POOL_KEY, lambda: TokenPool(limiter=limiter))
     token = member_token(alice)
     conversation = uuid.UUID(genesys.start_conversation("outbox", {"memberToken": token})["id"])
     client = get_client()
     for _ in range(9):
         client.get_message_conversation(str(conversation))  # 9 of the 10: the verify's check takes the last
-    spent_at = time.monotonic()
 
     started = timezone.now()
     result = verify_conversation(
@@ -178,16 +183,21 @@ def test_a_push_without_budget_stays_in_the_outbox_and_is_delivered_later(genesy
         client=client,
         budget_seconds=5.0,
     )
+    answered = timezone.now()
     assert result.push_state == "pending" and result.verified
     push = AttributePush.objects.get()
     assert push.last_error.startswith("GenesysRateLimited: No Genesys API budget")
     assert push.attempts == 0  # deferred by our own pacing, nothing sent: not an attempt
+    assert clock.sleeps == []  # 3.5 s is past the pacing bound (0.3 s): no wait for it
     # Retried once the budget frees, not before: the outbox honours the limiter's retry_after.
-    assert push.next_attempt_at >= started + datetime.timedelta(seconds=1)
+    wait = datetime.timedelta(seconds=3.5)
+    assert started + wait <= push.next_attempt_at <= answered + wait
     assert genesys.stats()["responses_429"] == 0
 
-    # Due, and the whole span (window plus a bucket) has passed, so the GET and the PATCH both fit.
-    time.sleep(max((push.next_attempt_at - timezone.now()).total_seconds(), spent_at + 4.0 - time.monotonic()) + 0.2)
+    # The whole span (window plus a bucket) passes on the limiter's clock, so the GET and the PATCH both fit;
+    # the push falls due on the database's.
+    clock.advance(4.0)
+    wait_until(lambda: timezone.now() >= push.next_attempt_at, 30, "the push is due", interval=0.05)
     # Our 3 s window has passed but the sandbox's minute has not, and its count would (rightly) correct ours
     # upwards: a new token starts a new minute at Genesys. The worker's first call meets the 401 and refetches.
     genesys.revoke_all()

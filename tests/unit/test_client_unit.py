@@ -31,6 +31,7 @@ from messaging.genesys.errors import (
 from messaging.genesys.http import CappedRetry, build_retry, build_session
 from messaging.genesys.oauth import AccessToken, TokenService, safety_margin
 from messaging.genesys.pool import SingleToken
+from tests.clocks import ManualClock
 
 SECRET = "unit-secret-do-not-leak-7f3a"
 TOKEN = "unit-token-do-not-leak-91bc"
@@ -282,21 +283,26 @@ def test_many_threads_cause_one_fetch(locmem):
     assert len(results) == 16 and len(set(results)) == 1
 
 
-def test_waiters_give_up_with_a_retryable_typed_error(locmem, settings):
+def test_waiters_give_up_with_a_retryable_typed_error(locmem, settings, monkeypatch):
     settings.GENESYS_TOKEN_LOCK_TIMEOUT = 0.3
+    clock = ManualClock()  # the waiter's polling sleeps and deadline, on the test's clock
+    monkeypatch.setattr(tokens_module, "time", clock)
     service = CountingService(cache=locmem)
     locmem.add(service.lock_key, "someone-else", timeout=30)  # a holder that never finishes
-    started = time.monotonic()
+    started = clock.now
     with pytest.raises(GenesysTokenLockTimeout) as caught:
         service.get_token()
-    assert time.monotonic() - started < 2
+    # Gave up at the lock timeout (0.3 s), within one poll (at most 0.1 s) of it: not the fixture's 5 s.
+    assert 0.3 <= clock.now - started < 0.3 + 2 * tokens_module.POLL_INTERVAL
     assert isinstance(caught.value, GenesysUnavailable) and isinstance(caught.value, GenesysTokenError)
     assert caught.value.retryable and caught.value.code == "token_lock_timeout"
     assert service.fetches == 0
 
 
 def test_a_dead_holders_lock_expires_and_a_waiter_takes_over(locmem, settings):
-    settings.GENESYS_TOKEN_LOCK_TIMEOUT = 4
+    # The cache forgets the lock after 1 s of real time; a waiter would give up after 30 s (a slow machine's
+    # polling must not reach that first; a lock that never expired would).
+    settings.GENESYS_TOKEN_LOCK_TIMEOUT = 30
     service = CountingService(cache=locmem)
     locmem.add(service.lock_key, "crashed-process", timeout=1)
     assert service.get_token().startswith(TOKEN)

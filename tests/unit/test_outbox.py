@@ -2,7 +2,7 @@
 ordering, leases, retries and backoff, the sweep, level changes, "retry now"."""
 
 import datetime
-import time
+import threading
 import uuid
 
 import pytest
@@ -39,10 +39,11 @@ State = AttributePush.State
 
 
 class FakeClient:
-    """Records calls; `errors` are raised by the next calls in order (None: succeed)."""
+    """Records calls; `errors` are raised by the next calls in order (None: succeed). With `hold` (an Event),
+    every call waits until the test sets it: a Genesys that answers only when told."""
 
     def __init__(
-        self, errors=None, on_get=None, on_patch=None, delay=0.0, customer_attributes=None, authenticated=None
+        self, errors=None, on_get=None, on_patch=None, hold=None, customer_attributes=None, authenticated=None
     ):
         self.calls: list[tuple] = []
         self.authenticated = authenticated  # the customer's `authenticated` (None: the key is absent)
@@ -50,11 +51,11 @@ class FakeClient:
         self.errors = list(errors or [])
         self.on_get = on_get
         self.on_patch = on_patch
-        self.delay = delay
+        self.hold = hold
 
     def _maybe_fail(self):
-        if self.delay:
-            time.sleep(self.delay)
+        if self.hold is not None and not self.hold.wait(timeout=60):
+            raise AssertionError("a held call was never released")
         if self.errors:
             error = self.errors.pop(0)
             if error is not None:
@@ -301,11 +302,13 @@ def test_retryable_failure_waits_with_backoff_and_enqueues_a_task(alice, fast_re
     outcome = deliver_conversation(
         link_id=push.conversation_id, client=FakeClient(errors=[GenesysUnavailable("HTTP 503", status=503)])
     )
+    after = timezone.now()
     assert outcome == "retry"
     push.refresh_from_db()
     assert push.state == State.PENDING and push.attempts == 1
     assert "GenesysUnavailable" in push.last_error
-    assert before + datetime.timedelta(seconds=1) <= push.next_attempt_at <= before + datetime.timedelta(seconds=3)
+    # The first backoff is 1 to 2 s (a base of 2 s, jittered down to half), from the moment of the failure.
+    assert before + datetime.timedelta(seconds=1) <= push.next_attempt_at <= after + datetime.timedelta(seconds=2)
     task = tasks().get()
     assert task.args_kwargs["args"] == [push.conversation_id]
     assert task.run_after == push.next_attempt_at
@@ -425,22 +428,27 @@ def test_interrupted_deliveries_count_towards_the_limit(alice, fast_retries):
 # --- inline budget ---
 
 
-def test_inline_budget_bounds_a_slow_genesys(alice, settings):
+def test_inline_budget_bounds_a_slow_genesys(alice, settings, inline_calls):
     settings.GENESYS_PUSH_LEASE = 30
+    settings.GENESYS_VERIFY_INLINE_BUDGET = 0.5
     push = record(uuid.uuid4(), member_of(alice))
-    client = FakeClient(delay=2.0)
-    started = time.monotonic()
-    outcome = deliver_conversation(link_id=push.conversation_id, client=client, budget_seconds=0.5)
-    assert time.monotonic() - started < 1.5  # the budget, not the 2 s call
-    assert outcome == "pending"
-    push.refresh_from_db()
-    link = push.conversation
-    link.refresh_from_db()
-    # The call may still land: the lease is kept until it expires and the retry is set for then.
-    assert push.state == State.PENDING and link.lease_token
-    assert abs((push.next_attempt_at - link.lease_until).total_seconds()) < 1
-    assert tasks().get().run_after > link.lease_until
-    time.sleep(2.0)  # let the orphaned call finish before the test database goes away
+    answer = threading.Event()
+    client = FakeClient(hold=answer)  # Genesys answers only once the test says so, however long that takes
+    try:
+        # The delivery returns while its call is still open: it was cut off by the budget, it did not wait.
+        outcome = deliver_conversation(link_id=push.conversation_id, client=client, budget_seconds=0.5)
+        assert outcome == "pending" and [method for method, *_ in client.calls] == ["GET"]
+        push.refresh_from_db()
+        link = push.conversation
+        link.refresh_from_db()
+        assert push.last_error == "Genesys took longer than the 0.5s inline budget"
+        # The call may still land: the lease is kept until it expires and the retry is set for then.
+        assert push.state == State.PENDING and link.lease_token
+        assert abs((push.next_attempt_at - link.lease_until).total_seconds()) < 1
+        assert tasks().get().run_after > link.lease_until
+    finally:
+        answer.set()
+    inline_calls.wait()  # the orphaned call ends before the test database goes away
 
 
 def test_an_exhausted_budget_defers_without_sending(alice):
@@ -544,11 +552,12 @@ def test_a_task_that_finds_the_lease_taken_looks_again_shortly(alice):
     ConversationLink.objects.filter(pk=push.conversation_id).update(
         lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="someone-else"
     )
+    before = timezone.now()
     assert deliver_from_task(link_id=push.conversation_id, client=FakeClient()) == "busy"
+    after = timezone.now()
     task = tasks().get()
-    assert (
-        timezone.now() + datetime.timedelta(seconds=4) < task.run_after < timezone.now() + datetime.timedelta(seconds=6)
-    )
+    # 5 s (the lease has far longer left) and half a second, from the moment it found the lease taken.
+    assert before + datetime.timedelta(seconds=5.5) <= task.run_after <= after + datetime.timedelta(seconds=5.5)
     # Nothing due: no follow-up.
     AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERED)
     deliver_from_task(link_id=push.conversation_id, client=FakeClient())

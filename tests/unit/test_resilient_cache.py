@@ -150,7 +150,9 @@ def test_a_hung_redis_costs_one_timeout_then_calls_stay_off_the_socket(hung_redi
     cache.get("first")
     first_ms = (time.monotonic() - started) * 1000
     assert cache.degraded
-    assert first_ms < 1000  # 0.1 s timeouts (not redis-py's default of none); generous for a busy CI box
+    # 0.1 s timeouts: without them (redis-py's default is none) this call would never return. The bound only
+    # tells the two apart, with room for a loaded machine; the circuit is shown by the socket staying untouched.
+    assert first_ms < 5000
     touched = hung_redis.touches()
     assert touched[0] >= 1  # the first call did reach the hung server
     for i in range(40):
