@@ -93,29 +93,19 @@ def _fresh_cache(request):
     cache.clear()
 
 
-class RateLimitClock:
-    """django-ratelimit's clock, held still: a budget's window (a minute, with a per-key offset) never ends in
-    the middle of a test that counts attempts against it, however slow the machine. advance(seconds) moves it."""
-
-    def __init__(self, now: float):
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture(autouse=True)
 def rate_limit_clock(monkeypatch):
     """Every rate limit the site counts (sign-in, password reset, verify, the OIDC code) goes through
-    django_ratelimit.core, which reads time.time() to choose its window: that read is pinned per test."""
+    django_ratelimit.core, which reads time.time() to choose its window (a minute, with a per-key offset): that
+    read is held still per test, so no window ends in the middle of a test that counts attempts against it,
+    however slow the machine. `advance(seconds)` moves it."""
     import time
 
     import django_ratelimit.core
 
-    clock = RateLimitClock(time.time())
+    from tests.clocks import ManualClock
+
+    clock = ManualClock(time.time())
     monkeypatch.setattr(django_ratelimit.core, "time", clock)
     return clock
 
