@@ -64,6 +64,11 @@ def update_row(model: type[models.Model], pk: int, changes: dict[str, Any], *, s
     return _run(connection, _update_row_sql(model, tuple(changes), state is not None), params)
 
 
+def latest_push(link_id: int) -> AttributePush | None:
+    """The conversation's push with the highest version, or None. In the caller's transaction."""
+    return next(iter(AttributePush.objects.raw(_latest_push_sql(_connection().vendor), [link_id])), None)
+
+
 def insert_link(link: ConversationLink) -> bool:
     """INSERT the unsaved link unless its conversation has one already (ON CONFLICT DO NOTHING, RETURNING its
     id): True when this statement inserted it, its id and auto_now fields then set on `link`, and the new row
@@ -186,4 +191,15 @@ def _insert_link_sql(vendor: str) -> str:
     return (
         f"INSERT INTO {n['link']} ({', '.join(quote(column) for column in columns)}) VALUES ({values}) "  # noqa: S608
         f"ON CONFLICT ({n['conversation_id']}) DO NOTHING RETURNING {n['id']}"
+    )
+
+
+@functools.cache
+def _latest_push_sql(vendor: str) -> str:
+    n = _names(vendor)
+    quote = _connection().ops.quote_name
+    columns = ", ".join(quote(field.column) for field in AttributePush._meta.concrete_fields)
+    return (
+        f"SELECT {columns} FROM {n['push']} WHERE {n['conversation']} = %s "  # noqa: S608
+        f"ORDER BY {n['version']} DESC LIMIT 1"
     )

@@ -688,3 +688,13 @@ def test_a_link_inserted_as_sql_is_new_or_left_alone(alice):
     again = ConversationLink(conversation_id=conversation, user_id=None, verified=False)
     assert not sql.insert_link(again) and again.pk is None
     assert ConversationLink.objects.get(conversation_id=conversation).user_id == alice.pk
+
+
+def test_the_latest_push_read_as_sql_is_the_highest_version_with_its_attributes(alice):
+    conversation = uuid.uuid4()
+    for value in ("1", "2", "3"):
+        push = record_push(conversation_id=conversation, user_id=alice.pk, attributes={"a": value}, verified=True)
+    latest = sql.latest_push(push.conversation_id)
+    assert (latest.pk, latest.version, latest.attributes, latest.user_id) == (push.pk, 3, {"a": "3"}, alice.pk)
+    empty = ConversationLink.objects.create(conversation_id=uuid.uuid4())
+    assert sql.latest_push(empty.pk) is None
