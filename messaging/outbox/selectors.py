@@ -8,7 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from ..app_settings import app_settings
-from ..models import AttributePush, ConversationLink, MemberTokenUse
+from ..models import AttributePush, ConversationLink
 from . import sql
 from .states import OPEN_STATES, PushState
 
@@ -80,7 +80,6 @@ def undelivered_count() -> int:
 
 
 def conversation_of_used_token(token_digest: str) -> uuid.UUID | None:
-    """The conversation a member token (by its digest) already verified, or None if it verified none."""
-    # token_digest is unique: no ORDER BY (first() would add one).
-    used = MemberTokenUse.objects.filter(token_digest=token_digest).values_list("conversation_id", flat=True)[:1]
-    return next(iter(used), None)
+    """The conversation a member token (by its digest) already verified, or None if it verified none (written as
+    SQL: every verify reads it, sql.py)."""
+    return sql.token_use_conversation(token_digest)

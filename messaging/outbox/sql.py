@@ -86,6 +86,22 @@ def insert_link(link: ConversationLink) -> bool:
     return True
 
 
+def token_use_conversation(digest: str) -> uuid.UUID | None:
+    """The conversation the token with this digest verified, or None."""
+    connection = _connection()
+    with connection.cursor() as cursor:
+        cursor.execute(_token_use_conversation_sql(connection.vendor), [digest])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    # Converted as the ORM converts the column (SQLite stores a UUID as 32 hex digits).
+    column = MemberTokenUse._meta.get_field("conversation_id").get_col(MemberTokenUse._meta.db_table)
+    value = row[0]
+    for converter in [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]:
+        value = converter(value, column, connection)
+    return value
+
+
 def insert_token_use(digest: str, conversation_id: uuid.UUID, *, used_at: datetime.datetime) -> bool:
     """INSERT the token's use unless its digest is recorded already (ON CONFLICT DO NOTHING: no error, so no
     savepoint in the caller's transaction). Whether this statement inserted it."""
@@ -203,3 +219,11 @@ def _latest_push_sql(vendor: str) -> str:
         f"SELECT {columns} FROM {n['push']} WHERE {n['conversation']} = %s "  # noqa: S608
         f"ORDER BY {n['version']} DESC LIMIT 1"
     )
+
+
+@functools.cache
+def _token_use_conversation_sql(vendor: str) -> str:
+    quote = _connection().ops.quote_name
+    meta = MemberTokenUse._meta
+    conversation, digest = (quote(meta.get_field(name).column) for name in ("conversation_id", "token_digest"))
+    return f"SELECT {conversation} FROM {quote(meta.db_table)} WHERE {digest} = %s"  # noqa: S608

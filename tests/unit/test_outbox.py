@@ -698,3 +698,12 @@ def test_the_latest_push_read_as_sql_is_the_highest_version_with_its_attributes(
     assert (latest.pk, latest.version, latest.attributes, latest.user_id) == (push.pk, 3, {"a": "3"}, alice.pk)
     empty = ConversationLink.objects.create(conversation_id=uuid.uuid4())
     assert sql.latest_push(empty.pk) is None
+
+
+def test_a_token_use_read_as_sql_names_its_conversation(alice):
+    from messaging.models import MemberTokenUse
+
+    conversation = uuid.uuid4()
+    MemberTokenUse.objects.create(token_digest="c" * 64, conversation_id=conversation)
+    assert sql.token_use_conversation("c" * 64) == conversation
+    assert sql.token_use_conversation("d" * 64) is None
