@@ -107,6 +107,15 @@ def build_retry(
     )
 
 
+class _HeadersOnly(requests.auth.AuthBase):
+    """The session's auth: changes nothing. A call whose request and session both have no auth gets ~/.netrc's
+    credentials from requests (a `default` entry matches every host), which would replace the call's bearer
+    token with that password and send it to Genesys; with this set, requests never looks."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
 class GenesysSession(requests.Session):
     """A Session that reads the environment's proxy and CA settings once per host instead of on every call.
 
@@ -134,8 +143,10 @@ def build_session(retry: Retry, *, pool_maxsize: int = 32) -> requests.Session:
     """A Session whose connections are pooled and whose calls are retried by `retry`.
 
     Cookies are refused: the Session is shared by every thread of the process, and Genesys' API needs none.
+    Credentials are only those a call gives (its Authorization header, or `auth`), never ~/.netrc's.
     """
     session = GenesysSession()
+    session.auth = _HeadersOnly()  # the Authorization header each call sets, never ~/.netrc's
     adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_maxsize)
     session.mount("https://", adapter)
     session.mount("http://", adapter)

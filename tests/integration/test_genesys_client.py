@@ -12,6 +12,7 @@ import types
 from pathlib import Path
 
 import pytest
+import requests
 import urllib3.util.retry
 from django.core.management import CommandError, call_command
 
@@ -399,3 +400,18 @@ def test_genesys_check_exit_codes_as_a_command(sandbox):
     assert failed.returncode != 0
     assert "invalid_client" in failed.stdout + failed.stderr
     assert WRONG_SECRET not in failed.stdout + failed.stderr
+
+
+def test_a_netrc_default_entry_never_replaces_the_token(sandbox, conversation, tmp_path, monkeypatch):
+    # requests gives a call without `auth` the credentials ~/.netrc has for its host, and a `default` entry
+    # matches every host: the bearer token would become Basic someone:netrc-secret, sent to Genesys (a 401).
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login someone password netrc-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    reset_client()
+    assert get_client().get_message_conversation(conversation["id"])["id"] == conversation["id"]
+    prepared = get_client().session.prepare_request(
+        requests.Request("GET", f"{sandbox.url}/api/v2/x", headers={"Authorization": "Bearer t"})
+    )
+    assert prepared.headers["Authorization"] == "Bearer t"
