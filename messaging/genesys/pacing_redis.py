@@ -21,8 +21,8 @@ from redis.exceptions import RedisError
 
 # KEYS: per candidate slot, in the order to try them on a tie: its span's count keys (oldest first, the current
 # bucket last), then its hold key. ARGV: keys per slot, budget, now (ms), TTL of a count key (s).
-# Returns {index of the slot admitted or -1, its count in the span with this call, then per slot: its span's count
-# and its hold (ms), then per slot its counts, oldest first}.
+# Returns {index of the slot admitted, its count in the span with this call}; when no slot was admitted, {-1, 0,
+# then per slot: its span's count and its hold (ms), then per slot its counts, oldest first} (for the wait).
 _ADMIT = """
 local per = tonumber(ARGV[1])
 local budget = tonumber(ARGV[2])
@@ -45,17 +45,15 @@ for s = 1, slots do
     chosen = s
   end
 end
-local result = {chosen - 1, 0}
 if chosen ~= -1 then
   local current = KEYS[(chosen - 1) * per + per - 1]
   local mine = redis.call('INCR', current)
   if mine == 1 then
     redis.call('EXPIRE', current, tonumber(ARGV[4]))
   end
-  used[chosen] = used[chosen] + 1
-  counts[(chosen - 1) * (per - 1) + per - 1] = counts[(chosen - 1) * (per - 1) + per - 1] + 1
-  result[2] = used[chosen]
+  return {chosen - 1, used[chosen] + 1}
 end
+local result = {-1, 0}
 for s = 1, slots do
   result[#result + 1] = used[s]
   result[#result + 1] = held[s]
@@ -69,8 +67,9 @@ return result
 
 @dataclasses.dataclass(frozen=True)
 class Admission:
-    """What the script did: the slot admitted (None: no slot had budget), its count with this call, and every
-    candidate's counts (oldest first) and hold (wall-clock seconds) as they were, for the wait."""
+    """What the script did: the slot admitted (None: no slot had budget) and its count with this call; when none
+    was admitted, every candidate's counts (oldest first) and hold (wall-clock seconds) as they were, for the
+    wait (empty when one was)."""
 
     slot: int | None
     used: int
@@ -108,10 +107,12 @@ def admit(
     except (RedisError, OSError):
         return None
     chosen, used = int(reply[0]), int(reply[1])
+    if chosen >= 0:
+        return Admission(slot=slots[chosen], used=used, counts={}, held_until={})
     summary, flat = reply[2 : 2 + 2 * len(slots)], reply[2 + 2 * len(slots) :]
     span = per - 1
     return Admission(
-        slot=slots[chosen] if chosen >= 0 else None,
+        slot=None,
         used=used,
         counts={slot: tuple(int(n) for n in flat[i * span : (i + 1) * span]) for i, slot in enumerate(slots)},
         held_until={slot: int(summary[2 * i + 1]) / 1000 for i, slot in enumerate(slots)},
