@@ -1,6 +1,7 @@
 """The Genesys client and token service without the sandbox: validation, error mapping, the Retry budget and the
 cache lock (on a local-memory cache, with the HTTP fetch replaced)."""
 
+import io
 import json
 import logging
 import os
@@ -117,7 +118,7 @@ class _Untouchable:
 
 def test_non_string_attribute_is_refused_before_any_token_or_request(monkeypatch):
     client = GenesysClient(tokens=SingleToken(_Untouchable()))
-    monkeypatch.setattr(requests.Session, "request", lambda *a, **k: pytest.fail("a request was sent"))
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", lambda *a, **k: pytest.fail("a request was sent"))
     with pytest.raises(InvalidAttributes):
         client.patch_participant_attributes("c1", "p1", {"verified": True})
     with pytest.raises(InvalidAttributes):
@@ -461,3 +462,54 @@ def test_the_session_reads_the_environment_once_per_host_and_still_honours_it(mo
         session.merge_environment_settings(api, {"https": "http://own:1"}, None, None, None)["proxies"]["https"]
         == "http://own:1"
     )
+
+
+class _RecordingAdapter(requests.adapters.HTTPAdapter):
+    """Answers 200 {"ok": true} without a network, keeping what it was asked to send."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[requests.PreparedRequest, dict]] = []
+
+    def send(self, request, **kwargs):
+        self.sent.append((request, kwargs))
+        raw = HTTPResponse(
+            body=io.BytesIO(b'{"ok": true}'),
+            headers={"Content-Type": "application/json"},
+            status=200,
+            preload_content=False,
+        )
+        return self.build_response(request, raw)
+
+
+def test_an_api_call_is_sent_as_requests_would_send_it(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.test:3128")
+    session = build_session(build_retry(total=0, max_wait=0, backoff_factor=0, allowed_methods={"GET"}))
+    adapter = _RecordingAdapter()
+    session.mount("https://", adapter)
+    url = "https://api.example.test/api/v2/conversations/c%2F1/participants/p1/attributes"
+    response = session.request(
+        "PATCH", url, headers={"Authorization": "Bearer t"}, json={"attributes": {"a": "é"}}, timeout=(3, 10)
+    )
+    assert response.status_code == 200 and response.json() == {"ok": True} and response.elapsed.total_seconds() >= 0
+    assert response._content_consumed  # read at once: the connection goes back to the pool
+    prepared, kwargs = adapter.sent[0]
+    assert (prepared.method, prepared.url) == ("PATCH", url)
+    assert prepared.headers["Authorization"] == "Bearer t" and prepared.headers["Accept"] == "application/json"
+    assert (
+        "member-messaging" in prepared.headers["User-Agent"] and prepared.headers["Content-Type"] == "application/json"
+    )
+    assert json.loads(prepared.body) == {"attributes": {"a": "é"}}
+    assert kwargs["timeout"] == (3, 10) and kwargs["proxies"]["https"] == "http://proxy.example.test:3128"
+    expected = requests.Session().merge_environment_settings(url, {}, None, None, None)  # CA bundle, stream
+    assert (kwargs["verify"], kwargs["stream"], kwargs["cert"]) == (expected["verify"], False, expected["cert"])
+    # Anything else (here query parameters) takes requests' own path, whose result is the same request.
+    session.request(
+        "GET", "https://api.example.test/api/v2/x", params={"pageSize": 1}, headers={"Authorization": "Bearer t"}
+    )
+    prepared, kwargs = adapter.sent[1]
+    assert (
+        prepared.url == "https://api.example.test/api/v2/x?pageSize=1"
+        and prepared.headers["Authorization"] == "Bearer t"
+    )
+    assert kwargs["proxies"]["https"] == "http://proxy.example.test:3128"
