@@ -61,7 +61,7 @@ def update_row(model: type[models.Model], pk: int, changes: dict[str, Any], *, s
     params.append(meta.pk.get_db_prep_value(pk, connection))
     if state is not None:
         params.append(str(state))
-    return _run(connection, _update_row_sql(model, tuple(changes), state is not None), params)
+    return _run(connection, _update_row_sql(connection.vendor, model, tuple(changes), state is not None), params)
 
 
 def latest_push(link_id: int) -> AttributePush | None:
@@ -177,7 +177,7 @@ def _release_if_done_sql(vendor: str) -> str:
 
 
 @functools.cache
-def _update_row_sql(model: type[models.Model], fields: tuple[str, ...], in_state: bool) -> str:
+def _update_row_sql(vendor: str, model: type[models.Model], fields: tuple[str, ...], in_state: bool) -> str:
     quote = _connection().ops.quote_name
     meta = model._meta
     changes = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
