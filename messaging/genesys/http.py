@@ -26,6 +26,7 @@ from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
 
 from ..app_settings import app_settings
+from .ratelimit_headers import header_number
 
 logger = logging.getLogger("messaging.genesys.client")
 
@@ -252,12 +253,9 @@ def json_object(response: requests.Response) -> dict[str, Any]:
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
-    """The Retry-After header in seconds, or None when absent or unreadable."""
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    """The Retry-After header in seconds, or None when absent, unreadable or not finite ("inf" and "nan" are not
+    a wait). Read as pacing reads Genesys' other rate-limit headers (ratelimit_headers.header_number)."""
+    return header_number(response.headers, "Retry-After")
 
 
 def correlation_id(response: requests.Response | None) -> str | None:

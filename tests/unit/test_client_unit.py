@@ -29,7 +29,7 @@ from messaging.genesys.errors import (
     GenesysUnavailable,
     InvalidAttributes,
 )
-from messaging.genesys.http import CappedRetry, build_retry, build_session
+from messaging.genesys.http import CappedRetry, build_retry, build_session, retry_after_seconds
 from messaging.genesys.oauth import AccessToken, TokenService, safety_margin
 from messaging.genesys.pool import SingleToken
 from tests.clocks import ManualClock
@@ -513,3 +513,13 @@ def test_an_api_call_is_sent_as_requests_would_send_it(monkeypatch):
         and prepared.headers["Authorization"] == "Bearer t"
     )
     assert kwargs["proxies"]["https"] == "http://proxy.example.test:3128"
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("2", 2.0), ("0.5", 0.5), ("inf", None), ("nan", None), ("soon", None), (None, None)]
+)
+def test_retry_after_is_a_finite_number_of_seconds_or_nothing(header, seconds):
+    response = requests.Response()
+    if header is not None:
+        response.headers["Retry-After"] = header
+    assert retry_after_seconds(response) == seconds
