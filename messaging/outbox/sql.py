@@ -74,8 +74,7 @@ def insert_link(link: ConversationLink) -> bool:
     id): True when this statement inserted it, its id and auto_now fields then set on `link`, and the new row
     locked by the caller's transaction until it ends, like the row SELECT ... FOR UPDATE locks."""
     connection = _connection()
-    fields = [field for field in ConversationLink._meta.concrete_fields if not field.primary_key]
-    params = [field.get_db_prep_save(field.pre_save(link, add=True), connection) for field in fields]
+    params = [field.get_db_prep_save(field.pre_save(link, add=True), connection) for field in _link_insert_fields()]
     with connection.cursor() as cursor:
         cursor.execute(_insert_link_sql(connection.vendor), params)
         row = cursor.fetchone()
@@ -126,12 +125,18 @@ def _run(connection: BaseDatabaseWrapper, sql: str, params: list) -> int:
         return cursor.rowcount
 
 
+def _link_insert_fields() -> list[models.Field]:
+    """The link's fields an INSERT sets (all but its id), in the order of both the statement and its values."""
+    return [field for field in ConversationLink._meta.concrete_fields if not field.primary_key]
+
+
 def _names(vendor: str) -> dict[str, str]:
     quote = _connection().ops.quote_name
-    link, push = ConversationLink._meta, AttributePush._meta
+    link, push, use = ConversationLink._meta, AttributePush._meta, MemberTokenUse._meta
     return {
         "link": quote(link.db_table),
         "link_columns": ", ".join(quote(field.column) for field in link.concrete_fields),
+        "link_insert_columns": ", ".join(quote(field.column) for field in _link_insert_fields()),
         "id": quote(link.pk.column),
         "conversation_id": quote(link.get_field("conversation_id").column),
         "lease_until": quote(link.get_field("lease_until").column),
@@ -142,6 +147,11 @@ def _names(vendor: str) -> dict[str, str]:
         "conversation": quote(push.get_field("conversation").column),
         "state": quote(push.get_field("state").column),
         "version": quote(push.get_field("version").column),
+        "push_columns": ", ".join(quote(field.column) for field in push.concrete_fields),
+        "token_use": quote(use.db_table),
+        "token_digest": quote(use.get_field("token_digest").column),
+        "token_conversation": quote(use.get_field("conversation_id").column),
+        "token_used_at": quote(use.get_field("used_at").column),
     }
 
 
@@ -187,25 +197,20 @@ def _update_row_sql(vendor: str, model: type[models.Model], fields: tuple[str, .
 
 @functools.cache
 def _insert_token_use_sql(vendor: str) -> str:
-    quote = _connection().ops.quote_name
-    meta = MemberTokenUse._meta
-    digest, conversation, used_at = (
-        quote(meta.get_field(name).column) for name in ("token_digest", "conversation_id", "used_at")
-    )
+    n = _names(vendor)
+    columns = f"{n['token_digest']}, {n['token_conversation']}, {n['token_used_at']}"
     return (
-        f"INSERT INTO {quote(meta.db_table)} ({digest}, {conversation}, {used_at}) VALUES (%s, %s, %s) "  # noqa: S608
-        f"ON CONFLICT ({digest}) DO NOTHING"
+        f"INSERT INTO {n['token_use']} ({columns}) VALUES (%s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT ({n['token_digest']}) DO NOTHING"
     )
 
 
 @functools.cache
 def _insert_link_sql(vendor: str) -> str:
     n = _names(vendor)
-    quote = _connection().ops.quote_name
-    columns = [field.column for field in ConversationLink._meta.concrete_fields if not field.primary_key]
-    values = ", ".join(["%s"] * len(columns))
+    values = ", ".join(["%s"] * len(_link_insert_fields()))
     return (
-        f"INSERT INTO {n['link']} ({', '.join(quote(column) for column in columns)}) VALUES ({values}) "  # noqa: S608
+        f"INSERT INTO {n['link']} ({n['link_insert_columns']}) VALUES ({values}) "  # noqa: S608
         f"ON CONFLICT ({n['conversation_id']}) DO NOTHING RETURNING {n['id']}"
     )
 
@@ -213,17 +218,13 @@ def _insert_link_sql(vendor: str) -> str:
 @functools.cache
 def _latest_push_sql(vendor: str) -> str:
     n = _names(vendor)
-    quote = _connection().ops.quote_name
-    columns = ", ".join(quote(field.column) for field in AttributePush._meta.concrete_fields)
     return (
-        f"SELECT {columns} FROM {n['push']} WHERE {n['conversation']} = %s "  # noqa: S608
+        f"SELECT {n['push_columns']} FROM {n['push']} WHERE {n['conversation']} = %s "  # noqa: S608
         f"ORDER BY {n['version']} DESC LIMIT 1"
     )
 
 
 @functools.cache
 def _token_use_conversation_sql(vendor: str) -> str:
-    quote = _connection().ops.quote_name
-    meta = MemberTokenUse._meta
-    conversation, digest = (quote(meta.get_field(name).column) for name in ("conversation_id", "token_digest"))
-    return f"SELECT {conversation} FROM {quote(meta.db_table)} WHERE {digest} = %s"  # noqa: S608
+    n = _names(vendor)
+    return f"SELECT {n['token_conversation']} FROM {n['token_use']} WHERE {n['token_digest']} = %s"  # noqa: S608
