@@ -62,6 +62,17 @@ class Config:
     auth_jwt_ttl: int = 900
     # Seconds the exchange waits on each call to the provider.
     oidc_timeout: float = 10.0
+    # The org's OAuth client for the member card (grant type Code Authorization with PKCE; public, no secret) and
+    # its registered redirect URIs, space-separated (Genesys compares them exactly).
+    agent_client_id: str = defaults.AGENT_CLIENT_ID
+    agent_redirect_uris: str = "http://127.0.0.1:8000/messaging/agent/card/signed-in/"
+    # The Interaction Widget integration's Application URL, its template variables filled in by the agent view
+    # (GENESYS.md, Interaction widget). Empty: no widget beside the conversation.
+    interaction_widget_url: str = (
+        "http://127.0.0.1:8000/messaging/agent/card/?conversationId={{gcConversationId}}"
+        "&gcHostOrigin={{gcHostOrigin}}&gcTargetEnv={{gcTargetEnv}}&langTag={{gcLangTag}}"
+        "&usePopupAuth={{gcUsePopupAuth}}"
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -94,6 +105,13 @@ class Config:
             oidc_client_id=get("GENESYS_OIDC_CLIENT_ID", defaults.OIDC_CLIENT_ID),
             oidc_client_secret=get("GENESYS_OIDC_CLIENT_SECRET", defaults.OIDC_CLIENT_SECRET),
             auth_jwt_ttl=int(get("SANDBOX_AUTH_JWT_TTL", "900")),
+            agent_client_id=get("GENESYS_AGENT_CLIENT_ID", defaults.AGENT_CLIENT_ID),
+            agent_redirect_uris=get(
+                "SANDBOX_AGENT_REDIRECT_URIS", f"http://127.0.0.1:{site_port}/messaging/agent/card/signed-in/"
+            ),
+            interaction_widget_url=get(
+                "SANDBOX_INTERACTION_WIDGET_URL", cls.interaction_widget_url.replace(":8000/", f":{site_port}/")
+            ),
         )
 
     def updated(self, changes: Mapping[str, Any]) -> Config:

@@ -7,6 +7,7 @@ import threading
 import uuid
 from typing import Any
 
+from .agent_users import AGENTS, AgentUser
 from .config import Config
 from .guests import Deliver, NotFound
 from .models import Conversation, GuestSession, Participant, frame, now_iso, presence_event, structured_message
@@ -108,19 +109,22 @@ class Conversations:
                 conversation.secure_attributes.update(attributes)
             conversation.secure_version += 1
 
-    def agent_reply(self, conversation_id: str, text: str) -> dict[str, Any]:
-        """The agent writes (the queue hands over to the agent on the first reply). Raises NotFound, Conflict."""
+    def agent_reply(self, conversation_id: str, text: str, user: AgentUser = AGENTS[0]) -> dict[str, Any]:
+        """The agent writes (the queue hands over to the agent on the first reply; another agent replying joins
+        as a participant of their own). Raises NotFound, Conflict."""
         with self._lock:
             conversation = self._conversation(conversation_id)
             if conversation.state == "disconnected":
                 raise Conflict("conversation has ended")
-            agent = conversation.agent()
+            agent = conversation.agent(user.id)
             if agent is None:
                 started = now_iso()
                 for p in conversation.participants:
                     if p.purpose == "acd":
                         p.disconnect("transfer")
-                agent = Participant(str(uuid.uuid4()), "agent", "Sandbox Agent", started, connected_time=started)
+                agent = Participant(
+                    str(uuid.uuid4()), "agent", user.name, started, connected_time=started, user=user.ref()
+                )
                 conversation.participants.append(agent)
             message = structured_message("Outbound", text)
             message["participantPurpose"] = "agent"

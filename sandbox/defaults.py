@@ -13,3 +13,7 @@ ENVIRONMENT = "sandbox"
 OIDC_CLIENT_ID = "sandbox-oidc-client"
 OIDC_CLIENT_SECRET = "sandbox-oidc-client-secret"
 PORT = 8100
+# The OAuth client (grant type Code Authorization, PKCE) an org creates for the member card: public, no secret.
+AGENT_CLIENT_ID = "sandbox-agent-client"
+# The sandbox's agents (agent_users.py) sign in with this password.
+AGENT_PASSWORD = "demo-pass-2026"

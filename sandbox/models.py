@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 ACD_QUEUE_ID = "00000000-0000-4000-8000-0000000000a1"
-AGENT_USER_ID = "00000000-0000-4000-8000-0000000000a2"
 
 
 def now_iso(offset_seconds: float = 0.0) -> str:
@@ -46,6 +45,8 @@ class Participant:
     # Authenticated messaging: the ID token's claims Genesys keeps (sub, email, name) when the session was
     # authenticated.
     auth_claims: dict[str, str] = dataclasses.field(default_factory=dict)
+    # An agent's Genesys user: MessageMediaParticipant.user, a DomainEntityRef {id, name, selfUri}.
+    user: dict[str, str] | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -82,8 +83,8 @@ class Participant:
             data["disconnectType"] = self.disconnect_type
         if self.purpose == "acd":
             data["queue"] = {"id": ACD_QUEUE_ID, "selfUri": f"/api/v2/routing/queues/{ACD_QUEUE_ID}"}
-        if self.purpose == "agent":
-            data["user"] = {"id": AGENT_USER_ID, "selfUri": f"/api/v2/users/{AGENT_USER_ID}"}
+        if self.user is not None:
+            data["user"] = dict(self.user)
         return data
 
 
@@ -110,8 +111,18 @@ class Conversation:
     def participant(self, participant_id: str) -> Participant | None:
         return next((p for p in self.participants if p.id == participant_id), None)
 
-    def agent(self) -> Participant | None:
-        return next((p for p in self.participants if p.purpose == "agent" and p.state != "disconnected"), None)
+    def agent(self, user_id: str | None = None) -> Participant | None:
+        """The connected agent participant (of that user, when given)."""
+        return next(
+            (
+                p
+                for p in self.participants
+                if p.purpose == "agent"
+                and p.state != "disconnected"
+                and (user_id is None or (p.user or {}).get("id") == user_id)
+            ),
+            None,
+        )
 
     def message_detail(self, message_id: str) -> dict[str, Any]:
         message = next(m for m in self.messages if m["id"] == message_id)

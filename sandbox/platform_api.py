@@ -10,6 +10,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from .agent_users import AGENTS_BY_ID
 from .http import ApiError, genesys_error, json_response, rate_limit_message
 from .models import is_str_map
 from .routing import Route
@@ -32,6 +33,7 @@ def api_route(rule: str, methods: str) -> Callable[[ApiHandler], Route]:
             if token is None:
                 # Missing, unknown, expired and revoked tokens all answer bad.credentials.
                 return genesys_error(401, correlation_id)
+            request.environ["sandbox.token"] = token  # for handlers that answer about the token's user
             decision = state.spend(token, f"{request.method} {served.template}")
             headers = decision.headers()
             if not decision.allowed:
@@ -106,4 +108,18 @@ def write_secure_attributes(state: State, request: Request, conversationId: str)
     return "Secure attributes updated", 200
 
 
-ROUTES = [get_conversation, patch_attributes, get_secure_attributes, write_secure_attributes]
+@api_route("/api/v2/users/me", "GET")
+def users_me(state: State, request: Request) -> tuple[Any, int]:
+    """GET /api/v2/users/me -> UserMe of the token's user. A client-credentials token has no user: 400 "This
+    request requires a user context. Client credentials cannot be used for requests to this resource." (as a
+    real org answers, measured by a third party; the error's `code` is the sandbox's)."""
+    user = AGENTS_BY_ID.get(request.environ["sandbox.token"].user_id or "")
+    if user is None:
+        raise ApiError(
+            400,
+            "This request requires a user context. Client credentials cannot be used for requests to this resource.",
+        )
+    return user.to_user_me(), 200
+
+
+ROUTES = [users_me, get_conversation, patch_attributes, get_secure_attributes, write_secure_attributes]

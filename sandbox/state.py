@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from . import ratelimit
+from .agent_users import AgentUsers, AuthorizationCode
 from .auth_sessions import AuthGrant, AuthRefused, AuthSessions, auth_stats
 from .config import Config
 from .conversations import Conflict, Conversations
@@ -33,6 +34,8 @@ class Token:
     issued_at: float
     expires_at: float
     revoked: bool = False
+    # A user's token (the user login: authorization code with PKCE); None for client credentials.
+    user_id: str | None = None
     buckets: dict[str, ratelimit.Bucket] = dataclasses.field(default_factory=dict)
 
     def usable(self) -> bool:
@@ -59,9 +62,9 @@ def _empty_stats() -> dict[str, Any]:
     }
 
 
-class State(GuestSessions, Conversations, AuthSessions):
+class State(GuestSessions, Conversations, AuthSessions, AgentUsers):
     """The one state object (see the module docstring); its parts live in guests.py, conversations.py and
-    auth_sessions.py."""
+    auth_sessions.py and agent_users.py."""
 
     def __init__(self, config: Config) -> None:
         self._lock = threading.RLock()
@@ -77,6 +80,8 @@ class State(GuestSessions, Conversations, AuthSessions):
         self._listeners: dict[str, list[Deliver]] = {}
         self._grants: dict[str, AuthGrant] = {}
         self._member_conversations: dict[str, str] = {}
+        self._agent_sessions: dict[str, str] = {}
+        self._codes: dict[str, AuthorizationCode] = {}
         # Bumped by reset() so a data action finishing after it does not write into the new state.
         self._generation = 0
 
@@ -103,6 +108,8 @@ class State(GuestSessions, Conversations, AuthSessions):
             self._listeners.clear()
             self._grants.clear()
             self._member_conversations.clear()
+            self._agent_sessions.clear()
+            self._codes.clear()
             self._generation += 1
 
     def count(self, name: str, amount: int = 1) -> None:
@@ -164,10 +171,11 @@ class State(GuestSessions, Conversations, AuthSessions):
         return decision
 
     # --- OAuth tokens and rate buckets ---
-    def issue_token(self, client_id: str) -> Token:
+    def issue_token(self, client_id: str, user_id: str | None = None) -> Token:
+        """A client-credentials token, or a user's (`user_id`) from the user login."""
         with self._lock:
             now = time.monotonic()
-            token = Token(secrets.token_urlsafe(32), client_id, now, now + self._config.token_ttl)
+            token = Token(secrets.token_urlsafe(32), client_id, now, now + self._config.token_ttl, user_id=user_id)
             self._tokens[token.access_token] = token
             self._stats["tokens_issued"] += 1
             return token

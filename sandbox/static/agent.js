@@ -36,19 +36,41 @@
     return stamp ? stamp.replace("T", " ").replace("Z", " UTC") : "";
   }
   function summary(conversation) {
-    var attrs = conversation.attributes;
+    // Who the customer is comes from Genesys (authenticated messaging), never from participant data, which the
+    // customer's browser can write.
     var claims = conversation.authClaims || {};
     var who = conversation.authenticated
-      ? "authenticated " + (claims.name || "member") + " (sub " + claims.sub + ")"
-      : attrs.memberId
-      ? "member " + attrs.memberId.value
-      : attrs.isAuthenticated && attrs.isAuthenticated.value === "true"
-        ? "signed-in member"
-        : attrs.isAuthenticated
-          ? "anonymous visitor"
-          : "guest";
+      ? "authenticated " + (claims.name || "customer") + " (sub " + claims.sub + ")"
+      : "customer (not authenticated)";
     var last = conversation.messages.length ? conversation.messages[conversation.messages.length - 1].text : "(no messages)";
     return { who: who, last: last };
+  }
+
+  // The Interaction Widget's Application URL with Genesys' template variables filled in (GENESYS.md).
+  function widgetUrl(template, conversationId) {
+    var values = {
+      gcConversationId: conversationId,
+      gcHostOrigin: window.location.origin,
+      gcTargetEnv: "sandbox",
+      gcLangTag: document.documentElement.lang || "en-us",
+      gcUsePopupAuth: "true",
+      pcEnvironment: window.location.host,
+    };
+    return template.replace(/\{\{(\w+)\}\}/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? encodeURIComponent(values[name]) : whole;
+    });
+  }
+
+  function renderWidget(conversation) {
+    var template = document.body.getAttribute("data-widget-url");
+    var panel = $("ag-widget-panel");
+    panel.hidden = !conversation;
+    var frame = $("ag-widget");
+    if (!conversation || !template || !frame || frame.getAttribute("data-conversation-id") === conversation.id) {
+      return; // loaded once per conversation: the card is not reloaded by the list's refresh
+    }
+    frame.setAttribute("data-conversation-id", conversation.id);
+    frame.src = widgetUrl(template, conversation.id);
   }
 
   function renderList() {
@@ -66,7 +88,7 @@
         });
         var info = summary(conversation);
         button.appendChild(el("span", info.who, { class: "ag-item-who" }));
-        button.appendChild(el("span", conversation.state + (conversation.verified ? " \u00b7 verified" : ""), { class: "ag-item-state" }));
+        button.appendChild(el("span", conversation.state, { class: "ag-item-state" }));
         button.appendChild(el("span", info.last, { class: "ag-item-last" }));
         button.addEventListener("click", function () {
           select(conversation.id);
@@ -83,17 +105,16 @@
     });
     $("ag-none").hidden = !!conversation;
     $("ag-conversation").hidden = !conversation;
+    renderWidget(conversation);
     if (!conversation) {
       return;
     }
     $("ag-id").textContent = conversation.id;
     $("ag-state").textContent = conversation.state + (conversation.cleared ? " (cleared by the guest)" : conversation.endedBy ? " (ended by " + conversation.endedBy + ")" : "");
-    $("ag-verified").textContent =
-      (conversation.verified ? "yes (pushed by the server)" : "no") +
-      (conversation.authenticated
-        ? "; authenticated by Genesys as " + (conversation.authClaims.name || "") + " <" +
-          (conversation.authClaims.email || "") + ">, sub " + conversation.authClaims.sub
-        : "; not authenticated");
+    $("ag-verified").textContent = conversation.authenticated
+      ? "authenticated by Genesys as " + (conversation.authClaims.name || "") + " <" +
+        (conversation.authClaims.email || "") + ">, sub " + conversation.authClaims.sub
+      : "not authenticated by Genesys";
     $("ag-deployment").textContent = conversation.deploymentId;
     var ended = conversation.state === "disconnected";
     $("agent-reply").disabled = ended;
