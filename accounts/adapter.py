@@ -5,9 +5,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from messaging.identity.adapter import Member, MemberAdapter
+from messaging.identity.adapter import LevelChangeFact, Member, MemberAdapter
+from messaging.identity.adapter import MemberProfile as CardProfile
 
-from .models import MemberProfile
+from .models import LevelChange, MemberProfile
+
+# How many of a member's level changes the agents' member card lists.
+CARD_LEVEL_CHANGES = 5
 
 
 class MembershipMemberAdapter(MemberAdapter):
@@ -36,6 +40,18 @@ class MembershipMemberAdapter(MemberAdapter):
         except ValidationError:  # not a UUID
             return None
         return self._member(profile, profile.user) if profile is not None else None
+
+    def member_profile(self, member: Member) -> CardProfile:
+        """The member card's facts, read now: the level's description and the last level changes."""
+        base = super().member_profile(member)
+        profile = MemberProfile.objects.select_related("level").filter(user_id=member.user_id).first()
+        changes = LevelChange.objects.filter(member_id=member.user_id)[:CARD_LEVEL_CHANGES]
+        return CardProfile(
+            name=base.name,
+            level_description=profile.level.description if profile is not None and profile.level else "",
+            member_since=base.member_since,
+            level_changes=tuple(LevelChangeFact(c.from_level_name, c.to_level_name, c.changed_at) for c in changes),
+        )
 
     @staticmethod
     def _member(profile: MemberProfile | None, user: Any) -> Member | None:

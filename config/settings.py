@@ -274,6 +274,7 @@ if GENESYS_SANDBOX:
         "GENESYS_API_BASE": SANDBOX_URL,
         "GENESYS_LOGIN_BASE": SANDBOX_URL,
         "GENESYS_APPS_BASE": SANDBOX_URL,
+        "GENESYS_AGENT_CLIENT_ID": sandbox_defaults.AGENT_CLIENT_ID,
     }
     vars().update({name: value for name, value in _SANDBOX_VALUES.items() if name not in _GENESYS})
 

@@ -270,6 +270,23 @@ class AppSettings:
         return float(self._get("RETENTION_DAYS", 30.0))
 
     # --- Members ---
+    # --- The agents' member card (agent_card/) ---
+    @property
+    def AGENT_CLIENT_ID(self) -> str:
+        """The org's OAuth client for the card (grant type Code Authorization, PKCE; public, no secret). Empty:
+        the card cannot sign agents in."""
+        return str(self._get("AGENT_CLIENT_ID", ""))
+
+    @property
+    def AGENT_CARD_RATE(self) -> str:
+        """Card requests per address (django-ratelimit rate): each asks Genesys twice."""
+        return str(self._get("AGENT_CARD_RATE", "60/m"))
+
+    @property
+    def AGENT_CARD_FRAME_ANCESTORS(self) -> list[str]:
+        """Who may frame the card: Genesys' apps origin (the agent desktop), the sandbox's in development."""
+        return list(self._get("AGENT_CARD_FRAME_ANCESTORS", [self.APPS_BASE]))
+
     @property
     def MEMBER_ADAPTER(self) -> str:
         """Dotted path of the MemberAdapter that tells messaging who a member is (messaging/identity/adapter.py)."""

@@ -60,6 +60,19 @@ class CodeExchangeOutcome(enum.StrEnum):
 
 
 # Seconds. Verify answers within the data action's 20 s; pushes may wait for retries (minutes).
+class CardOutcome(enum.StrEnum):
+    """How a request for the agents' member card was answered (agent_card/)."""
+
+    MEMBER = "member"  # a verified member's card
+    GUEST = "guest"  # "Guest, not verified"
+    BAD_TOKEN = "bad_token"  # no, a wrong, an expired token, or one without a user (client credentials)
+    NOT_ON_CONVERSATION = "not_on_conversation"  # the agent is not an agent participant of it
+    UNKNOWN_CONVERSATION = "unknown_conversation"
+    BAD_REQUEST = "bad_request"  # no or a malformed conversation id
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"  # Genesys could not be asked: nothing is shown unchecked
+
+
 VERIFY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)
 PUSH_LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 GENESYS_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)
@@ -126,6 +139,7 @@ CODE_EXCHANGES = Counter(
     namespace=NAMESPACE,
 )
 
+CARD_VIEWS = Counter("card_views", "Member card requests by outcome.", ["outcome"], namespace=NAMESPACE)
 HTTP_RESPONSES = Counter(
     "http_responses", "Responses of the whole site by status class.", ["status_class"], namespace=NAMESPACE
 )
@@ -138,6 +152,7 @@ _VERIFY = {o.value: (VERIFY_REQUESTS.labels(o.value), VERIFY_DURATION.labels(o.v
 _PUSH_ENDS = {state.value: PUSHES_FINISHED.labels(state.value) for state in PushEnd}
 _TOKENS = {o.value: OAUTH_TOKEN_REQUESTS.labels(o.value) for o in TokenOutcome}
 _EXCHANGES = {o.value: CODE_EXCHANGES.labels(o.value) for o in CodeExchangeOutcome}
+_CARDS = {o.value: CARD_VIEWS.labels(o.value) for o in CardOutcome}
 
 
 def _child(children: dict, value: str, kind: type[enum.StrEnum]):  # noqa: ANN202 - a prometheus child
@@ -165,6 +180,7 @@ METRIC_NAMES: frozenset[str] = frozenset(
         "cache_fallbacks_total",
         "code_exchanges_total",
         "http_responses_total",
+        "card_views_total",
     )
 )
 
@@ -270,3 +286,8 @@ def cache_fallback() -> None:
 def code_exchange(outcome: CodeExchangeOutcome | str) -> None:
     """An authenticated-messaging code exchange ended (exchanged, refused, failed)."""
     _child(_EXCHANGES, outcome, CodeExchangeOutcome).inc()
+
+
+def card_view(outcome: CardOutcome | str) -> None:
+    """A member card request was answered (CardOutcome)."""
+    _child(_CARDS, outcome, CardOutcome).inc()

@@ -35,6 +35,7 @@ from .pool import TokenSource, get_token_pool
 CONVERSATION_ROUTE = "/api/v2/conversations/messages/{conversationId}"
 PARTICIPANT_ATTRIBUTES_ROUTE = "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes"
 SECURE_ATTRIBUTES_ROUTE = "/api/v2/conversations/{conversationId}/secureattributes"
+USER_ME_ROUTE = "/api/v2/users/me"
 
 
 CLIENT_KEY = "genesys.client"
@@ -131,6 +132,13 @@ class GenesysClient:
     def get_secure_attributes(self, conversation_id: str) -> dict:
         """GET /api/v2/conversations/{conversationId}/secureattributes -> {"attributes", "version"}."""
         return self._call("GET", SECURE_ATTRIBUTES_ROUTE, conversationId=conversation_id)
+
+    def get_user_me(self, user_token: str) -> dict:
+        """GET /api/v2/users/me with a Genesys user's own token (an agent's, from the user login): UserMe. Not
+        paced and not retried on 401, the token is not ours. Raises GenesysAuthError for a wrong or expired token,
+        GenesysBadRequest for a token without a user (client credentials)."""
+        url = f"{app_settings.API_BASE}{USER_ME_ROUTE}"
+        return _result(self._send("GET", USER_ME_ROUTE, url, user_token, None), "GET", USER_ME_ROUTE)
 
     # --- plumbing ---
     def _call(self, method: str, route: str, *, json: Any = None, **ids: str) -> dict:

@@ -9,6 +9,8 @@ The contract (override what the site knows better):
   member_for_public_id(public_id) -> Member | None   the active member with that public id
   member_attributes(member) -> dict[str, str]  extra custom attributes for this member (beside memberId,
                                               membershipLevel and GENESYS_ATTRIBUTE_MAPPING); {} by default
+  member_profile(member) -> MemberProfile      what the agents' member card shows beside the level: name, the
+                                              level's description, member since, the last level changes
   user_relations: tuple[str, ...]              select_related paths from the user that member_for_user
                                               reads, so messaging loads them with the user in one query
 """
@@ -16,6 +18,7 @@ The contract (override what the site knows better):
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import uuid
 from typing import Any
@@ -41,6 +44,23 @@ class Member:
     user: Any = dataclasses.field(compare=False, repr=False)
 
 
+@dataclasses.dataclass(frozen=True)
+class LevelChangeFact:
+    from_level: str
+    to_level: str
+    changed_at: datetime.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class MemberProfile:
+    """What the member card shows of a member beside the public id and the level (read fresh, never cached)."""
+
+    name: str
+    level_description: str = ""
+    member_since: datetime.datetime | None = None
+    level_changes: tuple[LevelChangeFact, ...] = ()
+
+
 class MemberAdapter:
     """The contract; subclasses must implement member_for_user and member_for_public_id."""
 
@@ -54,6 +74,14 @@ class MemberAdapter:
 
     def member_attributes(self, member: Member) -> dict[str, str]:
         return {}
+
+    def member_profile(self, member: Member) -> MemberProfile:
+        """The user's full name (or username) and date joined; a site with levels adds their description and
+        history."""
+        user = member.user
+        return MemberProfile(
+            name=user.get_full_name() or user.get_username(), member_since=getattr(user, "date_joined", None)
+        )
 
 
 def _parse_uuid(text: str) -> uuid.UUID | None:
