@@ -188,7 +188,9 @@ def test_message_with_attributes_reaches_the_sandbox_and_the_agent_view(sandbox,
     verified = agent.locator("[data-testid=attributes] tr[data-key=verified]")
     verified.wait_for()
     assert verified.get_attribute("data-origin") == "server"
-    assert agent.locator("[data-testid=conversation-verified]").inner_text().startswith("yes")
+    # Participant data is not vouched for: the view says who wrote it, and who the customer is comes from Genesys.
+    assert agent.locator("[data-testid=conversation-verified]").inner_text() == "not authenticated by Genesys"
+    assert "customer's browser or the server" in agent.locator("[data-testid=attributes-caveat]").inner_text()
     transcript = agent.locator("[data-testid=transcript]")
     assert "Hello, I need help with <b>my order</b>" in transcript.inner_text()
     assert agent.locator("[data-testid=transcript] b").count() == 0  # text, never markup
