@@ -134,4 +134,7 @@ def signed_in(request: HttpRequest) -> HttpResponse:
     opened it (same origin only) and closes. Nothing is done with the code here."""
     response = render(request, "messaging/agent_card/signed_in.html")
     response["Referrer-Policy"] = "no-referrer"  # the code is in this page's URL
+    # The popup must keep its opener, a frame of another site's page (Genesys' desktop): the site's default
+    # same-origin policy would cut it off, and the code could not be handed back.
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
     return response

@@ -3,13 +3,43 @@
  * In the card's frame: the agent signs in with Genesys in a popup (the login page refuses to be framed), by the
  * authorization code flow with PKCE S256 for the org's public OAuth client; the code comes back from the popup by
  * postMessage (same origin only, with the state we sent), this frame exchanges it at the login host's token
- * endpoint, keeps the access token in sessionStorage (the card's session: gone with the tab) and posts it to the
+ * endpoint, keeps the access token in sessionStorage (the card's session: gone with the tab; in memory where the browser
+ * denies a cross-site frame its storage) and posts it to the
  * server in a form, which answers the card. A refused token is forgotten.
  * In the popup (the redirect URI's page): hand the code and state to the opener, then close. */
 (function () {
   "use strict";
 
   var TOKEN_KEY = "messaging.agentCard.token";
+
+  // The frame is cross-site in Genesys' desktop: a browser that blocks third-party storage denies sessionStorage
+  // (it throws). Then the token lives in this page only, and each load of the card asks for one click.
+  var memory = {};
+  var store = {
+    get: function () {
+      try {
+        return window.sessionStorage.getItem(TOKEN_KEY);
+      } catch (denied) {
+        return memory.token || null;
+      }
+    },
+    set: function (token) {
+      memory.token = token;
+      try {
+        window.sessionStorage.setItem(TOKEN_KEY, token);
+      } catch (denied) {
+        /* kept in memory only */
+      }
+    },
+    clear: function () {
+      delete memory.token;
+      try {
+        window.sessionStorage.removeItem(TOKEN_KEY);
+      } catch (denied) {
+        /* nothing was stored */
+      }
+    },
+  };
 
   function base64url(bytes) {
     var text = "";
@@ -38,13 +68,13 @@
     var status = document.getElementById("agent-card-status");
     var button = document.getElementById("agent-card-sign-in");
     if (root.dataset.clearToken === "true") {
-      window.sessionStorage.removeItem(TOKEN_KEY);
+      store.clear();
     }
     function show(token) {
       form.elements.access_token.value = token;
       form.submit();
     }
-    var stored = window.sessionStorage.getItem(TOKEN_KEY);
+    var stored = store.get();
     if (stored && root.dataset.autoSubmit === "true") {
       show(stored);
       return;
@@ -77,7 +107,7 @@
           return response.ok ? response.json() : Promise.reject(new Error(String(response.status)));
         })
         .then(function (answer) {
-          window.sessionStorage.setItem(TOKEN_KEY, answer.access_token);
+          store.set(answer.access_token);
           show(answer.access_token);
         })
         .catch(function () {
@@ -85,7 +115,7 @@
         });
     });
     button.addEventListener("click", function () {
-      var token = window.sessionStorage.getItem(TOKEN_KEY);
+      var token = store.get();
       if (token) {
         show(token);
         return;
