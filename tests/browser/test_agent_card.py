@@ -151,3 +151,18 @@ def test_the_agent_sees_alices_card_from_the_database(page, browser, site, sandb
         assert other.errors == []
     finally:
         other.context.close()
+
+
+def test_the_agent_view_fits_a_phone(browser, sandbox):
+    conversation = sandbox.start_conversation("Hello from a phone", {"memberId": "forged", "verified": "true"})
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        desk = context.new_page()
+        desk.goto(f"{sandbox.url}/agent/#{conversation['id']}")
+        desk.locator("[data-testid=conversation-id]", has_text=conversation["id"]).wait_for()
+        assert desk.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        # A guest is a customer, not a "member", whatever its participant data says.
+        who = desk.locator(".ag-item-who").inner_text()
+        assert who == "customer (not authenticated)"
+    finally:
+        context.close()
