@@ -11,7 +11,6 @@ class MessagingConfig(AppConfig):
         # Imported here because they need the app registry: system checks, signal receivers, and the task queue
         # that becomes the outbox's scheduler (so delivery never imports tasks).
         from . import checks, receivers, tasks  # noqa: F401
-        from .agent_card import checks as agent_card_checks  # noqa: F401
         from .outbox.schedule import set_scheduler
 
         set_scheduler(tasks.TaskScheduler())

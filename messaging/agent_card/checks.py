@@ -1,10 +1,7 @@
-"""Whether the member card can sign agents in: `agent_client_problem()` for genesys_check, and a system check."""
+"""Whether the member card can sign agents in, for genesys_check to report. Not a system check: the card is
+optional (a site without the Interaction Widget needs no agent client), and `check --deploy` stays clean."""
 
 from __future__ import annotations
-
-from typing import Any
-
-from django.core.checks import CheckMessage, Warning, register
 
 from ..app_settings import app_settings
 
@@ -17,10 +14,3 @@ def agent_client_problem() -> str | None:
             "deploy/genesys/interaction-widget.md)"
         )
     return None
-
-
-@register()
-def check_agent_client(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    problem = agent_client_problem()
-    hint = "See deploy/genesys/interaction-widget.md."
-    return [Warning(problem, hint=hint, id="messaging.W101")] if problem else []

@@ -188,3 +188,12 @@ def test_the_agents_token_is_not_logged_or_kept(card_sandbox, alices_conversatio
     assert response.status_code == 200
     assert token not in caplog.text and token not in response.content.decode()
     assert not client.cookies and not client.session.keys()
+
+
+def test_the_check_says_whether_the_agent_client_is_configured(settings):
+    from messaging.agent_card.checks import agent_client_problem
+
+    settings.GENESYS_AGENT_CLIENT_ID = ""
+    assert "GENESYS_AGENT_CLIENT_ID" in agent_client_problem()
+    settings.GENESYS_AGENT_CLIENT_ID = "client"
+    assert agent_client_problem() is None
