@@ -203,3 +203,10 @@ def test_the_check_says_whether_the_agent_client_is_configured(settings):
     assert "GENESYS_AGENT_CLIENT_ID" in agent_client_problem()
     settings.GENESYS_AGENT_CLIENT_ID = "client"
     assert agent_client_problem() is None
+
+
+@pytest.mark.parametrize(("tag", "lang"), [("en-us", "en-us"), ("EN-GB", "en-gb"), ("xx-yy", "en-us"), ("", "en-us")])
+def test_the_card_follows_the_agents_language_tag_where_the_site_has_it(client, settings, tag, lang):
+    settings.LANGUAGES = [("en-us", "English (US)"), ("en-gb", "English (UK)")]
+    shell = client.get(URL, {"conversationId": str(uuid.uuid4()), "langTag": tag})
+    assert shell.status_code == 200 and f'<html lang="{lang}">' in shell.content.decode()
