@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from messaging.messenger import LOGOUT_CLEAR_SESSION_KEY
@@ -63,7 +64,7 @@ def member_page(request: HttpRequest) -> HttpResponse:
     form = MemberDetailsForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         update_member_details(user=request.user, **form.cleaned_data)
-        messages.success(request, "Your details were saved.")
+        messages.success(request, _("Your details were saved."))
         return redirect("member_page")
     return render(request, "accounts/member_page.html", {"profile": member_profile_for(request.user), "form": form})
 
