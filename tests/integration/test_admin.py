@@ -35,7 +35,7 @@ def test_members_are_under_members_with_name_email_level_and_dates(admin_client,
         "Bob Berg",
         "Silver",
         "Member since",
-        "Last level change",
+        "Level changed",
     ]:
         assert text in body
     gold = MembershipLevel.objects.get(name="Gold")
