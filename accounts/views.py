@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from messaging.messenger import LOGOUT_CLEAR_SESSION_KEY
 
-from .forms import MemberDetailsForm
+from .forms import MemberDetailsForm, MemberPasswordChangeForm, NewPasswordForm
 from .ratelimits import too_many_attempts
 from .selectors import member_profile_for
 from .services import update_member_details
@@ -54,7 +54,14 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """Django's new-password form behind the link. The password change rotates the session auth hash, so every
     session of the member (other browsers included) ends at its next request."""
 
+    form_class = NewPasswordForm
     success_url = reverse_lazy("password_reset_complete")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, with the new password's rules reported on its own box."""
+
+    form_class = MemberPasswordChangeForm
 
 
 @login_required
