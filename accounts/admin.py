@@ -64,7 +64,7 @@ class LevelChangeInline(admin.TabularInline):
 
     model = LevelChange
     fk_name = "member"
-    fields = ["changed_at", "from_level", "to_level", "via", "changed_by"]
+    fields = ["changed_at", "from_name", "to_name", "via", "changed_by"]
     readonly_fields = fields
     ordering = ["-changed_at", "-pk"]
     extra = 0
@@ -73,11 +73,11 @@ class LevelChangeInline(admin.TabularInline):
 
     # The names as they were at the time (a level renamed or deleted since still reads right).
     @admin.display(description=_("from"))
-    def from_level(self, obj: LevelChange) -> str:
+    def from_name(self, obj: LevelChange) -> str:
         return obj.from_level_name or "—"
 
     @admin.display(description=_("to"))
-    def to_level(self, obj: LevelChange) -> str:
+    def to_name(self, obj: LevelChange) -> str:
         return obj.to_level_name or "—"
 
     def has_add_permission(self, request, obj=None) -> bool:
