@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.models import AbstractBaseUser
 
 
@@ -25,3 +26,21 @@ class MemberDetailsForm(forms.Form):
         if taken:
             raise forms.ValidationError("Another account uses this email address.")
         return email
+
+
+class _RulesUnderTheNewPassword:
+    """Django reports a new password's broken rules ("too common") on the confirmation box; ours report them on
+    the new password's own box, under the rules they break. Both boxes must still match."""
+
+    def clean(self) -> dict:
+        self.validate_passwords("new_password1", "new_password2")
+        self.validate_password_for_user(self.user, "new_password1")
+        return forms.Form.clean(self)
+
+
+class NewPasswordForm(_RulesUnderTheNewPassword, SetPasswordForm):
+    """The new password behind a reset link."""
+
+
+class MemberPasswordChangeForm(_RulesUnderTheNewPassword, PasswordChangeForm):
+    """A signed-in member's password change."""

@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.utils import timezone
 
@@ -91,3 +92,13 @@ class LevelChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_level_name or 'none'} → {self.to_level_name or 'none'}"
+
+
+class Member(User):
+    """The site's users as the admin's "Members": the same rows as auth's User, shown with their membership (a
+    proxy: no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "member"
+        verbose_name_plural = "members"

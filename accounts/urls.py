@@ -12,7 +12,7 @@ urlpatterns = [
     path("messenger/auth-code", messenger_views.messenger_auth_code, name="messenger_auth_code"),
     path(
         "password/change/",
-        limit_password_attempts(auth_views.PasswordChangeView.as_view(), username_of=signed_in_username),
+        limit_password_attempts(views.PasswordChangeView.as_view(), username_of=signed_in_username),
         name="password_change",
     ),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

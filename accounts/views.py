@@ -5,11 +5,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from messaging.messenger import LOGOUT_CLEAR_SESSION_KEY
 
-from .forms import MemberDetailsForm
+from .forms import MemberDetailsForm, MemberPasswordChangeForm, NewPasswordForm
 from .ratelimits import too_many_attempts
 from .selectors import member_profile_for
 from .services import update_member_details
@@ -53,7 +54,14 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """Django's new-password form behind the link. The password change rotates the session auth hash, so every
     session of the member (other browsers included) ends at its next request."""
 
+    form_class = NewPasswordForm
     success_url = reverse_lazy("password_reset_complete")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, with the new password's rules reported on its own box."""
+
+    form_class = MemberPasswordChangeForm
 
 
 @login_required
@@ -63,7 +71,7 @@ def member_page(request: HttpRequest) -> HttpResponse:
     form = MemberDetailsForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         update_member_details(user=request.user, **form.cleaned_data)
-        messages.success(request, "Your details were saved.")
+        messages.success(request, _("Your details were saved."))
         return redirect("member_page")
     return render(request, "accounts/member_page.html", {"profile": member_profile_for(request.user), "form": form})
 

@@ -8,10 +8,11 @@ import json
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
-from .models import AttributePush, ConversationLink
+from .models import AttributePush, ConversationLink, MessagingHealth
+from .monitoring import dashboard
 from .services import retry_pushes
 
 
@@ -60,6 +61,10 @@ class ConversationLinkAdmin(ReadOnlyAdmin):
     ]
     fields = readonly_fields
     inlines = [AttributePushInline]
+
+    class Media:
+        css = {"all": ["css/admin-push.css"]}
+
     # Not date_hierarchy: its year links come from a SELECT DISTINCT over the whole table on every page (cost
     # growing with the outbox); the date filter above needs no query to render and uses the created_at index.
     show_full_result_count = False  # one COUNT per page, not two, when filtered
@@ -76,9 +81,8 @@ class AttributePushAdmin(ReadOnlyAdmin):
         "verified",
         "attempts",
         "short_error",
-        "next_attempt_at",
-        "delivered_at",
         "created_at",
+        "delivered_at",
     ]
     list_filter = ["state", "cause", "verified", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["conversation__conversation_id", "user__username"]
@@ -110,7 +114,8 @@ class AttributePushAdmin(ReadOnlyAdmin):
 
     @admin.display(description="conversation", ordering="conversation__conversation_id")
     def conversation_id_display(self, obj: AttributePush) -> str:
-        return str(obj.conversation.conversation_id)
+        # One line however narrow the column: the id in a <code> that admin-push.css keeps from wrapping.
+        return format_html('<code class="conversation-id">{}</code>', obj.conversation.conversation_id)
 
     @admin.display(description="last error")
     def short_error(self, obj: AttributePush) -> str:
@@ -131,3 +136,24 @@ class AttributePushAdmin(ReadOnlyAdmin):
                 f"Skipped {skipped} push(es): delivered, in delivery, or superseded by a newer version.",
                 messages.WARNING,
             )
+
+
+@admin.register(MessagingHealth)
+class MessagingHealthAdmin(admin.ModelAdmin):
+    """ "Messaging health" in the admin's index and sidebar: its list page is the health page (monitoring/dashboard),
+    for whoever may view pushes."""
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm(dashboard.VIEW_PERMISSION)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        return dashboard.health(request)

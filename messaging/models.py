@@ -104,11 +104,14 @@ class AttributePush(models.Model):
     # Error class, HTTP status and Genesys' message: never a header, a token or a secret.
     last_error = models.CharField(max_length=500, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # When it last ended failed; kept through a later retry and delivery, so the health page's history keeps it.
+    failed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "attribute push"
+        verbose_name_plural = "attribute pushes"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "version"], name="messaging_push_unique_version"),
@@ -120,10 +123,24 @@ class AttributePush(models.Model):
             models.Index(fields=["state", "created_at"], name="messaging_push_state_idx"),
             models.Index(fields=["cause", "created_at"], name="messaging_push_cause_idx"),
             models.Index(fields=["state", "updated_at"], name="messaging_push_retention_idx"),
+            # The health page's failures per hour and day.
+            models.Index(fields=["failed_at"], name="messaging_push_failed_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.conversation_id} v{self.version} ({self.state})"
+        # The admin's titles and history read this: the conversation's Genesys id, not the link's row number.
+        conversation = self.conversation.conversation_id
+        return f"Version {self.version} for conversation {conversation} ({self.get_state_display()})"
+
+
+class MessagingHealth(AttributePush):
+    """No data of its own: the admin's entry for the "Messaging health" page (messaging/admin.py), so the page is
+    listed in the admin's index and sidebar with the outbox it describes."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "messaging health"
+        verbose_name_plural = "messaging health"
 
 
 class MemberTokenGrant(models.Model):

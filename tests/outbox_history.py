@@ -19,12 +19,16 @@ def add_push(
     delivered: datetime.datetime | None = None,
     updated: datetime.datetime | None = None,
     last_error: str = "",
+    failed: datetime.datetime | None = None,
 ) -> AttributePush:
-    """One push of a conversation of its own, with the given state and times."""
+    """One push of a conversation of its own, with the given state and times; a failed one failed when it was last
+    updated unless `failed` says when (a push delivered after a retry may have failed before)."""
+    if failed is None and state == State.FAILED:
+        failed = updated or created
     link = ConversationLink.objects.create(conversation_id=uuid.uuid4())
     push = AttributePush.objects.create(conversation=link, version=1, state=state, last_error=last_error)
     AttributePush.objects.filter(pk=push.pk).update(
-        created_at=created, delivered_at=delivered, updated_at=updated or delivered or created
+        created_at=created, delivered_at=delivered, updated_at=updated or delivered or created, failed_at=failed
     )
     push.refresh_from_db()
     return push

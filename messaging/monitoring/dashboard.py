@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from . import selectors
 from .charts import Series, grouped_bars
+from .durations import in_words
 
 DELIVERED_COLOUR = "#2da44e"
 FAILED_COLOUR = "#cf222e"
@@ -33,18 +34,7 @@ def pushes_url(**filters: str) -> str:
 
 
 def _seconds(value: datetime.timedelta | None) -> str:
-    if value is None:
-        return "–"
-    seconds = value.total_seconds()
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
-
-
-def _age(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    return "–" if value is None else in_words(value.total_seconds())
 
 
 def _chart(buckets: list[selectors.Bucket], *, daily: bool, title: str) -> dict:
@@ -72,7 +62,9 @@ def health(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     now = timezone.now()
     backlog = selectors.backlog()
+    oldest = selectors.oldest_not_delivered()
     last_error = selectors.last_error()
+    token = selectors.token_state()
     context = {
         **admin.site.each_context(request),
         "title": "Messaging health",
@@ -81,8 +73,12 @@ def health(request: HttpRequest) -> HttpResponse:
         "daily": _chart(selectors.outcome_buckets(now=now, days=7), daily=True, title="Last 7 days, per day"),
         "time_to_push": selectors.time_to_push(now=now),
         "backlog": backlog,
-        "oldest_age": _age(backlog.oldest_age_seconds(now)) if backlog.oldest_created_at else None,
-        "token": selectors.token_state(),
+        # Failed pushes count: they have not reached Genesys either.
+        "oldest_age": in_words((now - oldest[1]).total_seconds()) if oldest else None,
+        "token": token,
+        "token_expiries": [
+            (slot, in_words(slot.expires_in) if slot.expires_in is not None else None) for slot in token.slots
+        ],
         "last_error": last_error,
         "links": {
             "pending": pushes_url(state__exact="pending"),
@@ -90,9 +86,7 @@ def health(request: HttpRequest) -> HttpResponse:
             "failed": pushes_url(state__exact="failed"),
             "delivered": pushes_url(state__exact="delivered"),
         },
-        "oldest_url": (
-            reverse("admin:messaging_attributepush_change", args=[backlog.oldest_id]) if backlog.oldest_id else None
-        ),
+        "oldest_url": reverse("admin:messaging_attributepush_change", args=[oldest[0]]) if oldest else None,
         "last_error_url": (
             reverse("admin:messaging_attributepush_change", args=[last_error.pk]) if last_error else None
         ),

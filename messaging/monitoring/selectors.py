@@ -94,6 +94,18 @@ def backlog() -> Backlog:
     )
 
 
+def oldest_not_delivered() -> tuple[int, datetime.datetime] | None:
+    """The id and creation time of the oldest push not delivered: waiting, being delivered, or failed (a failed push
+    has not reached Genesys either); None when every push was delivered or superseded."""
+    oldest = (
+        AttributePush.objects.filter(state__in=(*BACKLOG_STATES, State.FAILED))
+        .order_by("created_at", "id")
+        .values_list("id", "created_at")
+        .first()
+    )
+    return (oldest[0], oldest[1]) if oldest else None
+
+
 def _floor(moment: datetime.datetime, width: datetime.timedelta) -> datetime.datetime:
     local = timezone.localtime(moment)
     floored = local.replace(minute=0, second=0, microsecond=0)
@@ -112,7 +124,7 @@ def _counts_by(queryset: QuerySet, field: str, trunc: Callable) -> dict[float, i
 
 
 def outcome_buckets(*, now: datetime.datetime | None = None, hours: int = 24, days: int | None = None) -> list[Bucket]:
-    """Deliveries (by delivered_at) and failures (pushes now failed, by updated_at: when they failed) per hour over
+    """Deliveries (by delivered_at) and failures (by failed_at: when they failed, retried since or not) per hour over
     the last `hours`, or per day over the last `days`; the current hour/day is the last bucket. Empty ones are 0."""
     now = now or timezone.now()
     daily = days is not None
@@ -124,9 +136,8 @@ def outcome_buckets(*, now: datetime.datetime | None = None, hours: int = 24, da
     delivered = _counts_by(
         AttributePush.objects.filter(delivered_at__gte=starts[0], delivered_at__isnull=False), "delivered_at", trunc
     )
-    failed = _counts_by(
-        AttributePush.objects.filter(state=State.FAILED, updated_at__gte=starts[0]), "updated_at", trunc
-    )
+    # By failed_at, whatever the push's state now: a failure stays in the history after a retry delivered it.
+    failed = _counts_by(AttributePush.objects.filter(failed_at__gte=starts[0]), "failed_at", trunc)
     return [
         Bucket(start=start, delivered=delivered.get(start.timestamp(), 0), failed=failed.get(start.timestamp(), 0))
         for start in starts

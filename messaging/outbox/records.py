@@ -237,7 +237,8 @@ def give_up(push: AttributePush, message: str) -> None:
     """Out of attempts -> failed (only attempts cut short by a dead process get here)."""
     push.state = PushState.FAILED
     push.last_error = message
-    push.save(update_fields=["state", "last_error", "updated_at"])
+    push.failed_at = timezone.now()
+    push.save(update_fields=["state", "last_error", "failed_at", "updated_at"])
     metrics.push_finished(metrics.PushEnd.FAILED)
 
 
@@ -267,7 +268,7 @@ def schedule_retry(
 def mark_failed(push: AttributePush, *, message: str, now: datetime.datetime) -> None:
     """delivering -> failed (final until "Retry now")."""
     failed = AttributePush.objects.filter(pk=push.pk, state=PushState.DELIVERING).update(
-        state=PushState.FAILED, last_error=message, updated_at=now
+        state=PushState.FAILED, last_error=message, failed_at=now, updated_at=now
     )
     metrics.push_finished(metrics.PushEnd.FAILED, failed)
 

@@ -1,9 +1,11 @@
+import re
 import uuid
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 
 from accounts.models import MembershipLevel
 from messaging.models import AttributePush, ConversationLink
@@ -19,31 +21,66 @@ def admin_client(client, levels):
     return client
 
 
-def test_member_list_shows_level_and_filters_and_searches(admin_client, alice, bob):
-    url = reverse("admin:auth_user_changelist")
-    body = admin_client.get(url).content.decode()
-    for text in ["alice", "alice@example.com", "Gold", "bob", "Silver", "Last login"]:
+MEMBERS = reverse_lazy("admin:accounts_member_changelist")
+
+
+def test_members_are_under_members_with_name_email_level_and_dates(admin_client, alice, bob):
+    index = admin_client.get(reverse("admin:index")).content.decode()
+    assert f'href="{MEMBERS}"' in index
+    body = admin_client.get(MEMBERS).content.decode()
+    for text in [
+        "Alice Anders",
+        "alice@example.com",
+        "Gold",
+        "Bob Berg",
+        "Silver",
+        "Member since",
+        "Level changed",
+    ]:
         assert text in body
     gold = MembershipLevel.objects.get(name="Gold")
-    filtered = admin_client.get(url, {"member_profile__level__id__exact": gold.pk}).content.decode()
+    filtered = admin_client.get(MEMBERS, {"member_profile__level__id__exact": gold.pk}).content.decode()
     assert "alice@example.com" in filtered and "bob@example.com" not in filtered
-    searched = admin_client.get(url, {"q": "Silver"}).content.decode()
+    searched = admin_client.get(MEMBERS, {"q": "Silver"}).content.decode()
     assert "bob@example.com" in searched and "alice@example.com" not in searched
 
 
-def test_bulk_action_moves_selected_members_and_logs_each(admin_client, alice, bob, make_member):
-    carol = make_member("carol", "Bronze")
-    platinum = MembershipLevel.objects.get(name="Platinum")
-    response = admin_client.post(
-        reverse("admin:auth_user_changelist"),
-        {"action": "move_to_level", "level": platinum.pk, "_selected_action": [alice.pk, bob.pk]},
-        follow=True,
+def _link(user, state=ConversationLink.State.OPEN) -> ConversationLink:
+    return ConversationLink.objects.create(
+        conversation_id=uuid.uuid4(), user=user, verified=True, state=state, last_verified_at=timezone.now()
     )
-    assert response.status_code == 200
-    assert "Moved 2 member(s) to Platinum; 0 open conversation(s) will get a new push." in response.content.decode()
-    for user, expected in [(alice, "Platinum"), (bob, "Platinum"), (carol, "Bronze")]:
+
+
+def test_bulk_action_asks_first_and_says_how_many_move_and_how_many_conversations_get_a_push(
+    admin_client, alice, bob, make_member
+):
+    carol = make_member("carol", "Platinum")
+    _link(alice)
+    _link(alice)
+    _link(bob)
+    _link(bob, state=ConversationLink.State.CLOSED)
+    _link(carol)  # already Platinum: her conversation is not pushed
+    platinum = MembershipLevel.objects.get(name="Platinum")
+    chosen = {"action": "move_to_level", "level": platinum.pk, "_selected_action": [alice.pk, bob.pk, carol.pk]}
+    confirm = admin_client.post(MEMBERS, chosen)
+    assert confirm.status_code == 200
+    body = confirm.content.decode()
+    assert "2 members move to Platinum." in body
+    assert "3 open conversations get a new push to Genesys with the new level." in body
+    assert "1 selected member is already at Platinum" in body
+    assert 'name="post" value="yes"' in body and "Yes, move them" in body
+    # Nothing moved yet, nothing recorded.
+    for user, level in [(alice, "Gold"), (bob, "Silver")]:
         user.member_profile.refresh_from_db()
-        assert user.member_profile.level.name == expected
+        assert user.member_profile.level.name == level
+    assert not LogEntry.objects.exists()
+    assert not AttributePush.objects.exists()
+
+    done = admin_client.post(MEMBERS, {**chosen, "post": "yes"}, follow=True)
+    assert "Moved 2 members to Platinum; 3 open conversations get a new push." in done.content.decode()
+    for user in (alice, bob, carol):
+        user.member_profile.refresh_from_db()
+        assert user.member_profile.level.name == "Platinum"
     history = LogEntry.objects.filter(user=admin_client.admin_user).order_by("object_id")
     assert [(e.object_repr, e.get_change_message()) for e in history] == [
         ("alice", "Changed membership level from Gold to Platinum."),
@@ -51,53 +88,91 @@ def test_bulk_action_moves_selected_members_and_logs_each(admin_client, alice, b
     ]
 
 
-def test_bulk_action_without_a_level_changes_nothing(admin_client, alice):
-    response = admin_client.post(
-        reverse("admin:auth_user_changelist"),
-        {"action": "move_to_level", "level": "", "_selected_action": [alice.pk]},
-        follow=True,
-    )
-    assert "Choose a level" in response.content.decode()
+def test_a_forged_confirmation_without_a_level_changes_nothing(admin_client, alice):
+    for level in ["", "999999", "not-a-number"]:
+        response = admin_client.post(
+            MEMBERS,
+            {"action": "move_to_level", "level": level, "_selected_action": [alice.pk], "post": "yes"},
+            follow=True,
+        )
+        assert response.status_code == 200
+        # An empty level is the action's to refuse; a level that does not exist, the action form's.
+        assert level != "" or "Choose a level" in response.content.decode()
     alice.member_profile.refresh_from_db()
     assert alice.member_profile.level.name == "Gold"
 
 
-def test_profile_level_is_editable_from_the_user_page(admin_client, alice):
-    url = reverse("admin:auth_user_change", args=[alice.pk])
+def test_the_level_is_at_the_top_of_the_member_page_and_saved_as_a_recorded_change(admin_client, alice):
+    url = reverse("admin:accounts_member_change", args=[alice.pk])
     page = admin_client.get(url)
     assert page.status_code == 200
-    form = page.context["adminform"].form
-    data = {k: v for k, v in form.initial.items() if v is not None and k != "password"}
-    data.update(
-        {
-            "username": "alice",
-            "first_name": "Alice",
-            "last_name": "Anders",
-            "email": "alice@example.com",
-            "date_joined_0": "2026-01-01",
-            "date_joined_1": "00:00:00",
-            "is_active": "on",
-            "member_profile-TOTAL_FORMS": "1",
-            "member_profile-INITIAL_FORMS": "1",
-            "member_profile-MIN_NUM_FORMS": "0",
-            "member_profile-MAX_NUM_FORMS": "1",
-            "member_profile-0-id": alice.member_profile.pk,
-            "member_profile-0-user": alice.pk,
-            "member_profile-0-level": MembershipLevel.objects.get(name="Silver").pk,
-            # The read-only level history inline: its management form only.
-            "level_changes-TOTAL_FORMS": "0",
-            "level_changes-INITIAL_FORMS": "0",
-        }
-    )
-    data.pop("groups", None)
-    data.pop("user_permissions", None)
-    data.pop("last_login", None)
+    body = page.content.decode()
+    assert body.index('name="level"') < body.index('name="first_name"') < body.index("Level history")
+    assert "user_permissions" not in body and "groups" not in body  # permissions stay on auth's Users page
+    data = {
+        "username": "alice",
+        "first_name": "Alice",
+        "last_name": "Anders",
+        "email": "alice@example.com",
+        "is_active": "on",
+        "level": MembershipLevel.objects.get(name="Silver").pk,
+        "level_changes-TOTAL_FORMS": "0",
+        "level_changes-INITIAL_FORMS": "0",
+    }
     response = admin_client.post(url, data)
-    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
     alice.member_profile.refresh_from_db()
     assert alice.member_profile.level.name == "Silver"
-    entry = LogEntry.objects.filter(object_id=str(alice.pk)).latest("action_time")
-    assert "member profile" in entry.get_change_message().lower()
+    change = alice.level_changes.latest("changed_at", "pk")
+    assert (change.from_level_name, change.to_level_name, change.changed_by) == (
+        "Gold",
+        "Silver",
+        admin_client.admin_user,
+    )
+
+
+def test_levels_list_their_member_counts(admin_client, alice, bob, make_member):
+    make_member("carol", "Gold")
+    body = admin_client.get(reverse("admin:accounts_membershiplevel_changelist")).content.decode()
+    counts = dict(re.findall(r'<a href="[^"]+">(\w+)</a></th>.*?<td class="field-member_count">(\d+)</td>', body, re.S))
+    assert counts == {"Bronze": "1", "Silver": "1", "Gold": "2", "Platinum": "0"}  # Bronze: the admin, a user too
+
+
+def test_renaming_a_level_says_how_many_conversations_it_re_pushes(admin_client, alice, bob):
+    _link(alice)
+    _link(alice)
+    _link(bob)
+    gold = MembershipLevel.objects.get(name="Gold")
+    response = admin_client.post(
+        reverse("admin:accounts_membershiplevel_change", args=[gold.pk]),
+        {"name": "Golden", "rank": gold.rank, "description": gold.description},
+        follow=True,
+    )
+    assert "Renamed Gold to Golden: 2 open conversations of its members get a new push." in response.content.decode()
+    other = admin_client.post(
+        reverse("admin:accounts_membershiplevel_change", args=[gold.pk]),
+        {"name": "Golden", "rank": gold.rank, "description": "New words"},
+        follow=True,
+    )
+    assert "Renamed" not in other.content.decode()
+
+
+def test_pushes_read_as_pushes(admin_client, alice):
+    link = _link(alice)
+    push = AttributePush.objects.create(conversation=link, user=alice, version=3, state="delivered")
+    assert str(push) == f"Version 3 for conversation {link.conversation_id} (delivered)"
+    index = admin_client.get(reverse("admin:index")).content.decode()
+    assert "Attribute pushes" in index and "pushs" not in index
+    change = admin_client.get(reverse("admin:messaging_attributepush_change", args=[push.pk])).content.decode()
+    assert f"Version 3 for conversation {link.conversation_id}" in change
+    listing = admin_client.get(reverse("admin:messaging_attributepush_changelist")).content.decode()
+    assert f'<code class="conversation-id">{link.conversation_id}</code>' in listing
+
+
+def test_every_admin_and_site_title_follows_one_pattern(admin_client, client, alice):
+    for page in [admin_client.get(reverse("admin:index")), admin_client.get(MEMBERS), client.get("/")]:
+        title = re.search(r"<title>(.*?)</title>", page.content.decode(), re.S).group(1).strip()
+        assert title.endswith(" · Member Messaging") and "|" not in title, title
 
 
 def test_levels_are_added_renamed_and_reordered_in_the_admin(admin_client):

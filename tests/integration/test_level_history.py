@@ -53,22 +53,22 @@ def admin_form_data(page) -> dict:
 
 
 def test_the_admin_form_records_the_change_under_the_admin(admin_client, root, alice, levels):
-    url = reverse("admin:auth_user_change", args=[alice.pk])
+    url = reverse("admin:accounts_member_change", args=[alice.pk])
     data = admin_form_data(admin_client.get(url))
-    data["member_profile-0-level"] = levels["Silver"].pk
+    data["level"] = levels["Silver"].pk
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context and response.context["adminform"].form.errors
     assert history(alice)[0] == ("Gold", "Silver", Via.ADMIN_FORM, "root")
     assert LevelChange.objects.filter(member=alice).count() == 2  # the fixture's own move to Gold, then this
     # The admin's own history is kept too.
     assert (
-        "member profile"
+        "membership level"
         in LogEntry.objects.filter(object_id=str(alice.pk)).latest("action_time").get_change_message().lower()
     )
 
 
 def test_the_admin_form_saved_without_a_level_change_records_nothing(admin_client, alice):
-    url = reverse("admin:auth_user_change", args=[alice.pk])
+    url = reverse("admin:accounts_member_change", args=[alice.pk])
     before = history(alice)
     data = admin_form_data(admin_client.get(url))
     data["first_name"] = "Alicia"
@@ -78,8 +78,13 @@ def test_the_admin_form_saved_without_a_level_change_records_nothing(admin_clien
 
 def test_the_bulk_action_records_each_change_under_the_admin(admin_client, alice, bob, levels):
     admin_client.post(
-        reverse("admin:auth_user_changelist"),
-        {"action": "move_to_level", "level": levels["Silver"].pk, "_selected_action": [alice.pk, bob.pk]},
+        reverse("admin:accounts_member_changelist"),
+        {
+            "action": "move_to_level",
+            "level": levels["Silver"].pk,
+            "_selected_action": [alice.pk, bob.pk],
+            "post": "yes",
+        },
     )
     assert history(alice)[0] == ("Gold", "Silver", Via.BULK_ACTION, "root")
     assert history(bob)[0] == ("Bronze", "Silver", Via.OTHER, None)  # bob was already Silver: nothing new
@@ -136,7 +141,7 @@ def test_the_admin_page_shows_the_history_newest_first_read_only(admin_client, a
     profile = MemberProfile.objects.get(user=alice)
     change_member_level(profile=profile, level=levels["Silver"], via=Via.COMMAND)
     change_member_level(profile=profile, level=levels["Platinum"], via=Via.COMMAND)
-    page = admin_client.get(reverse("admin:auth_user_change", args=[alice.pk]))
+    page = admin_client.get(reverse("admin:accounts_member_change", args=[alice.pk]))
     (inline,) = [i for i in page.context["inline_admin_formsets"] if i.formset.model is LevelChange]
     rows = [(form.instance.from_level_name, form.instance.to_level_name) for form in inline.formset.forms]
     assert rows == [("Silver", "Platinum"), ("Gold", "Silver"), ("Bronze", "Gold")]

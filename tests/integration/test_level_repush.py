@@ -75,9 +75,9 @@ def test_the_bulk_action_says_how_many_open_conversations_will_get_a_new_push(ad
     link(bob, state=ConversationLink.State.CLOSED)
     platinum = MembershipLevel.objects.get(name="Platinum")
     response = admin_client.post(
-        reverse("admin:auth_user_changelist"),
-        {"action": "move_to_level", "level": platinum.pk, "_selected_action": [alice.pk, bob.pk]},
+        reverse("admin:accounts_member_changelist"),
+        {"action": "move_to_level", "level": platinum.pk, "_selected_action": [alice.pk, bob.pk], "post": "yes"},
         follow=True,
     )
-    assert "Moved 2 member(s) to Platinum; 3 open conversation(s) will get a new push." in response.content.decode()
+    assert "Moved 2 members to Platinum; 3 open conversations get a new push." in response.content.decode()
     assert sorted(level_pushes().values()) == ["Platinum"] * 3

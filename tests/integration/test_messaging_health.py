@@ -70,6 +70,45 @@ def test_backlog_and_last_error():
     assert selectors.last_error().last_error == "GenesysUnavailable: HTTP 503 upstream down"
 
 
+def test_a_failure_stays_in_the_history_after_a_retry_delivered_the_push():
+    # Failed 40 minutes ago, then "Retry now" and a delivery 10 minutes ago: one failure and one delivery this hour.
+    add_push(
+        state=State.DELIVERED,
+        created=NOW - datetime.timedelta(minutes=45),
+        delivered=NOW - datetime.timedelta(minutes=10),
+        failed=NOW - datetime.timedelta(minutes=25),
+    )
+    (bucket,) = [b for b in selectors.outcome_buckets(now=NOW, hours=24) if b.start.hour == 14]
+    assert (bucket.delivered, bucket.failed) == (1, 1)
+    (today,) = selectors.outcome_buckets(now=NOW, days=1)
+    assert (today.delivered, today.failed) == (1, 1)
+
+
+def test_a_failed_push_is_the_oldest_not_delivered(admin_client):
+    failed = add_push(state=State.FAILED, created=timezone.now() - datetime.timedelta(hours=2, minutes=5))
+    add_push(state=State.PENDING, created=timezone.now() - datetime.timedelta(minutes=2))
+    assert selectors.oldest_not_delivered()[0] == failed.pk
+    body = admin_client.get(URL).content.decode()
+    oldest = re.search(r'id="backlog-oldest">(.*?)</dd>', body).group(1)
+    assert f"/admin/messaging/attributepush/{failed.pk}/change/" in oldest and "2 hours 5 minutes old" in oldest
+
+
+def test_only_delivered_or_superseded_pushes_leave_nothing_undelivered(admin_client):
+    add_push(state=State.DELIVERED, created=timezone.now(), delivered=timezone.now())
+    add_push(state=State.SUPERSEDED, created=timezone.now())
+    assert selectors.oldest_not_delivered() is None
+    assert 'id="backlog-oldest">none<' in admin_client.get(URL).content.decode()
+
+
+def test_the_page_is_in_the_admin_index_and_sidebar(admin_client):
+    index = admin_client.get("/admin/").content.decode()
+    assert 'href="/admin/messaging/messaginghealth/"' in index and "Messaging health" in index
+    sidebar = admin_client.get("/admin/messaging/attributepush/").content.decode()
+    assert 'href="/admin/messaging/messaginghealth/"' in sidebar
+    page = admin_client.get("/admin/messaging/messaginghealth/")
+    assert page.status_code == 200 and 'id="messaging-health"' in page.content.decode()
+
+
 def test_token_state_reads_the_cache_never_the_token(settings):
     settings.GENESYS_CLIENT_ID = "client-id"
     settings.GENESYS_CLIENT_SECRET = "client-secret"
@@ -101,7 +140,7 @@ def test_page_shows_charts_numbers_and_links(admin_client, settings):
     assert 'href="/admin/messaging/attributepush/?state__exact=pending"' in body
     assert 'id="backlog-pending">2<' in body
     assert "GenesysUnavailable: HTTP 503 upstream down" in body
-    assert "cached, expires in" in body
+    assert "cached, expires in 14 minutes" in body  # in words, never "expires in 899 s"
     assert "tok-SECRET-1" not in body and "client-secret" not in body
     # The CSP refuses inline styles and scripts of ours: the page has neither.
     content = body[body.index('id="messaging-health"') :]

@@ -69,11 +69,11 @@ def test_a_level_change_in_the_admin_reaches_every_open_conversation_in_order(
     bobs = verified_conversation(genesys, member_token(bob))
     platinum = MembershipLevel.objects.get(name="Platinum")
     response = admin_client.post(
-        reverse("admin:auth_user_changelist"),
-        {"action": "move_to_level", "level": platinum.pk, "_selected_action": [alice.pk]},
+        reverse("admin:accounts_member_changelist"),
+        {"action": "move_to_level", "level": platinum.pk, "_selected_action": [alice.pk], "post": "yes"},
         follow=True,
     )
-    assert "Moved 1 member(s) to Platinum; 2 open conversation(s) will get a new push." in response.content.decode()
+    assert "Moved 1 member to Platinum; 2 open conversations get a new push." in response.content.decode()
     assert AttributePush.objects.filter(cause="level_change", state="pending").count() == 2
     run_worker()
     for cid in (first, second):
