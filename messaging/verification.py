@@ -177,8 +177,8 @@ def verify_conversation(
     """The data action: `claimed_member` (given as `claimed` when the caller already ran it), then Genesys' view of
     the conversation: the customer carries the token, or is authenticated as the `sub`. Only a confirmed member
     is recorded (verified attributes, delivered within the budget, the answer read from the database whatever
-    Genesys did); anything else is `unconfirmed`: no row, no push. The answer never carries the token key; the
-    push empties it on the participant."""
+    Genesys did); anything else is `unconfirmed`: no row, no push. The answer never carries the token key (in
+    token mode the push empties it on the participant)."""
     if claimed is None:
         claimed = claimed_member(member_token=member_token, sub=sub)
     if claimed.member is None:

@@ -132,6 +132,9 @@ def verify(request: HttpRequest) -> JsonResponse:
         return _error(400, "invalid_json")
     if not isinstance(payload, dict):
         return _error(400, "invalid_json", detail="the body must be a JSON object")
+    wrong_types = VerifyRequestForm.wrong_types(payload)
+    if wrong_types:
+        return _error(400, "invalid_request", fields=wrong_types)
     form = VerifyRequestForm(payload)
     if not form.is_valid():
         return _error(400, "invalid_request", fields=form.error_fields())
