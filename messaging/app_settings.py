@@ -224,6 +224,14 @@ class AppSettings:
         (the data action times out after 20 s)."""
         return float(self._get("VERIFY_INLINE_BUDGET", 5.0))
 
+    @property
+    def VERIFY_SUB_ON_FROM_ADDRESS(self) -> bool:
+        """A `sub` verifies only when the customer participant's `fromAddress.addressDisplayable` is that sub (the
+        identity Genesys authenticated). That Genesys fills it with the ID token's sub is inferred from Architect's
+        `senderAddressInfo.addressDisplayable` (GENESYS.md, unverified): switch off only if a real org shows the
+        field empty, and then any authenticated customer's sub is taken as the flow passes it."""
+        return bool(self._get("VERIFY_SUB_ON_FROM_ADDRESS", True))
+
     # --- Attribute-push outbox (messaging.services) ---
     @property
     def PUSH_MAX_ATTEMPTS(self) -> int:

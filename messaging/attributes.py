@@ -138,20 +138,24 @@ def _member_keys() -> list[str]:
 
 def verified_attributes(member: Member, *, at: datetime.datetime) -> dict[str, str]:
     """The keys the page sends, with the server's values. Every member key is present (empty when the server has
-    no value), so nothing the browser made up survives the push; memberToken is emptied, so no usable token is
-    left on the participant for whoever reads participant data."""
+    no value), so nothing the browser made up survives the push. In member-token mode memberToken is emptied, so no
+    usable token is left on the participant for whoever reads participant data; in authenticated mode the page
+    sets no token, and no memberToken key is pushed at all."""
     attributes = {key: "" for key in _member_keys()}
     attributes.update(member_attributes(member))
-    attributes.update({MEMBER_TOKEN: "", VERIFIED: "true", VERIFIED_AT: iso_timestamp(at)})
+    if not app_settings.AUTHENTICATED_MESSAGING:
+        attributes[MEMBER_TOKEN] = ""
+    attributes.update({VERIFIED: "true", VERIFIED_AT: iso_timestamp(at)})
     return attributes
 
 
 def unverified_attributes(*, at: datetime.datetime) -> dict[str, str]:
-    """`verified` "false" and every member key emptied: a forged page's memberId or level is overwritten, and a
-    refused token does not linger on the participant."""
+    """What the data action answers when it confirms no member: `verified` "false" and every member key empty
+    (the flow's outputs all present). Never pushed: participant data the browser set stays as it is, verified
+    attributes the server pushed earlier too."""
     attributes = {key: "" for key in _member_keys()}
     attributes.update(anonymous_attributes())
-    attributes.update({MEMBER_TOKEN: "", VERIFIED: "false", VERIFIED_AT: iso_timestamp(at)})
+    attributes.update({VERIFIED: "false", VERIFIED_AT: iso_timestamp(at)})
     return attributes
 
 

@@ -24,6 +24,17 @@ class VerifyRequestForm(forms.Form):
     def __init__(self, payload: dict[str, Any]) -> None:
         super().__init__(data=payload)
 
+    @classmethod
+    def wrong_types(cls, payload: dict[str, Any]) -> dict[str, list[str]]:
+        """The fields whose value is not a JSON string, as error_fields() names them. Checked before the form sees
+        the payload: Django's fields take str() of what they get, and a deeply nested list's repr raises
+        RecursionError."""
+        return {
+            name: ["Must be a string."]
+            for name in cls.base_fields
+            if name in payload and not isinstance(payload[name], str)
+        }
+
     def clean_memberToken(self) -> str:  # noqa: N802
         # required=False lets an empty token through; a missing key is still an error in the flow's set-up
         # (unless the flow passes a sub instead).
@@ -31,14 +42,7 @@ class VerifyRequestForm(forms.Form):
             return ""
         if "memberToken" not in self.data:
             raise forms.ValidationError("This field is required.")
-        if not isinstance(self.data["memberToken"], str):
-            raise forms.ValidationError("Must be a string.")
         return self.cleaned_data["memberToken"]
-
-    def clean_sub(self) -> str:
-        if "sub" in self.data and not isinstance(self.data["sub"], str):
-            raise forms.ValidationError("Must be a string.")
-        return self.cleaned_data["sub"]
 
     def error_fields(self) -> dict[str, list[str]]:
         return {name: [str(message) for message in messages] for name, messages in self.errors.items()}

@@ -1,10 +1,17 @@
-"""The data action's use case: check the member token (or an authenticated participant's sub), record the
-attributes, deliver them inline, answer.
+"""The data action's use case: who is this conversation's member; record the verified attributes, deliver them
+inline, answer.
 
-Genesys calls POST /messaging/genesys/verify (views.py) with the conversation and the token the page set. The
-token must have a live session grant (identity/grants.py) and sit on this conversation's customer participant;
-the verified (or unverified) attributes are recorded in the outbox, delivered within the inline budget when
-possible (else by the worker), and the answer reads the database, whatever Genesys did.
+Genesys calls POST /messaging/genesys/verify (views.py) with the conversation and either the token the page set or
+the `sub` Genesys authenticated. Two steps:
+  1. `claimed_member`, from the request alone (no Genesys call): a token's signature, age and live session grant
+     (identity/grants.py), or a `sub` naming an active member. A guest (neither given), a dead token or an unknown
+     `sub` stops here: answered verified "false" with its reason, nothing recorded, nothing pushed. A stranger's
+     flood of guest conversations therefore costs no Genesys budget and cannot touch a member's conversation.
+  2. `verify_conversation`: Genesys shows the conversation, the token must sit on (or the `sub` be the identity
+     Genesys authenticated on) its customer participant; only then are the verified attributes recorded in the
+     outbox and delivered within the inline budget (else by the worker), and the answer reads the database.
+A call that cannot confirm a member never records anything, so verified attributes are only ever replaced by newer
+verified ones (outbox/records.py refuses anything else over a verified conversation).
 """
 
 import dataclasses
@@ -16,9 +23,10 @@ from enum import StrEnum
 from django.db import transaction
 from django.utils import timezone
 
+from .app_settings import app_settings
 from .attributes import MEMBER_TOKEN, unverified_attributes, verified_attributes
 from .genesys.errors import GenesysNotFound
-from .identity.adapter import get_member_adapter
+from .identity.adapter import Member, get_member_adapter
 from .identity.grants import GrantCheck, check_member_token
 from .identity.member_token import TokenReason, token_digest
 from .outbox import records, sql
@@ -67,12 +75,20 @@ def _token_on_conversation(
     return TokenOnConversation.OK, str(participant["id"])
 
 
+def _shown_identity(participant: dict) -> str | None:
+    """The identity Genesys authenticated on a customer participant: `fromAddress.addressDisplayable` (Address,
+    PureCloudPlatformClientV2 `message_media_participant.py`, `address.py`), the ID token's sub."""
+    address = participant.get("fromAddress")
+    shown = address.get("addressDisplayable") if isinstance(address, dict) else None
+    return shown if isinstance(shown, str) else None
+
+
 def _confirm_subject(
-    conversation_id: uuid.UUID, sub: str, client: PushClient, budget: Budget
+    conversation_id: uuid.UUID, sub: str, member: Member, client: PushClient, budget: Budget
 ) -> tuple[GrantCheck, str]:
-    """The member an authenticated participant's `sub` names, once the Platform API shows that this
-    conversation's customer is `authenticated: true` (Genesys checked the site's ID token); else why not. Unlike
-    a token, a sub is never accepted unchecked: it carries no proof of its own."""
+    """`member` (the active member `sub` names) once the Platform API shows that this conversation's customer is
+    `authenticated: true` as that very `sub` (Genesys checked the site's ID token; GENESYS_VERIFY_SUB_ON_FROM_ADDRESS);
+    else why not. Unlike a token, a sub is never accepted unchecked: it carries no proof of its own."""
     try:
         conversation = budget.call(client.get_message_conversation, str(conversation_id))
         participant = client.customer_participant(conversation)
@@ -86,9 +102,8 @@ def _confirm_subject(
     participant_id = str(participant["id"])
     if participant.get("authenticated") is not True:
         return GrantCheck(None, TokenReason.NOT_AUTHENTICATED), participant_id
-    member = get_member_adapter().member_for_public_id(sub)
-    if member is None or not member.is_active:
-        return GrantCheck(None, TokenReason.UNKNOWN_MEMBER), participant_id
+    if app_settings.VERIFY_SUB_ON_FROM_ADDRESS and _shown_identity(participant) != sub:
+        return GrantCheck(None, TokenReason.SUB_MISMATCH), participant_id
     return GrantCheck(member, TokenReason.VERIFIED), participant_id
 
 
@@ -102,14 +117,11 @@ def _spend_token(token: str, conversation_id: uuid.UUID) -> bool:
 
 
 def _confirm_member(
-    conversation_id: uuid.UUID, token: str, client: PushClient, budget: Budget
+    conversation_id: uuid.UUID, token: str, check: GrantCheck, client: PushClient, budget: Budget
 ) -> tuple[GrantCheck, str, bool]:
-    """The member the token proves for this conversation, or why not; the customer participant when found; and
-    whether the check holds only once the token is spent on this conversation (_spend_token). Checks the grant
-    first (no call to Genesys for a dead token), then that the token belongs here."""
-    check = check_member_token(token)
-    if check.member is None:
-        return check, "", False
+    """The member the token (its grant already checked: `check`) proves for this conversation, or why not; the
+    customer participant when found; and whether the check holds only once the token is spent on this
+    conversation (_spend_token)."""
     outcome, participant_id = _token_on_conversation(conversation_id, token, client, budget)
     if outcome is TokenOnConversation.UNCHECKED:
         return GrantCheck(check.member, TokenReason.VERIFIED_UNCHECKED), participant_id, True
@@ -120,15 +132,37 @@ def _confirm_member(
     return check, participant_id, outcome is TokenOnConversation.OK
 
 
+NOT_PUSHED = "none"  # the pushState of an answer that recorded nothing
+
+
 @dataclasses.dataclass(frozen=True)
 class VerifyResult:
     attributes: dict[str, str]
     # The flow's contract: delivered, failed, or pending (on its way: waiting, in flight, or overtaken by a
-    # newer version that is).
+    # newer version that is); NOT_PUSHED when nothing was recorded (no member confirmed).
     push_state: str
     verified: bool
     reason: TokenReason
     version: int
+
+
+def claimed_member(*, member_token: str, sub: str) -> GrantCheck:
+    """The member the request names, checked without Genesys: a `sub` naming an active member, or a token with a
+    good signature, age and live session grant. GrantCheck(None, why) for a guest (neither given: NO_TOKEN), an
+    unknown or inactive `sub`, or a dead token. At most one indexed SELECT; never a Genesys call."""
+    if sub:
+        member = get_member_adapter().member_for_public_id(sub)
+        if member is None or not member.is_active:
+            return GrantCheck(None, TokenReason.UNKNOWN_MEMBER)
+        return GrantCheck(member, TokenReason.VERIFIED)
+    return check_member_token(member_token)
+
+
+def unconfirmed(reason: TokenReason) -> VerifyResult:
+    """The answer to a call that confirmed no member: verified "false", every member key empty, `reason` for the
+    flow. Nothing is recorded or pushed, so the conversation keeps whatever verified attributes it has."""
+    attributes = unverified_attributes(at=timezone.now())
+    return VerifyResult(attributes=attributes, push_state=NOT_PUSHED, verified=False, reason=reason, version=0)
 
 
 def verify_conversation(
@@ -138,31 +172,38 @@ def verify_conversation(
     client: PushClient,
     budget_seconds: float | None,
     sub: str = "",
+    claimed: GrantCheck | None = None,
 ) -> VerifyResult:
-    """The data action: check the token (its grant, then that the conversation's customer carries it) or, given
-    a `sub`, that the customer is authenticated (authenticated messaging); record the verified (or unverified)
-    attributes, try to deliver them within the budget, and answer from the database whatever Genesys did. The
-    answer never carries the token key; the push empties it on the participant."""
+    """The data action: `claimed_member` (given as `claimed` when the caller already ran it), then Genesys' view of
+    the conversation: the customer carries the token, or is authenticated as the `sub`. Only a confirmed member
+    is recorded (verified attributes, delivered within the budget, the answer read from the database whatever
+    Genesys did); anything else is `unconfirmed`: no row, no push. The answer never carries the token key (in
+    token mode the push empties it on the participant)."""
+    if claimed is None:
+        claimed = claimed_member(member_token=member_token, sub=sub)
+    if claimed.member is None:
+        return unconfirmed(claimed.reason)
     budget = Budget(budget_seconds)
     spend = False
     if sub:
-        check, participant_id = _confirm_subject(conversation_id, sub, client, budget)
+        check, participant_id = _confirm_subject(conversation_id, sub, claimed.member, client, budget)
     else:
-        check, participant_id, spend = _confirm_member(conversation_id, member_token, client, budget)
+        check, participant_id, spend = _confirm_member(conversation_id, member_token, claimed, client, budget)
+    if check.member is None:
+        return unconfirmed(check.reason)
     # The token spent, the push recorded, the lease taken and the push marked delivering in one transaction (one
     # commit: each one is a disk flush), folded into the writes recording makes anyway when the lease is free
     # (records.record_and_start).
     with transaction.atomic():
         if spend and not _spend_token(member_token, conversation_id):
-            check = GrantCheck(None, TokenReason.ALREADY_USED)
+            return unconfirmed(TokenReason.ALREADY_USED)
         now = timezone.now()
         member = check.member
-        attributes = verified_attributes(member, at=now) if member is not None else unverified_attributes(at=now)
         recorded = records.record_and_start(
             conversation_id=conversation_id,
-            user_id=member.user_id if member is not None else None,
-            attributes=attributes,
-            verified=member is not None,
+            user_id=member.user_id,
+            attributes=verified_attributes(member, at=now),
+            verified=True,
             participant_id=participant_id,
             now=now,
         )

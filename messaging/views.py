@@ -1,10 +1,11 @@
 """The data-action endpoint Genesys calls: POST /messaging/genesys/verify.
 
-Thin: the checks every request passes (method, credentials, rate, size, type, shape) in that order, then
-verify_conversation. Failed credentials count against a per-address limit of their own
-(GENESYS_VERIFY_FAILED_AUTH_RATE, 429 once exceeded); only authenticated calls count against GENESYS_VERIFY_RATE, so
-strangers behind a shared address cannot spend Genesys' budget. Every answer is JSON; errors are {"error": ...},
-the success a flat map of strings.
+Thin: the checks every request passes (method, credentials, size, type, shape) in that order, then who the
+request names (verification.claimed_member, no Genesys call): a guest, a dead token or an unknown `sub` is answered
+from the request alone. Only a call about to spend Genesys' budget counts against GENESYS_VERIFY_RATE, so a flood of
+guest conversations (anyone can start one) never delays or refuses a member's verify. Failed credentials count
+against a per-address limit of their own (GENESYS_VERIFY_FAILED_AUTH_RATE, 429 once exceeded). Every answer is
+JSON; errors are {"error": ...} with a 4xx, the success a flat map of strings.
 """
 
 import base64
@@ -22,7 +23,7 @@ from .app_settings import app_settings
 from .forms import VerifyRequestForm
 from .genesys.client import get_client
 from .monitoring.verify import observe_verify
-from .verification import verify_conversation
+from .verification import claimed_member, unconfirmed, verify_conversation
 
 logger = logging.getLogger("messaging.verify")
 
@@ -115,9 +116,6 @@ def verify(request: HttpRequest) -> JsonResponse:
         response = _error(401, "unauthorized")
         response["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
         return response
-    rate = app_settings.VERIFY_RATE
-    if is_ratelimited(request, group=GROUP, key="ip", rate=rate, method="POST", increment=True):
-        return _rate_limited(rate)
     limit = app_settings.VERIFY_MAX_BODY_BYTES
     body = _read_body(request, limit)
     if body is None:
@@ -128,21 +126,35 @@ def verify(request: HttpRequest) -> JsonResponse:
         payload = json.loads(body, object_pairs_hook=_unique_keys)
     except _DuplicateKey as duplicate:
         return _error(400, "invalid_json", detail=f"duplicate key {str(duplicate)[:40]!r}")
+    except RecursionError:  # nesting deeper than the parser's stack, well within the size limit
+        return _error(400, "invalid_json", detail="nested too deeply")
     except (UnicodeDecodeError, ValueError):
         return _error(400, "invalid_json")
     if not isinstance(payload, dict):
         return _error(400, "invalid_json", detail="the body must be a JSON object")
+    wrong_types = VerifyRequestForm.wrong_types(payload)
+    if wrong_types:
+        return _error(400, "invalid_request", fields=wrong_types)
     form = VerifyRequestForm(payload)
     if not form.is_valid():
         return _error(400, "invalid_request", fields=form.error_fields())
 
-    result = verify_conversation(
-        conversation_id=form.cleaned_data["conversationId"],
-        member_token=form.cleaned_data["memberToken"],
-        sub=form.cleaned_data["sub"],
-        client=get_client(),
-        budget_seconds=app_settings.VERIFY_INLINE_BUDGET,
-    )
+    member_token, sub = form.cleaned_data["memberToken"], form.cleaned_data["sub"]
+    claimed = claimed_member(member_token=member_token, sub=sub)
+    if claimed.member is None:
+        result = unconfirmed(claimed.reason)  # costs Genesys nothing: not counted
+    else:
+        rate = app_settings.VERIFY_RATE
+        if is_ratelimited(request, group=GROUP, key="ip", rate=rate, method="POST", increment=True):
+            return _rate_limited(rate)
+        result = verify_conversation(
+            conversation_id=form.cleaned_data["conversationId"],
+            member_token=member_token,
+            sub=sub,
+            client=get_client(),
+            budget_seconds=app_settings.VERIFY_INLINE_BUDGET,
+            claimed=claimed,
+        )
     # The reason says why a token proved nothing (expired, bad_signature, ...); never the token itself.
     logger.info(
         "verify conversation=%s verified=%s reason=%s version=%d push=%s duration_ms=%.1f",
@@ -153,7 +165,7 @@ def verify(request: HttpRequest) -> JsonResponse:
         result.push_state,
         (time.monotonic() - started) * 1000,
     )
-    response = JsonResponse({**result.attributes, "pushState": result.push_state})
+    response = JsonResponse({**result.attributes, "pushState": result.push_state, "reason": str(result.reason)})
     response["Cache-Control"] = "no-store"
     response.verified = result.verified  # for the metrics (observe_verify)
     return response

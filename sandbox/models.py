@@ -52,6 +52,15 @@ class Participant:
     def authenticated(self) -> bool:
         return bool(self.auth_claims)
 
+    def from_address(self) -> dict[str, str]:
+        """An authenticated customer's sending Address (PureCloudPlatformClientV2 `address.py`): the identity Genesys
+        authenticated, the ID token's sub, as `addressDisplayable` (what Architect shows as
+        `Message.Message.senderAddressInfo.addressDisplayable`; GENESYS.md marks the Platform API side inferred).
+        An anonymous customer shows none."""
+        sub = self.auth_claims.get("sub", "")
+        name = self.auth_claims.get("name", "")
+        return {"name": name, "nameRaw": name, "addressNormalized": sub, "addressRaw": sub, "addressDisplayable": sub}
+
     def disconnect(self, disconnect_type: str) -> None:
         if self.state != "disconnected":
             self.state = "disconnected"
@@ -81,6 +90,8 @@ class Participant:
             data["endTime"] = self.end_time
         if self.disconnect_type:
             data["disconnectType"] = self.disconnect_type
+        if self.purpose == "customer" and self.authenticated:
+            data["fromAddress"] = self.from_address()
         if self.purpose == "acd":
             data["queue"] = {"id": ACD_QUEUE_ID, "selfUri": f"/api/v2/routing/queues/{ACD_QUEUE_ID}"}
         if self.user is not None:
@@ -148,6 +159,8 @@ class Conversation:
         for p in self.participants:
             data = p.to_api(self)
             data["attributeOrigins"] = dict(p.origins)
+            if p.authenticated:
+                data["authClaims"] = dict(p.auth_claims)
             participants.append(data)
         customer = self.customer
         return {

@@ -15,7 +15,7 @@ URL = "/messaging/genesys/verify"
 USERNAME = defaults.DATA_ACTION_USERNAME
 PASSWORD = defaults.DATA_ACTION_PASSWORD
 # What every answer carries (the data action's output contract, deploy/genesys/).
-ANSWER_KEYS = {"verified", "verifiedAt", "isAuthenticated", "memberId", "membershipLevel", "pushState"}
+ANSWER_KEYS = {"verified", "verifiedAt", "isAuthenticated", "memberId", "membershipLevel", "pushState", "reason"}
 
 
 def basic(username: str = USERNAME, password: str = PASSWORD) -> str:

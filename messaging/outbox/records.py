@@ -28,6 +28,11 @@ INTERRUPTED = "delivery interrupted (the process stopped mid-call); retrying"
 _VERIFIED_AT = "verifiedAt"
 
 
+class UnverifiedOverVerified(ValueError):
+    """An unverified push was offered for a conversation whose attributes are verified: refused, since only newer
+    verified attributes may replace verified ones (nothing unverified is ever recorded over them)."""
+
+
 def _same_attributes(a: dict[str, str], b: dict[str, str]) -> bool:
     """Equal but for when they were verified."""
     return {k: v for k, v in a.items() if k != _VERIFIED_AT} == {k: v for k, v in b.items() if k != _VERIFIED_AT}
@@ -59,7 +64,8 @@ def record_push(
     already says the same (a repeat verify re-asserts it: one PATCH, same version).
 
     A new version supersedes every older undelivered one. The link row is locked for the whole transaction, so
-    versions are numbered one at a time and a deliverer's release cannot miss this push. `user_id`: the member
+    versions are numbered one at a time and a deliverer's release cannot miss this push. An unverified push over
+    a verified one raises UnverifiedOverVerified (the caller's transaction is then rolled back). `user_id`: the member
     the attributes are about (None: unverified).
     """
     recorded = _record(
@@ -149,6 +155,8 @@ def _record(
     # Our token on the row: this transaction inserted it, so it has no push yet and the lease is ours.
     created = bool(token) and link.lease_token == token
     latest = None if created else latest_push(link)
+    if not verified and latest is not None and latest.verified:
+        raise UnverifiedOverVerified(f"conversation {conversation_id} is verified: an unverified push is refused")
     if (
         latest is not None
         and latest.verified == verified

@@ -77,8 +77,9 @@ def test_alice_chats_authenticated_verified_by_sub_on_any_browser_and_signs_out(
     assert attributes["verified"] == {"value": "true", "origin": "server"}
     assert attributes["membershipLevel"] == {"value": "Gold", "origin": "server"}
     assert attributes["memberId"]["value"] == alice
-    # No member token anywhere: the page set none (it removes the key), the push only ever empties it.
-    assert attributes.get("memberToken", {"value": ""})["value"] == ""
+    # No member token anywhere: the page set none (it removes the key), and no push names the key (issue 22).
+    assert "memberToken" not in attributes
+    assert all("memberToken" not in push["attributes"] for push in conversation["pushes"])
     data = page.evaluate("() => JSON.parse(document.getElementById('genesys-messenger-data').textContent)")
     assert "memberToken" not in data["attributes"] and "memberToken" in data["removeKeys"]
 
@@ -106,10 +107,10 @@ def test_alice_chats_authenticated_verified_by_sub_on_any_browser_and_signs_out(
     assert page.evaluate(f"() => localStorage.getItem({AUTH_KEY!r})") is None
     # The next visitor on this browser is anonymous, in a new conversation.
     send(page, "Hi, I am a guest now")
-    guest = conversation_with(sandbox, "Hi, I am a guest now")
+    guest = conversation_with(sandbox, "Hi, I am a guest now", pushed=False)
     assert guest["id"] != conversation["id"] and guest["authenticated"] is False
     assert guest["dataActionCalls"][0]["request"] == {"conversationId": guest["id"], "memberToken": ""}
-    assert guest["attributes"]["verified"] == {"value": "false", "origin": "server"}
+    assert guest["dataActionCalls"][0]["body"]["verified"] == "false" and guest["pushes"] == []  # a guest costs nothing
 
 
 def test_a_forged_code_ends_in_auth_error_and_an_anonymous_session(page, site, sandbox):
@@ -123,7 +124,7 @@ def test_a_forged_code_ends_in_auth_error_and_an_anonymous_session(page, site, s
     assert "Auth.authenticated" not in page.evaluate("() => window.__authEvents")
     assert sandbox.get("/_stats")["auth_exchanges_refused"] == 1
     send(page, "Hello after a forged code")
-    conversation = conversation_with(sandbox, "Hello after a forged code")
+    conversation = conversation_with(sandbox, "Hello after a forged code", pushed=False)
     assert conversation["authenticated"] is False and not conversation["authClaims"]
     assert conversation["dataActionCalls"][0]["body"]["verified"] == "false"
 
@@ -154,7 +155,7 @@ def test_a_guest_who_signs_in_is_cleared_or_handed_over(page, site, sandbox, set
     session_key = f"_{defaults.DEPLOYMENT_ID}:gcmcSession"
     page.goto(f"{site}/", wait_until="domcontentloaded")
     send(page, "Hello as a guest")
-    conversation_with(sandbox, "Hello as a guest")
+    conversation_with(sandbox, "Hello as a guest", pushed=False)  # a guest: answered, nothing pushed
     guest_session = page.evaluate(f"() => localStorage.getItem({session_key!r})")
     assert guest_session
     # What Messenger finds when it starts: the page's script has run, Messenger's has not touched its session.

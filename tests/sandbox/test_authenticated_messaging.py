@@ -4,15 +4,12 @@ conversation per member across browsers (sandbox/webdeployments.py, oidc_relying
 
 import json
 import secrets
-from typing import Any
 
 import pytest
 from jwcrypto import jwk
 
 from accounts.signing_keys import generate_pem
 from sandbox import defaults
-
-EXCHANGE = "/api/v2/webdeployments/token/oauthcodegrantjwtexchange"
 
 
 @pytest.fixture
@@ -24,26 +21,6 @@ def provider(live_server, sandbox, genesys_oidc_client):
     return sandbox
 
 
-def exchange(sandbox, issued: dict[str, Any], **oauth: Any):
-    body = {
-        "code": issued["authCode"],
-        "redirectUri": issued["redirectUri"],
-        "nonce": issued["nonce"],
-        "codeVerifier": issued["codeVerifier"],
-        **oauth,
-    }
-    return sandbox.http.post(
-        f"{sandbox.url}{EXCHANGE}", json={"deploymentId": defaults.DEPLOYMENT_ID, "oauth": body}, timeout=20
-    )
-
-
-def signed_in_guest(sandbox, jwt: str):
-    guest = sandbox.guest()
-    answer = guest.ask("configureAuthenticatedSession", deploymentId=defaults.DEPLOYMENT_ID, data={"code": jwt})
-    assert answer["code"] == 200 and answer["class"] == "SessionResponse", answer
-    return guest
-
-
 def assert_refused(response, reason: str) -> None:
     assert response.status_code == 400
     body = response.json()
@@ -52,33 +29,33 @@ def assert_refused(response, reason: str) -> None:
 
 
 def test_a_good_code_gives_a_jwt_and_a_refresh_token(provider, alice, auth_code_for):
-    answer = exchange(provider, auth_code_for(alice))
+    answer = provider.exchange(auth_code_for(alice))
     assert answer.status_code == 200, answer.text
     assert set(answer.json()) == {"jwt", "refreshToken"}
     assert provider.get("/_stats")["auth_exchanges"] == 1
 
 
 def test_a_forged_code_is_refused(provider, alice, auth_code_for):
-    assert_refused(exchange(provider, auth_code_for(alice), code=secrets.token_urlsafe(24)), "invalid_grant")
+    assert_refused(provider.exchange(auth_code_for(alice), code=secrets.token_urlsafe(24)), "invalid_grant")
 
 
 def test_a_replayed_code_is_refused(provider, alice, auth_code_for):
     code = auth_code_for(alice)
-    assert exchange(provider, code).status_code == 200
-    assert_refused(exchange(provider, code), "invalid_grant")
+    assert provider.exchange(code).status_code == 200
+    assert_refused(provider.exchange(code), "invalid_grant")
 
 
 def test_an_expired_code_is_refused(provider, alice, auth_code_for, settings):
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "AUTHORIZATION_CODE_EXPIRE_SECONDS": -1}
-    assert_refused(exchange(provider, auth_code_for(alice)), "invalid_grant")
+    assert_refused(provider.exchange(auth_code_for(alice)), "invalid_grant")
 
 
 def test_a_wrong_verifier_is_refused(provider, alice, auth_code_for):
-    assert_refused(exchange(provider, auth_code_for(alice), codeVerifier=secrets.token_urlsafe(48)), "invalid_grant")
+    assert_refused(provider.exchange(auth_code_for(alice), codeVerifier=secrets.token_urlsafe(48)), "invalid_grant")
 
 
 def test_a_wrong_nonce_is_refused(provider, alice, auth_code_for):
-    assert_refused(exchange(provider, auth_code_for(alice), nonce="not-the-nonce"), "nonce")
+    assert_refused(provider.exchange(auth_code_for(alice), nonce="not-the-nonce"), "nonce")
 
 
 def test_an_id_token_for_another_audience_is_refused(provider, alice, auth_code_for, monkeypatch):
@@ -91,12 +68,12 @@ def test_an_id_token_for_another_audience_is_refused(provider, alice, auth_code_
         return {**claims, "aud": "someone-else"}, expires
 
     monkeypatch.setattr(MemberClaimsValidator, "get_id_token_dictionary", for_someone_else)
-    assert_refused(exchange(provider, auth_code_for(alice)), "aud")
+    assert_refused(provider.exchange(auth_code_for(alice)), "aud")
 
 
 def test_an_expired_id_token_is_refused(provider, alice, auth_code_for, settings):
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "ID_TOKEN_EXPIRE_SECONDS": -300}
-    assert_refused(exchange(provider, auth_code_for(alice)), "expired")
+    assert_refused(provider.exchange(auth_code_for(alice)), "expired")
 
 
 def test_an_id_token_signed_by_a_key_not_in_jwks_is_refused(provider, alice, auth_code_for, monkeypatch):
@@ -106,17 +83,17 @@ def test_an_id_token_signed_by_a_key_not_in_jwks_is_refused(provider, alice, aut
     stranger = jwk.JWK.from_pem(generate_pem().encode())
     public = {"alg": "RS256", "use": "sig", "kid": stranger.thumbprint(), **json.loads(stranger.export_public())}
     monkeypatch.setattr(oidc.JwksInfoView, "get", lambda self, request, *a, **k: JsonResponse({"keys": [public]}))
-    assert_refused(exchange(provider, auth_code_for(alice)), "JWKS")
+    assert_refused(provider.exchange(auth_code_for(alice)), "JWKS")
     assert provider.get("/_stats")["auth_exchanges_refused"] == 1
 
 
 def test_a_wrong_client_secret_is_refused(provider, alice, auth_code_for):
     provider.configure(oidc_client_secret="not-the-secret")
-    assert_refused(exchange(provider, auth_code_for(alice)), "invalid_client")
+    assert_refused(provider.exchange(auth_code_for(alice)), "invalid_client")
 
 
 def test_refresh_gives_a_new_jwt_and_revoke_ends_both(provider, alice, auth_code_for):
-    tokens = exchange(provider, auth_code_for(alice)).json()
+    tokens = provider.exchange(auth_code_for(alice)).json()
     url = f"{provider.url}/api/v2/webdeployments/token"
     refreshed = provider.http.post(f"{url}/refresh", json={"refreshToken": tokens["refreshToken"]}, timeout=10)
     assert refreshed.status_code == 200 and refreshed.json()["jwt"] != tokens["jwt"]
@@ -136,8 +113,8 @@ def test_refresh_gives_a_new_jwt_and_revoke_ends_both(provider, alice, auth_code
 
 
 def test_an_authenticated_session_makes_the_customer_authenticated_with_the_claims(provider, alice, auth_code_for):
-    jwt = exchange(provider, auth_code_for(alice)).json()["jwt"]
-    guest = signed_in_guest(provider, jwt)
+    jwt = provider.exchange(auth_code_for(alice)).json()["jwt"]
+    guest = provider.signed_in_guest(jwt)
     try:
         assert guest.send("Hello")["code"] == 200
     finally:
@@ -157,19 +134,33 @@ def test_an_authenticated_session_makes_the_customer_authenticated_with_the_clai
     ).json()
     customer = next(p for p in api["participants"] if p["purpose"] == "customer")
     assert customer["authenticated"] is True
+    # The identity Genesys authenticated, where the Platform API shows it (MessageMediaParticipant.fromAddress, an
+    # Address): the site's verify checks the flow's sub against it.
+    sub = str(alice.member_profile.member_id)
+    assert customer["fromAddress"] == {
+        "name": "Alice Anders",
+        "nameRaw": "Alice Anders",
+        "addressNormalized": sub,
+        "addressRaw": sub,
+        "addressDisplayable": sub,
+    }
+    hooked = next(p for p in conversation["participants"] if p["purpose"] == "customer")
+    assert hooked["authClaims"] == conversation["authClaims"]
 
 
 def test_an_anonymous_session_stays_unauthenticated(provider):
     conversation = provider.start_conversation("Hello")
     assert conversation["authenticated"] is False and conversation["authClaims"] == {}
+    customer = next(p for p in conversation["participants"] if p["purpose"] == "customer")
+    assert "fromAddress" not in customer and "authClaims" not in customer
 
 
 def test_the_same_member_gets_the_same_conversation_in_a_second_browser(provider, alice, auth_code_for):
-    first = signed_in_guest(provider, exchange(provider, auth_code_for(alice)).json()["jwt"])
+    first = provider.signed_in_guest(provider.exchange(auth_code_for(alice)).json()["jwt"])
     second = None
     try:
         first.send("From the laptop")
-        second = signed_in_guest(provider, exchange(provider, auth_code_for(alice)).json()["jwt"])
+        second = provider.signed_in_guest(provider.exchange(auth_code_for(alice)).json()["jwt"])
         second.send("From the phone")
         jwt = second.ask("getJwt")["body"]["jwt"]
         history = provider.http.get(
@@ -188,7 +179,7 @@ def test_the_same_member_gets_the_same_conversation_in_a_second_browser(provider
 
 def test_two_members_never_share_a_conversation(provider, alice, bob, auth_code_for):
     for member in (alice, bob):
-        guest = signed_in_guest(provider, exchange(provider, auth_code_for(member)).json()["jwt"])
+        guest = provider.signed_in_guest(provider.exchange(auth_code_for(member)).json()["jwt"])
         try:
             guest.send(f"I am {member.username}")
         finally:
@@ -199,14 +190,14 @@ def test_two_members_never_share_a_conversation(provider, alice, bob, auth_code_
 
 def test_exchange_is_refused_when_the_deployment_has_authentication_off(provider, alice, auth_code_for):
     provider.configure(auth_enabled=False)
-    assert_refused(exchange(provider, auth_code_for(alice)), "not enabled")
+    assert_refused(provider.exchange(auth_code_for(alice)), "not enabled")
 
 
 def test_the_flow_passes_an_authenticated_customers_sub_and_no_token(provider, alice, auth_code_for):
     # The data action's target is unreachable here: what matters is what the flow sent.
     provider.configure(flow_enabled=True, data_action_url="http://127.0.0.1:9/verify", data_action_timeout=1.0)
-    jwt = exchange(provider, auth_code_for(alice)).json()["jwt"]
-    guest = signed_in_guest(provider, jwt)
+    jwt = provider.exchange(auth_code_for(alice)).json()["jwt"]
+    guest = provider.signed_in_guest(jwt)
     try:
         assert guest.send("Hello", attributes={"memberToken": "from-the-page"})["code"] == 200
     finally:

@@ -6,7 +6,7 @@ import threading
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -27,7 +27,7 @@ from messaging.identity.grants import GrantCheck, check_member_token
 from messaging.models import AttributePush, ConversationLink
 from messaging.outbox import lease, sql
 from messaging.outbox.delivery import deliver_conversation, deliver_from_task
-from messaging.outbox.records import record_push
+from messaging.outbox.records import UnverifiedOverVerified, record_push
 from messaging.outbox.retry import retry_delay
 from messaging.outbox.schedule import schedule_delivery
 from messaging.outbox.sweep import sweep_outbox
@@ -43,10 +43,18 @@ class FakeClient:
     every call waits until the test sets it: a Genesys that answers only when told."""
 
     def __init__(
-        self, errors=None, on_get=None, on_patch=None, hold=None, customer_attributes=None, authenticated=None
+        self,
+        errors=None,
+        on_get=None,
+        on_patch=None,
+        hold=None,
+        customer_attributes=None,
+        authenticated=None,
+        shown_sub=None,
     ):
         self.calls: list[tuple] = []
         self.authenticated = authenticated  # the customer's `authenticated` (None: the key is absent)
+        self.shown_sub = shown_sub  # fromAddress.addressDisplayable (None: no fromAddress)
         self.customer_attributes = dict(customer_attributes or {})
         self.errors = list(errors or [])
         self.on_get = on_get
@@ -75,6 +83,7 @@ class FakeClient:
                     "purpose": "customer",
                     "attributes": dict(self.customer_attributes),
                     **({} if self.authenticated is None else {"authenticated": self.authenticated}),
+                    **({} if self.shown_sub is None else {"fromAddress": {"addressDisplayable": self.shown_sub}}),
                 },
             ],
         }
@@ -154,7 +163,15 @@ def test_unverified_attributes_empty_every_member_key(db):
     assert attributes["verified"] == "false"
     assert attributes["isAuthenticated"] == "false"
     assert attributes["memberId"] == attributes["membershipLevel"] == attributes["email"] == ""
-    assert attributes["memberToken"] == ""
+    assert "memberToken" not in attributes  # never pushed: nothing to empty
+
+
+def test_in_authenticated_mode_no_member_token_key_is_pushed(alice, settings):
+    # Issue 22: the page sets no token in authenticated mode, so the push names none (token mode empties it).
+    settings.GENESYS_AUTHENTICATED_MESSAGING = True
+    assert "memberToken" not in verified_attributes(member_of(alice), at=timezone.now())
+    settings.GENESYS_AUTHENTICATED_MESSAGING = False
+    assert verified_attributes(member_of(alice), at=timezone.now())["memberToken"] == ""
 
 
 def test_member_without_an_email_still_overwrites_the_key(make_member):
@@ -217,7 +234,7 @@ def test_repeat_with_the_same_attributes_keeps_the_version(alice):
     assert again.attributes["verifiedAt"] == first.attributes["verifiedAt"]
 
 
-def test_changed_attributes_make_a_new_version_and_supersede_older_ones(alice):
+def test_changed_attributes_make_a_new_version_and_supersede_older_ones(alice, bob):
     profile = member_of(alice)
     cid = uuid.uuid4()
     first = record(cid, profile)
@@ -225,10 +242,21 @@ def test_changed_attributes_make_a_new_version_and_supersede_older_ones(alice):
     assert (first.version, second.version) == (1, 2)
     first.refresh_from_db()
     assert first.state == State.SUPERSEDED
-    third = record(cid, None)
-    assert third.version == 3 and not third.verified
+    third = record(cid, member_of(bob))  # newer verified attributes replace verified ones, whoever they name
+    assert third.version == 3 and third.verified and third.user == bob
     link = ConversationLink.objects.get(conversation_id=cid)
-    assert link.user is None and link.verified is False
+    assert link.user == bob and link.verified is True
+
+
+def test_nothing_unverified_is_recorded_over_a_verified_conversation(alice):
+    # Finding 1 of issue 21: an unverified update delivered over a verified conversation wiped it.
+    cid = uuid.uuid4()
+    verified = record(cid, member_of(alice))
+    with pytest.raises(UnverifiedOverVerified), transaction.atomic():  # the caller's transaction rolls back
+        record(cid, None)
+    assert list(AttributePush.objects.filter(conversation__conversation_id=cid)) == [verified]
+    link = ConversationLink.objects.get(conversation_id=cid)
+    assert link.user == alice and link.verified is True
 
 
 # --- delivery ---
@@ -499,8 +527,31 @@ def test_verify_conversation_end_to_end_with_a_fake(alice, member_token):
     assert result.verified and result.push_state == "delivered" and result.reason == "verified"
     assert client.methods() == ["GET", "PATCH"]  # the check's GET found the customer for the PATCH
     assert result.attributes["membershipLevel"] == "Gold" and result.attributes["verified"] == "true"
-    forged = verify_conversation(conversation_id=cid, member_token="x" * 73, client=client, budget_seconds=None)
-    assert not forged.verified and forged.version == 2 and forged.attributes["memberId"] == ""
+    for bad in ["x" * 73, "x", ""]:
+        refused = verify_conversation(conversation_id=cid, member_token=bad, client=client, budget_seconds=None)
+        assert not refused.verified and refused.push_state == "none" and refused.attributes["memberId"] == ""
+    assert client.methods() == ["GET", "PATCH"]  # nothing asked of Genesys, nothing pushed over the verified
+    assert AttributePush.objects.get().verified
+
+
+def test_a_dead_token_or_unknown_sub_costs_no_genesys_call_and_records_nothing(alice, member_token):
+    client = FakeClient(authenticated=True)
+    cid = uuid.uuid4()
+    revoked = member_token(alice)
+    from messaging.models import MemberTokenGrant
+
+    MemberTokenGrant.objects.update(revoked_at=timezone.now())
+    for token, sub, reason in [
+        ("", "", "no_token"),
+        (revoked, "", "revoked"),
+        ("", str(uuid.uuid4()), "unknown_member"),
+        ("", "not-a-uuid", "unknown_member"),
+    ]:
+        result = verify_conversation(
+            conversation_id=cid, member_token=token, sub=sub, client=client, budget_seconds=None
+        )
+        assert (result.verified, result.reason, result.push_state, result.version) == (False, reason, "none", 0)
+    assert client.calls == [] and not ConversationLink.objects.exists() and not AttributePush.objects.exists()
 
 
 def test_level_change_repushes_open_conversations_only(alice, bob, django_capture_on_commit_callbacks):
@@ -595,7 +646,7 @@ def test_the_answer_says_pending_while_another_delivery_holds_the_conversation(a
 def test_a_sub_of_an_authenticated_customer_verifies_the_member(alice):
     cid = uuid.uuid4()
     sub = str(alice.member_profile.member_id)
-    client = FakeClient(authenticated=True)
+    client = FakeClient(authenticated=True, shown_sub=sub)
     result = verify_conversation(conversation_id=cid, member_token="", sub=sub, client=client, budget_seconds=None)
     assert result.verified and result.reason == "verified" and result.push_state == "delivered"
     assert client.methods() == ["GET", "PATCH"]  # the check's GET found the customer for the PATCH
@@ -612,7 +663,29 @@ def test_a_sub_on_a_customer_genesys_did_not_authenticate_proves_nothing(alice, 
         conversation_id=uuid.uuid4(), member_token="", sub=sub, client=client, budget_seconds=None
     )
     assert not result.verified and result.reason == "not_authenticated"
-    assert client.patched()[-1]["verified"] == "false" and client.patched()[-1]["memberId"] == ""
+    assert client.methods() == ["GET"] and not AttributePush.objects.exists()  # answered, nothing pushed
+
+
+@pytest.mark.parametrize("shown", ["bob", "", None, "ALICE"])
+def test_a_sub_that_is_not_the_identity_genesys_authenticated_proves_nothing(alice, bob, shown):
+    # Finding 7 of issue 21: bob's sub on a conversation Genesys authenticated as alice answered verified "true".
+    alice_sub, bob_sub = str(alice.member_profile.member_id), str(bob.member_profile.member_id)
+    shown_sub = {"bob": alice_sub, "ALICE": alice_sub.upper()}.get(shown, shown)
+    client = FakeClient(authenticated=True, shown_sub=shown_sub)
+    cid = uuid.uuid4()
+    result = verify_conversation(conversation_id=cid, member_token="", sub=bob_sub, client=client, budget_seconds=None)
+    assert not result.verified and result.reason == "sub_mismatch" and result.push_state == "none"
+    assert client.methods() == ["GET"] and not AttributePush.objects.exists()
+
+
+def test_the_from_address_check_can_be_switched_off(alice, settings):
+    settings.GENESYS_VERIFY_SUB_ON_FROM_ADDRESS = False
+    sub = str(alice.member_profile.member_id)
+    client = FakeClient(authenticated=True)
+    result = verify_conversation(
+        conversation_id=uuid.uuid4(), member_token="", sub=sub, client=client, budget_seconds=None
+    )
+    assert result.verified and result.reason == "verified"
 
 
 def test_an_unknown_sub_proves_nothing(alice):
