@@ -169,11 +169,13 @@ STORAGES = {
     },
 }
 
-# --- Login rate limits (django-ratelimit, counted in the shared cache). Per username is the tighter one, so a
-# guessed account locks without locking out everyone behind the same NAT. ---
+# --- Login rate limits (django-ratelimit, counted in the shared cache; accounts/ratelimits.py). Per username at one
+# address is the tightest, so a guessed account locks for the guesser without locking out everyone behind the same
+# NAT, nor the member elsewhere; the global per-username budget stops guessing spread over many addresses. ---
 RATELIMIT_VIEW = "accounts.views.ratelimited"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 LOGIN_RATE_PER_USERNAME = env.str("LOGIN_RATE_PER_USERNAME", default="5/m")
+LOGIN_RATE_PER_USERNAME_GLOBAL = env.str("LOGIN_RATE_PER_USERNAME_GLOBAL", default="30/m")
 LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="30/m")
 # Behind a proxy, the client's address comes from this header (set by the proxy, never by the client).
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
@@ -190,9 +192,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Member Messaging <no
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # A reset link works once (its token covers the password hash) and for this many seconds.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
-# Reset requests allowed per client address and per email address (accounts/reset_limits.py); beyond, 429.
+# Reset requests allowed per client address, per email address at one client address, and per email address from
+# every client address (accounts/reset_limits.py); beyond any, 429.
 PASSWORD_RESET_RATE_PER_IP = env.str("PASSWORD_RESET_RATE_PER_IP", default="10/h")
 PASSWORD_RESET_RATE_PER_EMAIL = env.str("PASSWORD_RESET_RATE_PER_EMAIL", default="3/h")
+PASSWORD_RESET_RATE_PER_EMAIL_GLOBAL = env.str("PASSWORD_RESET_RATE_PER_EMAIL_GLOBAL", default="10/h")
 
 SILENCED_SYSTEM_CHECKS = [
     # Django's own Redis backend increments atomically; django-ratelimit only lists django-redis by name.
