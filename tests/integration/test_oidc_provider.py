@@ -220,3 +220,41 @@ def test_code_exchanges_are_counted_by_outcome(alice, auth_code_for):
     assert _exchange(client, code).status_code == 200
     assert _exchange(client, code).status_code == 400  # the same code again
     assert (count("exchanged"), count("refused")) == (before["exchanged"] + 1, before["refused"] + 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"codeChallenge": "c" * 43, "nonce": "n" * 256},
+        {"codeChallenge": "c" * 129, "nonce": "n"},
+        {"codeChallenge": "c" * 42 + "+", "nonce": "n"},
+        {"codeChallenge": "c" * 43 + "\x00", "nonce": "n"},
+        {"codeChallenge": "c" * 43, "nonce": "n\x00"},
+        {"codeChallenge": "c" * 43, "nonce": "n", "redirectUri": "http://127.0.0.1:8000/\x00"},
+        {"codeChallenge": "c" * 43, "nonce": "n", "redirectUri": "http://127.0.0.1:8000/" + "a" * 5000},
+        {"codeChallenge": 43, "nonce": "n"},
+        {"codeChallenge": "c" * 43, "nonce": ["n"]},
+        {"codeChallenge": "c" * 43, "nonce": {"n": {"n": None}}},
+        ["codeChallenge", "nonce"],
+        "a string",
+        None,
+    ],
+)
+def test_bad_auth_code_requests_get_a_400_json_error_never_a_500(alice, genesys_oidc_client, body):
+    """Issue 21 (8): over-long nonces and challenges or a NUL byte reached PostgreSQL (DataError, a 500)."""
+    from oauth2_provider.models import get_grant_model
+
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    response = client.post(AUTH_CODE_URL, json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert not get_grant_model().objects.exists()
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe{", b'{"nonce": "n', b"\x00"])
+def test_a_body_that_is_not_json_gets_a_400(alice, genesys_oidc_client, raw):
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    response = client.post(AUTH_CODE_URL, raw, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
