@@ -303,6 +303,10 @@ GENESYS_OIDC_REDIRECT_URIS = env.list(
         f"http://localhost:{env.int('PORT', default=8000)}/",
     ],
 )
+# Failed client authentications at /o/token/ allowed per client address and per client id named; beyond either, 429
+# before any secret is hashed (accounts/token_endpoint.py). Successful exchanges and refreshes never count.
+OIDC_TOKEN_AUTH_FAILURES_PER_IP = env.str("OIDC_TOKEN_AUTH_FAILURES_PER_IP", default="10/m")
+OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT = env.str("OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT", default="60/m")
 # Codes for the page's getAuthCode allowed per member (a page asks once per session and on reAuthenticate).
 OIDC_AUTH_CODE_RATE = env.str("OIDC_AUTH_CODE_RATE", default="30/m")
 try:

@@ -6,6 +6,7 @@ import io
 import json
 
 import pytest
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.management import call_command
 from django.test import Client, override_settings
 from jwcrypto import jwk, jwt
@@ -258,3 +259,65 @@ def test_a_body_that_is_not_json_gets_a_400(alice, genesys_oidc_client, raw):
     client.force_login(alice)
     response = client.post(AUTH_CODE_URL, raw, content_type="application/json")
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+class CountingHasher(MD5PasswordHasher):
+    """The suite's MD5 hasher, counting every hash it computes (a check of a secret is one)."""
+
+    computed = 0
+
+    def encode(self, password, salt):
+        CountingHasher.computed += 1
+        return super().encode(password, salt)
+
+
+def _client_auth(client: Client, client_id: str, secret: str):
+    form = {"grant_type": "authorization_code", "code": "x", "redirect_uri": "http://127.0.0.1:8000/"}
+    return client.post("/o/token/", form, HTTP_AUTHORIZATION=_basic(client_id, secret))
+
+
+def test_an_unknown_client_id_costs_the_same_hashing_as_a_wrong_secret(genesys_oidc_client, settings):
+    """Issue 21 (5): a wrong secret cost a hash (383 ms in production) and an unknown id none (7 ms): the time
+    told which client ids exist."""
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
+    costs = {}
+    for name, client_id in {"wrong secret": settings.GENESYS_OIDC_CLIENT_ID, "unknown id": "no-such-client"}.items():
+        CountingHasher.computed = 0
+        assert _client_auth(Client(), client_id, "not-the-secret").status_code == 401
+        costs[name] = CountingHasher.computed
+    assert costs["wrong secret"] >= 1
+    assert costs["unknown id"] == costs["wrong secret"]
+
+
+def test_failed_client_authentications_are_limited_per_address_before_any_hash(genesys_oidc_client, settings):
+    settings.OIDC_TOKEN_AUTH_FAILURES_PER_IP = "3/m"
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
+    stranger = Client(REMOTE_ADDR="10.6.6.6")
+    for i in range(3):
+        assert _client_auth(stranger, f"guess-{i}", "x").status_code == 401
+    CountingHasher.computed = 0
+    refused = _client_auth(stranger, settings.GENESYS_OIDC_CLIENT_ID, settings.GENESYS_OIDC_CLIENT_SECRET)
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+    assert refused.json()["error"] == "slow_down"
+    assert CountingHasher.computed == 0
+    # Genesys, at its own address, is not affected.
+    assert _client_auth(Client(REMOTE_ADDR="192.0.2.1"), settings.GENESYS_OIDC_CLIENT_ID, "wrong").status_code == 401
+
+
+def test_failed_client_authentications_are_limited_per_client_id_from_any_address(genesys_oidc_client, settings):
+    settings.OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT = "4/m"
+    for i in range(4):
+        assert _client_auth(Client(REMOTE_ADDR=f"10.7.0.{i}"), "ＧＥＮ", "x").status_code == 401
+    assert _client_auth(Client(REMOTE_ADDR="10.7.1.1"), "ＧＥＮ", "x").status_code == 429
+    client_id = settings.GENESYS_OIDC_CLIENT_ID
+    body_auth = {"grant_type": "authorization_code", "code": "x", "client_id": client_id, "client_secret": "no"}
+    for i in range(4):
+        assert Client(REMOTE_ADDR=f"10.8.0.{i}").post("/o/token/", body_auth).status_code == 401
+    assert _client_auth(Client(REMOTE_ADDR="10.8.1.1"), client_id, "still-wrong").status_code == 429
+
+
+def test_successful_exchanges_never_spend_the_failure_budgets(alice, auth_code_for, settings):
+    settings.OIDC_TOKEN_AUTH_FAILURES_PER_IP = "2/m"
+    settings.OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT = "2/m"
+    for _ in range(4):
+        assert _exchange(Client(), auth_code_for(alice)).status_code == 200
