@@ -14,11 +14,19 @@ REDIRECT_URI_MAX_LENGTH = 2048
 
 class MemberDetailsForm(forms.Form):
     """What a member may change about themselves: their name and email. The level is not a field, so a posted
-    `level` is ignored."""
+    `level` is ignored. A new email needs the current password: a stolen session alone must not move the
+    account's mail (and so its password resets) to another inbox."""
 
     first_name = forms.CharField(max_length=150, required=False, label="First name")
     last_name = forms.CharField(max_length=150, required=False, label="Last name")
     email = forms.EmailField(max_length=254, label="Email")
+    current_password = forms.CharField(
+        required=False,
+        strip=False,
+        label="Current password",
+        help_text="Needed only to change your email address.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
     def __init__(self, *args, user: AbstractBaseUser, **kwargs) -> None:
         kwargs.setdefault("initial", {"first_name": user.first_name, "last_name": user.last_name, "email": user.email})
@@ -32,6 +40,21 @@ class MemberDetailsForm(forms.Form):
         if taken:
             raise forms.ValidationError("Another account uses this email address.")
         return email
+
+    def email_changed(self) -> bool:
+        """A different mailbox: a change of case only keeps the same one (and needs no password)."""
+        new = self.cleaned_data.get("email")
+        return new is not None and new.casefold() != (self.user.email or "").casefold()
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.email_changed() and not self.user.check_password(cleaned.get("current_password", "")):
+            self.add_error("current_password", "Enter your current password to change your email address.")
+        return cleaned
+
+    def details(self) -> dict[str, str]:
+        """The cleaned name and email (the password is only a check)."""
+        return {name: self.cleaned_data[name] for name in ("first_name", "last_name", "email")}
 
 
 class AuthCodeRequestForm(forms.Form):

@@ -54,6 +54,12 @@ def signed_in_username(request: HttpRequest) -> str | None:
     return user.get_username() if user.is_authenticated else None
 
 
+def password_checking_username(request: HttpRequest) -> str | None:
+    """The signed-in account when the POST carries its current password (the member page's email change); None
+    otherwise: a change of name alone checks no password, so nothing is counted."""
+    return signed_in_username(request) if request.POST.get("current_password") else None
+
+
 def reset_link_username(request: HttpRequest) -> str | None:
     """The account a password-reset link is for, from its `uidb64` URL argument ("" when it names nobody)."""
     uidb64 = request.resolver_match.kwargs.get("uidb64", "") if request.resolver_match else ""

@@ -150,7 +150,7 @@ def test_page_views_do_not_count(client, alice, small_budgets):
 
 
 @pytest.mark.parametrize(
-    "name", ["login", "password_change", "admin:login", "admin:password_change"], ids=lambda name: name
+    "name", ["login", "password_change", "admin:login", "admin:password_change", "member_page"], ids=lambda name: name
 )
 def test_every_password_form_is_mounted_limited(name):
     """By name, so the admin's own reverse() lands on the limited mount, not on the one behind it."""
