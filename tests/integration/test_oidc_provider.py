@@ -321,3 +321,18 @@ def test_successful_exchanges_never_spend_the_failure_budgets(alice, auth_code_f
     settings.OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT = "2/m"
     for _ in range(4):
         assert _exchange(Client(), auth_code_for(alice)).status_code == 200
+
+
+def test_userinfo_takes_the_access_token_only_from_the_authorization_header(alice, auth_code_for):
+    """Issue 21 (9): the query string and the form body were accepted too (tokens in URLs end up in logs)."""
+    client = Client()
+    access = _exchange(client, auth_code_for(alice)).json()["access_token"]
+    assert client.get(f"/o/userinfo/?access_token={access}").status_code == 401
+    assert client.post("/o/userinfo/", {"access_token": access}).status_code == 401
+    assert client.get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 200
+
+
+def test_discovery_advertises_only_rs256_and_the_revocation_endpoint(client):
+    document = client.get(DISCOVERY).json()
+    assert document["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert document["revocation_endpoint"] == "http://testserver/o/revoke_token/"
