@@ -36,11 +36,12 @@ from .models import MemberProfile
 SCOPES = "openid email profile"
 # How long a used authorization code is remembered, so that its replay revokes what its first exchange issued.
 USED_CODE_MEMORY_SECONDS = 60 * 60
-CLAIMS = ("sub", "email", "given_name", "family_name", "name")
+CLAIMS = ("sub", "email", "email_verified", "given_name", "family_name", "name")
 
 
 class MemberClaimsValidator(OAuth2Validator):
-    """django-oauth-toolkit's validator with the member's claims (scopes: `profile` names, `email` the address)."""
+    """django-oauth-toolkit's validator with the member's claims (scopes: `profile` names, `email` the address,
+    never verified). Only members have claims: codes are issued to members only (issue_auth_code)."""
 
     def get_claim_dict(self, request: Any) -> dict[str, Any]:
         user = request.user
@@ -48,6 +49,9 @@ class MemberClaimsValidator(OAuth2Validator):
         return {
             "sub": str(profile.member_id),
             "email": user.email,
+            # The site never confirms an address (the member types it, with their password), so it says so
+            # (OpenID Connect Core 5.1): a relying party that needs a verified address must not take this one.
+            "email_verified": False,
             "given_name": user.first_name,
             "family_name": user.last_name,
             "name": user.get_full_name() or user.get_username(),

@@ -18,7 +18,9 @@ member_level_changed = Signal()
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="accounts.create_member_profile")
 def create_member_profile(sender, instance, created, raw=False, **kwargs) -> None:
-    if created and not raw:
+    """Every new user is a member, except a superuser: an operator is no member (no public id, no chat identity,
+    no ID token) unless an admin gives them a profile."""
+    if created and not raw and not instance.is_superuser:
         from .services import ensure_member_profile
 
         ensure_member_profile(user=instance)

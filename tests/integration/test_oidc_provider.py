@@ -131,6 +131,7 @@ def test_token_endpoint_with_the_right_verifier_gives_an_id_token_with_the_membe
     claims = json.loads(token.claims)
     assert claims["sub"] == str(alice.member_profile.member_id) != str(alice.pk)
     assert claims["email"] == "alice@example.com"
+    assert claims["email_verified"] is False  # the site never confirms the address the member typed
     assert (claims["given_name"], claims["family_name"], claims["name"]) == ("Alice", "Anders", "Alice Anders")
     assert claims["nonce"] == code["nonce"]
     assert claims["aud"] == settings.GENESYS_OIDC_CLIENT_ID
@@ -172,6 +173,7 @@ def test_userinfo_answers_the_members_claims(alice, auth_code_for):
     assert info == {
         "sub": str(alice.member_profile.member_id),
         "email": "alice@example.com",
+        "email_verified": False,
         "given_name": "Alice",
         "family_name": "Anders",
         "name": "Alice Anders",
@@ -336,3 +338,30 @@ def test_discovery_advertises_only_rs256_and_the_revocation_endpoint(client):
     document = client.get(DISCOVERY).json()
     assert document["id_token_signing_alg_values_supported"] == ["RS256"]
     assert document["revocation_endpoint"] == "http://testserver/o/revoke_token/"
+
+
+def test_a_superuser_is_no_member_and_gets_no_code(genesys_oidc_client):
+    """Issue 21 (9): the superuser got a member profile, and so a chat identity and ID tokens."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import MemberProfile
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "x-Admin-2026")
+    assert not MemberProfile.objects.filter(user=root).exists()
+    client = Client()
+    client.force_login(root)
+    response = client.post(AUTH_CODE_URL, {"codeChallenge": "c" * 43, "nonce": "n"}, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"] == "access_denied"
+
+
+def test_a_superuser_an_admin_made_a_member_gets_a_code(genesys_oidc_client, levels):
+    from django.contrib.auth import get_user_model
+
+    from accounts.services import ensure_member_profile
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "x-Admin-2026")
+    ensure_member_profile(user=root)
+    client = Client()
+    client.force_login(root)
+    response = client.post(AUTH_CODE_URL, {"codeChallenge": "c" * 43, "nonce": "n"}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["authCode"]
