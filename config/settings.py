@@ -293,9 +293,14 @@ GENESYS_MEMBER_ADAPTER = "accounts.adapter.MembershipMemberAdapter"
 _AUTHENTICATED_MESSAGING = _GENESYS.get("GENESYS_AUTHENTICATED_MESSAGING", GENESYS_SANDBOX)
 GENESYS_OIDC_CLIENT_ID = env.str("GENESYS_OIDC_CLIENT_ID", default="")
 GENESYS_OIDC_CLIENT_SECRET = env.str("GENESYS_OIDC_CLIENT_SECRET", default="")
+if not DEBUG:
+    production.require_strong_client_secret(
+        "GENESYS_OIDC_CLIENT_SECRET", GENESYS_OIDC_CLIENT_SECRET, published=sandbox_defaults.OIDC_CLIENT_SECRET
+    )
 if GENESYS_SANDBOX:
     GENESYS_OIDC_CLIENT_ID = GENESYS_OIDC_CLIENT_ID or sandbox_defaults.OIDC_CLIENT_ID
-    GENESYS_OIDC_CLIENT_SECRET = GENESYS_OIDC_CLIENT_SECRET or sandbox_defaults.OIDC_CLIENT_SECRET
+    # With DEBUG off never the published secret: production registers no client until one of its own is set.
+    GENESYS_OIDC_CLIENT_SECRET = GENESYS_OIDC_CLIENT_SECRET or (sandbox_defaults.OIDC_CLIENT_SECRET if DEBUG else "")
 # Redirect URIs registered for the Genesys client; the first is the one the page's codes carry by default. The
 # code comes back to the page as JSON, so nothing is ever served at it: it only has to match at the exchange.
 GENESYS_OIDC_REDIRECT_URIS = env.list(
