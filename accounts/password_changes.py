@@ -29,4 +29,5 @@ class EndAuthenticatedMessagingOnPasswordChange:
         revoke_member_tokens(user_id=user.pk)
 
     def get_help_text(self) -> str:
-        return ""
+        # Listed with the rules under every new-password field (Django renders one item per validator).
+        return "A new password signs you out everywhere else, the chat included."

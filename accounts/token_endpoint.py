@@ -1,4 +1,5 @@
-"""The provider's token endpoint (django-oauth-toolkit's TokenView), with three additions:
+"""The provider's token and revocation endpoints (django-oauth-toolkit's TokenView and RevokeTokenView), with
+three additions (the third for the token endpoint only):
 
 - Failed client authentications are limited per client address (`OIDC_TOKEN_AUTH_FAILURES_PER_IP`) and per client
   id named (`OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT`): once either budget is spent the endpoint answers 429 with
@@ -24,7 +25,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_ratelimit.core import get_usage
 from oauth2_provider.models import get_application_model
 from oauth2_provider.settings import oauth2_settings
-from oauth2_provider.views import TokenView
+from oauth2_provider.views import RevokeTokenView, TokenView
 
 from messaging import metrics
 
@@ -87,20 +88,33 @@ def too_many_failures(retry_after: int) -> JsonResponse:
     return response
 
 
-class CountedTokenView(TokenView):
-    """TokenView behind the failure budgets, with unknown client ids costing a hash; an authorization_code
-    grant's outcome is counted (other grants are not Genesys' exchange)."""
+class LimitedClientAuthentication:
+    """For an endpoint where clients authenticate (django-oauth-toolkit's token and revocation views): the
+    failure budgets checked before the view runs, a 401 counted against them, and an unknown client id hashed."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         client_id, secret = named_client(request)
         retry_after = seconds_until_allowed(request, client_id)
         if retry_after is not None:
             return too_many_failures(retry_after)
-        response = super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)  # type: ignore[misc]
         if response.status_code == 401:  # invalid_client: the client id or its secret was refused
             if client_id and not get_application_model().objects.filter(client_id=client_id).exists():
                 make_password(secret, hasher=oauth2_settings.CLIENT_SECRET_HASHER)
             count_failure(request, client_id)
+        return response
+
+
+class CountedTokenView(LimitedClientAuthentication, TokenView):
+    """TokenView behind the failure budgets; an authorization_code grant's outcome is counted (other grants are
+    not Genesys' exchange)."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
         if request.POST.get("grant_type") == "authorization_code":
             metrics.code_exchange(exchange_outcome(response.status_code))
         return response
+
+
+class LimitedRevokeTokenView(LimitedClientAuthentication, RevokeTokenView):
+    """RevokeTokenView behind the same failure budgets: it checks client secrets too."""

@@ -365,3 +365,14 @@ def test_a_superuser_an_admin_made_a_member_gets_a_code(genesys_oidc_client, lev
     client.force_login(root)
     response = client.post(AUTH_CODE_URL, {"codeChallenge": "c" * 43, "nonce": "n"}, content_type="application/json")
     assert response.status_code == 200 and response.json()["authCode"]
+
+
+def test_the_revocation_endpoint_shares_the_failure_budgets(genesys_oidc_client, settings):
+    settings.OIDC_TOKEN_AUTH_FAILURES_PER_IP = "2/m"
+    stranger = Client(REMOTE_ADDR="10.6.6.7")
+    header = _basic(settings.GENESYS_OIDC_CLIENT_ID, "wrong")
+    statuses = [
+        stranger.post("/o/revoke_token/", {"token": "x"}, HTTP_AUTHORIZATION=header).status_code for _ in range(3)
+    ]
+    assert statuses == [401, 401, 429]
+    assert _client_auth(stranger, settings.GENESYS_OIDC_CLIENT_ID, "wrong").status_code == 429
