@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
+from .forms import AuthCodeRequestForm
 from .oidc import AuthCodeRefused, issue_auth_code
 
 AUTH_CODE_GROUP = "messenger-auth-code"
@@ -26,12 +27,17 @@ def _auth_code_rate(group: str, request: HttpRequest) -> str:
     return settings.OIDC_AUTH_CODE_RATE
 
 
+def invalid_request(description: str) -> JsonResponse:
+    return JsonResponse({"error": "invalid_request", "error_description": description}, status=400)
+
+
 @never_cache
 @require_POST
 @ratelimit(group=AUTH_CODE_GROUP, key="user_or_ip", rate=_auth_code_rate, block=False)
 def messenger_auth_code(request: HttpRequest) -> JsonResponse:
     """POST (CSRF token in X-CSRFToken) `{"codeChallenge", "nonce", "redirectUri"?}` ->
     200 `{"authCode", "redirectUri", "nonce"}`; 403 for a visitor; 400 `{"error", "error_description"}` for a
+    body that is not a JSON object of strings, a field too long or malformed (AuthCodeRequestForm), or a
     request the provider refuses; 429 with Retry-After beyond OIDC_AUTH_CODE_RATE per member.
     """
     if not request.user.is_authenticated:
@@ -45,14 +51,17 @@ def messenger_auth_code(request: HttpRequest) -> JsonResponse:
     except ValueError:
         body = None
     if not isinstance(body, dict) or not all(isinstance(value, str) for value in body.values()):
-        return JsonResponse({"error": "invalid_request", "error_description": "A JSON object of strings."}, status=400)
+        return invalid_request("A JSON object of strings.")
+    form = AuthCodeRequestForm(body)
+    if not form.is_valid():
+        return invalid_request(form.first_error())
     try:
         issued = issue_auth_code(
             request,
             user=request.user,
-            code_challenge=body.get("codeChallenge", ""),
-            nonce=body.get("nonce", ""),
-            redirect_uri=body.get("redirectUri", ""),
+            code_challenge=form.cleaned_data["codeChallenge"],
+            nonce=form.cleaned_data["nonce"],
+            redirect_uri=form.cleaned_data["redirectUri"],
         )
     except AuthCodeRefused as refused:
         return JsonResponse({"error": refused.error, "error_description": refused.description}, status=400)

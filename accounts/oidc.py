@@ -10,14 +10,23 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import hashlib
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.urls import reverse
-from oauth2_provider.models import get_application_model
+from django.utils import timezone
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_application_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib import oauth2
@@ -25,11 +34,14 @@ from oauthlib import oauth2
 from .models import MemberProfile
 
 SCOPES = "openid email profile"
-CLAIMS = ("sub", "email", "given_name", "family_name", "name")
+# How long a used authorization code is remembered, so that its replay revokes what its first exchange issued.
+USED_CODE_MEMORY_SECONDS = 60 * 60
+CLAIMS = ("sub", "email", "email_verified", "given_name", "family_name", "name")
 
 
 class MemberClaimsValidator(OAuth2Validator):
-    """django-oauth-toolkit's validator with the member's claims (scopes: `profile` names, `email` the address)."""
+    """django-oauth-toolkit's validator with the member's claims (scopes: `profile` names, `email` the address,
+    never verified). Only members have claims: codes are issued to members only (issue_auth_code)."""
 
     def get_claim_dict(self, request: Any) -> dict[str, Any]:
         user = request.user
@@ -37,6 +49,9 @@ class MemberClaimsValidator(OAuth2Validator):
         return {
             "sub": str(profile.member_id),
             "email": user.email,
+            # The site never confirms an address (the member types it, with their password), so it says so
+            # (OpenID Connect Core 5.1): a relying party that needs a verified address must not take this one.
+            "email_verified": False,
             "given_name": user.first_name,
             "family_name": user.last_name,
             "name": user.get_full_name() or user.get_username(),
@@ -44,6 +59,51 @@ class MemberClaimsValidator(OAuth2Validator):
 
     def get_discovery_claims(self, request: Any) -> list[str]:
         return list(CLAIMS)
+
+    def invalidate_authorization_code(self, client_id: str, code: str, request: Any, *args, **kwargs) -> None:
+        """The grant is deleted (django-oauth-toolkit); who it was exchanged for, and when, is remembered."""
+        super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        started = getattr(request, "code_exchange_started", None) or timezone.now()
+        used = {"user": request.user.pk, "application": request.client.pk, "at": started.isoformat()}
+        cache.set(_used_code_key(code), used, USED_CODE_MEMORY_SECONDS)
+
+    def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args, **kwargs) -> bool:
+        """django-oauth-toolkit's check; a code that was already exchanged is refused and, as RFC 6749 4.1.2
+        asks, the tokens issued since its first exchange are revoked (whoever replays it stole it, or the one
+        who exchanged it first did)."""
+        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+            request.code_exchange_started = timezone.now()  # before this exchange's tokens are created
+            return True
+        used = cache.get(_used_code_key(code))
+        if used and client is not None and used["application"] == client.pk:
+            revoke_member_tokens(
+                user_id=used["user"], application=client, since=datetime.datetime.fromisoformat(used["at"])
+            )
+        return False
+
+
+def _used_code_key(code: str) -> str:
+    return "oidc-used-code:" + hashlib.sha256(code.encode()).hexdigest()
+
+
+def revoke_member_tokens(*, user_id: int, application: Any = None, since: datetime.datetime | None = None) -> int:
+    """Revoke the provider's refresh tokens of the user (each also deletes its access token, the
+    django-oauth-toolkit way) and delete their remaining access and ID tokens: Genesys' next refresh with any
+    of them is refused. Limited to one application and to tokens created from `since` when given. Returns how
+    many refresh tokens were revoked."""
+    revoked = 0
+    for model in (get_refresh_token_model(), get_access_token_model(), get_id_token_model()):
+        tokens = model.objects.filter(user_id=user_id)
+        if application is not None:
+            tokens = tokens.filter(application=application)
+        if since is not None:
+            tokens = tokens.filter(created__gte=since)
+        if model is get_refresh_token_model():
+            tokens = tokens.filter(revoked__isnull=True)
+        for token in tokens:
+            token.revoke()
+            revoked += model is get_refresh_token_model()
+    return revoked
 
 
 class AuthCodeRefused(Exception):

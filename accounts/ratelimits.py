@@ -1,9 +1,12 @@
 """One budget for every form that checks a password: site and admin sign-in and password change, reset confirm.
 
-Each POST to such a form counts once against the client address's budget (`LOGIN_RATE_PER_IP`) and once against
-the account's budget (`LOGIN_RATE_PER_USERNAME`), whichever form it was sent to: the groups and keys are the same
-everywhere, so an address that spent its budget on /accounts/login/ finds /admin/login/ closed too. The count
-happens before the view runs, so a blocked attempt never reaches the password check, right password or not.
+Each POST to such a form counts once against the client address's budget (`LOGIN_RATE_PER_IP`), once against the
+account's budget at that address (`LOGIN_RATE_PER_USERNAME`) and once against the account's budget from every
+address together (`LOGIN_RATE_PER_USERNAME_GLOBAL`, larger), whichever form it was sent to: the groups and keys are
+the same everywhere, so an address that spent its budget on /accounts/login/ finds /admin/login/ closed too. A
+stranger's five bad passwords close bob's account to the stranger's address only; a guesser spread over many
+addresses meets the global budget. The count happens before the view runs, so a blocked attempt never reaches the
+password check, right password or not.
 
 Mounting another password form limited is one call in its URLconf:
 
@@ -25,7 +28,8 @@ from django_ratelimit.core import get_usage
 
 # Group names predate the other forms; kept so that counters in a running cache stay valid across the deploy.
 ADDRESS_GROUP = "login-ip"
-USERNAME_GROUP = "login-user"
+USERNAME_GROUP = "login-user-at-ip"
+USERNAME_GLOBAL_GROUP = "login-user"
 USERNAME_KEY_LENGTH = 150
 
 UsernameOf = Callable[[HttpRequest], str | None]
@@ -33,8 +37,9 @@ View = Callable[..., HttpResponse]
 
 
 def normalised_username(username: str) -> str:
-    """The per-username key: trimmed and case-folded, so "Alice " and "alice" share one budget."""
-    return username.strip().casefold()[:USERNAME_KEY_LENGTH]
+    """The per-username key: the username as the user model normalises it before checking a password (NFKC, so
+    full-width "ｂob" is "bob"), then trimmed and case-folded, so "Alice ", "ｂob" and "bob" share one budget."""
+    return get_user_model().normalize_username(username).strip().casefold()[:USERNAME_KEY_LENGTH]
 
 
 def typed_username(request: HttpRequest) -> str | None:
@@ -49,6 +54,12 @@ def signed_in_username(request: HttpRequest) -> str | None:
     return user.get_username() if user.is_authenticated else None
 
 
+def password_checking_username(request: HttpRequest) -> str | None:
+    """The signed-in account when the POST carries its current password (the member page's email change); None
+    otherwise: a change of name alone checks no password, so nothing is counted."""
+    return signed_in_username(request) if request.POST.get("current_password") else None
+
+
 def reset_link_username(request: HttpRequest) -> str | None:
     """The account a password-reset link is for, from its `uidb64` URL argument ("" when it names nobody)."""
     uidb64 = request.resolver_match.kwargs.get("uidb64", "") if request.resolver_match else ""
@@ -58,6 +69,12 @@ def reset_link_username(request: HttpRequest) -> str | None:
     except (TypeError, ValueError, OverflowError, ValidationError):  # as PasswordResetConfirmView.get_user
         return ""
     return user.get_username() if user else ""
+
+
+def at_each_address(group: str, value: str) -> str:
+    """A group counting `value` separately at each client address (used with the "ip" key; django-ratelimit
+    hashes the group into the cache key): one address spending the budget of `value` leaves it open elsewhere."""
+    return f"{group}:{value}"
 
 
 # (django-ratelimit group, key: "ip" or a callable(group, request), rate such as "5/m")
@@ -81,7 +98,10 @@ def seconds_until_allowed(request: HttpRequest, username: str) -> int | None:
     account = normalised_username(username)
     budgets: list[Budget] = [(ADDRESS_GROUP, "ip", settings.LOGIN_RATE_PER_IP)]
     if account:
-        budgets.append((USERNAME_GROUP, lambda group, request: account, settings.LOGIN_RATE_PER_USERNAME))
+        budgets += [
+            (at_each_address(USERNAME_GROUP, account), "ip", settings.LOGIN_RATE_PER_USERNAME),
+            (USERNAME_GLOBAL_GROUP, lambda group, request: account, settings.LOGIN_RATE_PER_USERNAME_GLOBAL),
+        ]
     return count_against(request, budgets)
 
 

@@ -1,8 +1,9 @@
 """Profile creation, the level-change announcement (after which messaging re-pushes the member's open
 conversations), and the history row for a level change no service attributed (a plain `profile.save()`
-somewhere): no path changes a level silently."""
+somewhere): no path changes a level silently. Sign-out also revokes the member's OpenID Connect tokens."""
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import Signal, receiver
@@ -17,7 +18,9 @@ member_level_changed = Signal()
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="accounts.create_member_profile")
 def create_member_profile(sender, instance, created, raw=False, **kwargs) -> None:
-    if created and not raw:
+    """Every new user is a member, except a superuser: an operator is no member (no public id, no chat identity,
+    no ID token) unless an admin gives them a profile."""
+    if created and not raw and not instance.is_superuser:
         from .services import ensure_member_profile
 
         ensure_member_profile(user=instance)
@@ -64,3 +67,12 @@ def repush_on_level_rename(sender, instance: MembershipLevel, created, raw=False
             user_ids=MemberProfile.objects.filter(level_id=level_id).values_list("user_id", flat=True).iterator()
         )
     )
+
+
+@receiver(user_logged_out, dispatch_uid="accounts.revoke_provider_tokens_on_logout")
+def revoke_provider_tokens_on_logout(sender, request, user, **kwargs) -> None:
+    """Sign-out ends the member's authenticated messaging at the provider too: Genesys' next refresh is refused."""
+    if user is not None:
+        from .oidc import revoke_member_tokens
+
+        revoke_member_tokens(user_id=user.pk)

@@ -2,13 +2,19 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import messenger_views, views
-from .ratelimits import limit_password_attempts, reset_link_username, signed_in_username
+from .ratelimits import (
+    limit_password_attempts,
+    password_checking_username,
+    reset_link_username,
+    signed_in_username,
+)
 from .reset_limits import limit_reset_requests
 
 urlpatterns = [
     path("login/", limit_password_attempts(views.LoginView.as_view()), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
-    path("me/", views.member_page, name="member_page"),
+    # A POST with the current password (to change the email) is a password attempt like the forms below.
+    path("me/", limit_password_attempts(views.member_page, username_of=password_checking_username), name="member_page"),
     path("messenger/auth-code", messenger_views.messenger_auth_code, name="messenger_auth_code"),
     path(
         "password/change/",

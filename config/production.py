@@ -15,6 +15,9 @@ SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
 SECRET_KEY_INSECURE_PREFIX = "django-insecure-"
 _NEW_KEY_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
 SANDBOX_OPT_IN = "GENESYS_SANDBOX_IN_PRODUCTION"
+# A shared secret the site chooses (the OpenID Connect client's): as long as messaging's data-action password rule.
+CLIENT_SECRET_MIN_LENGTH = 32
+CLIENT_SECRET_MIN_UNIQUE_CHARACTERS = 5
 
 
 def require_strong_secret_key(secret_key: str, *, development_key: str) -> None:
@@ -70,4 +73,25 @@ def require_sandbox_opt_in(*, opted_in: bool, credentials: Mapping[str, str]) ->
         raise ImproperlyConfigured(
             f"{SANDBOX_OPT_IN} is on but {', '.join(missing)} are not set: production never uses the sandbox's "
             f"published credentials; set {', '.join(missing)} (the sandbox process reads the same variables)."
+        )
+
+
+def require_strong_client_secret(name: str, value: str, *, published: str) -> None:
+    """Raise ImproperlyConfigured when the secret setting `name` is set to `published` (the sandbox's value in
+    sandbox/defaults.py) or to something trivially guessable (under CLIENT_SECRET_MIN_LENGTH characters or
+    CLIENT_SECRET_MIN_UNIQUE_CHARACTERS distinct). Unset passes: the feature that needs it says so itself."""
+    if not value:
+        return
+    hint = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    if value == published:
+        raise ImproperlyConfigured(
+            f"{name}: the sandbox's development value, published in sandbox/defaults.py, is refused when DEBUG is "
+            f"off; set {name} to a long random value of your own ({hint}), then run `manage.py "
+            "genesys_oidc_client` and give Genesys' integration the same value."
+        )
+    if len(value) < CLIENT_SECRET_MIN_LENGTH or len(set(value)) < CLIENT_SECRET_MIN_UNIQUE_CHARACTERS:
+        raise ImproperlyConfigured(
+            f"{name} is too short for production ({len(value)} characters, {len(set(value))} distinct; at least "
+            f"{CLIENT_SECRET_MIN_LENGTH} characters and {CLIENT_SECRET_MIN_UNIQUE_CHARACTERS} distinct are "
+            f"needed): set {name} to a long random value ({hint})."
         )

@@ -153,6 +153,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: revokes the member's OpenID Connect tokens whenever a new password is saved (its module says why).
+    {"NAME": "accounts.password_changes.EndAuthenticatedMessagingOnPasswordChange"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -179,11 +181,13 @@ STORAGES = {
     },
 }
 
-# --- Login rate limits (django-ratelimit, counted in the shared cache). Per username is the tighter one, so a
-# guessed account locks without locking out everyone behind the same NAT. ---
+# --- Login rate limits (django-ratelimit, counted in the shared cache; accounts/ratelimits.py). Per username at one
+# address is the tightest, so a guessed account locks for the guesser without locking out everyone behind the same
+# NAT, nor the member elsewhere; the global per-username budget stops guessing spread over many addresses. ---
 RATELIMIT_VIEW = "accounts.views.ratelimited"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 LOGIN_RATE_PER_USERNAME = env.str("LOGIN_RATE_PER_USERNAME", default="5/m")
+LOGIN_RATE_PER_USERNAME_GLOBAL = env.str("LOGIN_RATE_PER_USERNAME_GLOBAL", default="30/m")
 LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="30/m")
 # Behind a proxy, the client's address comes from this header (set by the proxy, never by the client).
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
@@ -200,9 +204,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Member Messaging <no
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # A reset link works once (its token covers the password hash) and for this many seconds.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
-# Reset requests allowed per client address and per email address (accounts/reset_limits.py); beyond, 429.
+# Reset requests allowed per client address, per email address at one client address, and per email address from
+# every client address (accounts/reset_limits.py); beyond any, 429.
 PASSWORD_RESET_RATE_PER_IP = env.str("PASSWORD_RESET_RATE_PER_IP", default="10/h")
 PASSWORD_RESET_RATE_PER_EMAIL = env.str("PASSWORD_RESET_RATE_PER_EMAIL", default="3/h")
+PASSWORD_RESET_RATE_PER_EMAIL_GLOBAL = env.str("PASSWORD_RESET_RATE_PER_EMAIL_GLOBAL", default="10/h")
 
 SILENCED_SYSTEM_CHECKS = [
     # Django's own Redis backend increments atomically; django-ratelimit only lists django-redis by name.
@@ -298,9 +304,14 @@ GENESYS_MEMBER_ADAPTER = "accounts.adapter.MembershipMemberAdapter"
 _AUTHENTICATED_MESSAGING = _GENESYS.get("GENESYS_AUTHENTICATED_MESSAGING", GENESYS_SANDBOX)
 GENESYS_OIDC_CLIENT_ID = env.str("GENESYS_OIDC_CLIENT_ID", default="")
 GENESYS_OIDC_CLIENT_SECRET = env.str("GENESYS_OIDC_CLIENT_SECRET", default="")
+if not DEBUG:
+    production.require_strong_client_secret(
+        "GENESYS_OIDC_CLIENT_SECRET", GENESYS_OIDC_CLIENT_SECRET, published=sandbox_defaults.OIDC_CLIENT_SECRET
+    )
 if GENESYS_SANDBOX:
     GENESYS_OIDC_CLIENT_ID = GENESYS_OIDC_CLIENT_ID or sandbox_defaults.OIDC_CLIENT_ID
-    GENESYS_OIDC_CLIENT_SECRET = GENESYS_OIDC_CLIENT_SECRET or sandbox_defaults.OIDC_CLIENT_SECRET
+    # With DEBUG off never the published secret: production registers no client until one of its own is set.
+    GENESYS_OIDC_CLIENT_SECRET = GENESYS_OIDC_CLIENT_SECRET or (sandbox_defaults.OIDC_CLIENT_SECRET if DEBUG else "")
 # Redirect URIs registered for the Genesys client; the first is the one the page's codes carry by default. The
 # code comes back to the page as JSON, so nothing is ever served at it: it only has to match at the exchange.
 GENESYS_OIDC_REDIRECT_URIS = env.list(
@@ -310,6 +321,10 @@ GENESYS_OIDC_REDIRECT_URIS = env.list(
         f"http://localhost:{env.int('PORT', default=8000)}/",
     ],
 )
+# Failed client authentications at /o/token/ allowed per client address and per client id named; beyond either, 429
+# before any secret is hashed (accounts/token_endpoint.py). Successful exchanges and refreshes never count.
+OIDC_TOKEN_AUTH_FAILURES_PER_IP = env.str("OIDC_TOKEN_AUTH_FAILURES_PER_IP", default="10/m")
+OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT = env.str("OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT", default="60/m")
 # Codes for the page's getAuthCode allowed per member (a page asks once per session and on reAuthenticate).
 OIDC_AUTH_CODE_RATE = env.str("OIDC_AUTH_CODE_RATE", default="30/m")
 try:
@@ -347,6 +362,9 @@ OAUTH2_PROVIDER = {
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ID_TOKEN_EXPIRE_SECONDS": 300,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 300,
+    # Genesys refreshes with the provider while the member chats; a refresh token dies this long after its access
+    # token expired (django-oauth-toolkit enforces it at the refresh), and on sign-out or a password change.
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("REFRESH_TOKEN_EXPIRE_SECONDS", default=24 * 60 * 60),
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if DEBUG else ["https"],
 }
 

@@ -1,10 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from oauth2_provider import urls as oauth2_urls
 
 from accounts import views as account_views
+from accounts.oidc_views import DiscoveryView, HeaderOnlyUserInfoView
 from accounts.ratelimits import limit_password_attempts, signed_in_username
-from accounts.token_endpoint import CountedTokenView
+from accounts.token_endpoint import CountedTokenView, LimitedRevokeTokenView
 from health import views as health_views
 from messaging.monitoring import dashboard as messaging_dashboard
 
@@ -14,13 +15,21 @@ admin.site.site_title = "Member Messaging"
 # The OpenID Connect provider Genesys uses (accounts/oidc.py): authorize, token, revoke, and discovery, JWKS and
 # userinfo. Not mounted: application management, device flow, dynamic registration, RP-initiated logout.
 _OAUTH2_NAMES = {"authorize", "token", "revoke-token", "oidc-connect-discovery-info", "jwks-info", "user-info"}
-oidc_urlpatterns = [
-    # The token endpoint counts code exchanges for the metrics (accounts/token_endpoint.py).
+# Ours, in place of the toolkit's: the token and revocation endpoints (client-authentication failure limits; the
+# token endpoint's metrics: accounts/token_endpoint.py),
+# discovery (RS256 only, the revocation endpoint) and userinfo (header-only token): accounts/oidc_views.py.
+_OURS = [
     path("token/", CountedTokenView.as_view(), name="token"),
+    path("revoke_token/", LimitedRevokeTokenView.as_view(), name="revoke-token"),
+    re_path(r"^\.well-known/openid-configuration/?$", DiscoveryView.as_view(), name="oidc-connect-discovery-info"),
+    path("userinfo/", HeaderOnlyUserInfoView.as_view(), name="user-info"),
+]
+oidc_urlpatterns = [
+    *_OURS,
     *(
         pattern
         for pattern in oauth2_urls.base_urlpatterns + oauth2_urls.oidc_urlpatterns
-        if pattern.name in _OAUTH2_NAMES - {"token"}
+        if pattern.name in _OAUTH2_NAMES - {ours.name for ours in _OURS}
     ),
 ]
 

@@ -1,4 +1,5 @@
-"""Readiness probes: each returns (ok, detail) and never raises, never reports a secret."""
+"""Readiness probes: each returns (ok, detail) and never raises, never reports a secret. Details (database
+vendor, cache class, error texts) are for operators: health.views shows them only to whom may read the metrics."""
 
 import time
 import uuid
@@ -25,14 +26,33 @@ def check_cache() -> str:
     return cache.__class__.__name__
 
 
+# A failed Genesys login is remembered this long, for every process: probes in the meantime report it without
+# asking Genesys again (a probe every few seconds from each load balancer would otherwise be a login flood).
+GENESYS_FAILURE_MEMORY_SECONDS = 30
+GENESYS_FAILURE_KEY = "readyz:genesys-failure"
+
+
+class GenesysUnavailable(RuntimeError):
+    """The last attempt to get a Genesys token failed (its error type is the message; no text of Genesys')."""
+
+
 def check_genesys_token() -> str:
+    """A Genesys token is at hand: the cached one (no request), or one fetched now, at most once per
+    GENESYS_FAILURE_MEMORY_SECONDS across the cluster while logins fail."""
     from messaging.app_settings import app_settings
 
     if not app_settings.API_CONFIGURED:
         return "not configured"
     from messaging.genesys.oauth import get_access_token
 
-    get_access_token()  # cached: one fetch per token lifetime for the whole cluster
+    remembered = cache.get(GENESYS_FAILURE_KEY)
+    if remembered is not None:
+        raise GenesysUnavailable(remembered)
+    try:
+        get_access_token()  # cached: one fetch per token lifetime for the whole cluster
+    except Exception as error:
+        cache.set(GENESYS_FAILURE_KEY, type(error).__name__, GENESYS_FAILURE_MEMORY_SECONDS)
+        raise
     return "token available"
 
 

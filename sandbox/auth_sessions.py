@@ -33,6 +33,7 @@ class AuthGrant:
     claims: dict[str, str]
     expires_at: float
     revoked: bool = False
+    provider_refresh_token: str = ""  # refreshed at the provider before each Genesys refresh (oidc_relying_party)
 
     def usable(self) -> bool:
         return not self.revoked and time.time() < self.expires_at
@@ -54,14 +55,21 @@ class AuthSessions:
     _grants: dict[str, AuthGrant]  # by jwt
     _member_conversations: dict[str, str]  # sub -> conversation id
 
-    def grant_auth(self, claims: dict[str, Any]) -> dict[str, str]:
+    def _jwt_ttl(self, provider_ttl: int | None) -> float:
+        """Genesys' JWT lives auth_jwt_ttl "or the access token age, whichever is the smallest"."""
+        return min(self._config.auth_jwt_ttl, provider_ttl or self._config.auth_jwt_ttl)
+
+    def grant_auth(
+        self, claims: dict[str, Any], *, provider_refresh_token: str = "", provider_ttl: int | None = None
+    ) -> dict[str, str]:
         """A checked ID token's claims -> `{"jwt", "refreshToken"}` (the exchange's answer)."""
         with self._lock:
             grant = AuthGrant(
                 jwt=secrets.token_urlsafe(32),
                 refresh_token=secrets.token_urlsafe(32),
                 claims=kept_claims(claims),
-                expires_at=time.time() + self._config.auth_jwt_ttl,
+                expires_at=time.time() + self._jwt_ttl(provider_ttl),
+                provider_refresh_token=provider_refresh_token,
             )
             self._grants[grant.jwt] = grant
             self._stats["auth_exchanges"] += 1
@@ -73,18 +81,38 @@ class AuthSessions:
             self._stats["auth_exchanges_refused"] += 1
             self._stats["auth_refusals"] = [*self._stats["auth_refusals"][-19:], reason]
 
-    def refresh_auth(self, refresh_token: str) -> dict[str, str]:
-        """A new JWT for a refresh token of a grant not revoked (the old JWT stops working). Raises AuthRefused."""
+    def _live_grant(self, refresh_token: str) -> AuthGrant:
+        grant = next((g for g in self._grants.values() if g.refresh_token == refresh_token), None)
+        if grant is None or grant.revoked:
+            raise AuthRefused("unknown or revoked refresh token")
+        return grant
+
+    def provider_refresh_token(self, refresh_token: str) -> str:
+        """The provider's refresh token kept with the live grant of `refresh_token`. Raises AuthRefused."""
         with self._lock:
-            grant = next((g for g in self._grants.values() if g.refresh_token == refresh_token), None)
-            if grant is None or grant.revoked:
-                raise AuthRefused("unknown or revoked refresh token")
+            return self._live_grant(refresh_token).provider_refresh_token
+
+    def refresh_auth(
+        self, refresh_token: str, *, provider_refresh_token: str = "", provider_ttl: int | None = None
+    ) -> dict[str, str]:
+        """A new JWT for a refresh token of a grant not revoked (the old JWT stops working), after the provider
+        renewed its own (`provider_refresh_token`, kept for the next time). Raises AuthRefused."""
+        with self._lock:
+            grant = self._live_grant(refresh_token)
             del self._grants[grant.jwt]
             grant.jwt = secrets.token_urlsafe(32)
-            grant.expires_at = time.time() + self._config.auth_jwt_ttl
+            grant.expires_at = time.time() + self._jwt_ttl(provider_ttl)
+            grant.provider_refresh_token = provider_refresh_token
             self._grants[grant.jwt] = grant
             self._stats["auth_refreshes"] += 1
             return {"jwt": grant.jwt}
+
+    def end_auth(self, refresh_token: str, reason: str) -> None:
+        """The provider refused to refresh: the grant ends as a revoke ends it (its sessions become anonymous
+        strangers), and the reason is shown in /_stats `auth_refusals`. Raises AuthRefused."""
+        with self._lock:
+            self.revoke_auth(self._live_grant(refresh_token).jwt)
+            self.refuse_auth(reason)
 
     def revoke_auth(self, jwt: str) -> None:
         """DELETE token/revoke: the grant's JWT and refresh token stop working; sessions configured with it become

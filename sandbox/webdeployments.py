@@ -4,10 +4,12 @@ messaging's token routes (GENESYS.md, Authenticated messaging): the code exchang
 
 from __future__ import annotations
 
+import contextlib
+
 from werkzeug.wrappers import Request, Response
 
 from .http import genesys_error, json_response
-from .oidc_relying_party import ExchangeRefused, exchange_code
+from .oidc_relying_party import ExchangeRefused, exchange_code, refresh_at_provider
 from .routing import route
 from .state import AuthRefused, NotFound, State
 
@@ -78,16 +80,21 @@ def exchange(state: State, request: Request) -> Response:
     if not isinstance(oauth, dict) or not isinstance(data.get("deploymentId"), str):
         return genesys_error(400, message="Expected {deploymentId, oauth: {code, redirectUri, nonce}}.", headers=CORS)
     try:
-        claims = exchange_code(state.config, oauth)
+        exchanged = exchange_code(state.config, oauth)
     except ExchangeRefused as refused:
         state.refuse_auth(str(refused))
         return genesys_error(400, message=f"OAuth code exchange failed: {refused}", headers=CORS)
-    return json_response(state.grant_auth(claims), 200, CORS)
+    grant = state.grant_auth(
+        exchanged.claims, provider_refresh_token=exchanged.refresh_token, provider_ttl=exchanged.expires_in
+    )
+    return json_response(grant, 200, CORS)
 
 
 @route(f"{TOKEN}/refresh", "POST OPTIONS", "guest")
 def refresh(state: State, request: Request) -> Response:
-    """`{"refreshToken", "deploymentId"}` -> `{"jwt"}`; a revoked or unknown refresh token 401."""
+    """`{"refreshToken", "deploymentId"}` -> `{"jwt"}`, once the provider refreshed its own token
+    (oidc_relying_party: Genesys checks the member's session with the provider); a revoked or unknown refresh
+    token 401, and so is one the provider refused, whose grant then ends."""
     if request.method == "OPTIONS":
         return Response(status=204, headers=CORS)
     data = request.get_json(silent=True)
@@ -95,9 +102,21 @@ def refresh(state: State, request: Request) -> Response:
     if not isinstance(token, str) or not token:
         return genesys_error(400, message="Expected {refreshToken, deploymentId}.", headers=CORS)
     try:
-        return json_response(state.refresh_auth(token), 200, CORS)
+        # The provider is called outside the state's lock: a slow provider never stalls other sessions.
+        renewed = refresh_at_provider(state.config, state.provider_refresh_token(token))
     except AuthRefused:
         return genesys_error(401, message="The refresh token is not valid.", headers=CORS)
+    except ExchangeRefused as refused:
+        with contextlib.suppress(AuthRefused):  # revoked meanwhile: refused all the same
+            state.end_auth(token, str(refused))
+        return genesys_error(401, message="The refresh token is not valid.", headers=CORS)
+    try:
+        answer = state.refresh_auth(
+            token, provider_refresh_token=renewed.refresh_token, provider_ttl=renewed.expires_in
+        )
+    except AuthRefused:
+        return genesys_error(401, message="The refresh token is not valid.", headers=CORS)
+    return json_response(answer, 200, CORS)
 
 
 @route(f"{TOKEN}/revoke", "DELETE OPTIONS", "guest")

@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 
 from health.checks import run_probes
 
@@ -77,3 +78,46 @@ def test_a_failing_probe_is_reported_not_raised():
     assert ok is False
     assert checks["thing"]["ok"] is False and checks["thing"]["error"] == "ConnectionError: connection refused"
     assert checks["fine"] == {"ok": True, "detail": "yes", "ms": checks["fine"]["ms"]}
+
+
+def _genesys_unreachable(settings) -> None:
+    settings.GENESYS_CLIENT_ID = "someone"
+    settings.GENESYS_CLIENT_SECRET = "s3cret-value-never-shown"
+    settings.GENESYS_LOGIN_BASE = "http://127.0.0.1:9"  # nothing listens on the discard port
+    settings.GENESYS_API_BASE = "http://127.0.0.1:9"
+    settings.GENESYS_CONNECT_TIMEOUT = 0.5
+
+
+@pytest.mark.django_db
+def test_probes_while_genesys_login_fails_ask_genesys_once(client, settings, monkeypatch):
+    """Issue 21 (9): 13 public probes made 52 token requests while Genesys' login failed."""
+    from messaging.genesys import oauth
+
+    _genesys_unreachable(settings)
+    fetches = []
+    original = oauth.TokenService.fetch
+    monkeypatch.setattr(oauth.TokenService, "fetch", lambda self: fetches.append(1) or original(self))
+    prober = Client(REMOTE_ADDR="198.51.100.7")
+    statuses = [prober.get("/readyz").status_code for _ in range(13)]
+    assert statuses == [503] * 13
+    assert len(fetches) == 1
+
+
+@pytest.mark.django_db
+def test_the_public_sees_which_checks_pass_and_no_details(settings):
+    _genesys_unreachable(settings)
+    settings.METRICS_TOKEN = "an-operators-metrics-token"
+    public = Client(REMOTE_ADDR="198.51.100.7").get("/readyz")
+    assert public.status_code == 503
+    assert public.json() == {
+        "status": "fail",
+        "checks": {
+            "database": {"ok": True},
+            "cache": {"ok": True},
+            "genesys": {"ok": False},
+            "data_action": {"ok": True},
+        },
+    }
+    operator = Client(REMOTE_ADDR="198.51.100.7", HTTP_AUTHORIZATION="Bearer an-operators-metrics-token")
+    checks = operator.get("/readyz").json()["checks"]
+    assert checks["database"]["detail"] == "sqlite" and checks["genesys"]["error"].startswith("GenesysUnavailable")

@@ -5,9 +5,12 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.urls import reverse
 
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from accounts.models import LevelChange
+from tests.fixtures.tasks import run_queued_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +52,7 @@ def test_the_header_links_to_the_page_for_a_member_only(client, member):
 
 
 def test_the_member_edits_name_and_email(member, alice):
-    response = member.post(reverse("member_page"), details(email="Alicia@Example.COM"))
+    response = member.post(reverse("member_page"), details(email="Alicia@Example.COM", current_password=DEMO_PASSWORD))
     assert response.status_code == 302 and response.url == reverse("member_page")
     alice.refresh_from_db()
     assert (alice.first_name, alice.last_name, alice.email) == ("Alicia", "Anders-Berg", "Alicia@example.com")
@@ -84,3 +87,52 @@ def test_invalid_details_are_refused_and_nothing_is_saved(member, alice, bob, em
 def test_keeping_ones_own_email_in_another_case_is_allowed(member, alice):
     assert member.post(reverse("member_page"), details(email="ALICE@example.com")).status_code == 302
     assert get_user_model().objects.get(pk=alice.pk).email == "ALICE@example.com"
+
+
+@pytest.mark.parametrize("password", [None, "", "wrong-guess"])
+def test_a_stolen_session_cannot_move_the_accounts_email(member, alice, password):
+    """Issue 21 (3): the email changed with the cookie alone, and the password reset then went to the thief."""
+    form = details(email="thief@example.net")
+    if password is not None:
+        form["current_password"] = password
+    response = member.post(reverse("member_page"), form)
+    assert response.status_code == 200
+    assert "Enter your current password to change your email address." in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.com"
+    run_queued_tasks()
+    assert mail.outbox == []
+
+
+def test_a_name_alone_changes_without_the_password(member, alice):
+    assert member.post(reverse("member_page"), details()).status_code == 302
+    alice.refresh_from_db()
+    assert alice.first_name == "Alicia"
+
+
+def test_the_old_address_is_told_of_a_new_email(member, alice):
+    member.post(reverse("member_page"), details(email="alicia@example.org", current_password=DEMO_PASSWORD))
+    assert run_queued_tasks() == 1
+    (notice,) = mail.outbox
+    assert notice.to == ["alice@example.com"]
+    assert notice.subject == "The email address of your Member Messaging account was changed"
+    assert "a***@example.org" in notice.body and "alicia@example.org" not in notice.body
+
+
+def test_wrong_passwords_on_the_email_change_spend_the_password_budget(member, alice, settings):
+    settings.LOGIN_RATE_PER_USERNAME = "3/m"
+    for _ in range(3):
+        member.post(reverse("member_page"), details(email="thief@example.net", current_password="guess"))
+    refused = member.post(reverse("member_page"), details(email="thief@example.net", current_password=DEMO_PASSWORD))
+    assert refused.status_code == 429
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.com"
+
+
+def test_a_password_change_is_told_to_the_accounts_address(member, alice):
+    form = {"old_password": DEMO_PASSWORD, "new_password1": "Brand-new-2026!", "new_password2": "Brand-new-2026!"}
+    assert member.post(reverse("password_change"), form).status_code == 302
+    assert run_queued_tasks() == 1
+    (notice,) = mail.outbox
+    assert notice.to == ["alice@example.com"]
+    assert notice.subject == "The password of your Member Messaging account was changed"

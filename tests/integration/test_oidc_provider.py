@@ -6,6 +6,7 @@ import io
 import json
 
 import pytest
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.management import call_command
 from django.test import Client, override_settings
 from jwcrypto import jwk, jwt
@@ -130,6 +131,7 @@ def test_token_endpoint_with_the_right_verifier_gives_an_id_token_with_the_membe
     claims = json.loads(token.claims)
     assert claims["sub"] == str(alice.member_profile.member_id) != str(alice.pk)
     assert claims["email"] == "alice@example.com"
+    assert claims["email_verified"] is False  # the site never confirms the address the member typed
     assert (claims["given_name"], claims["family_name"], claims["name"]) == ("Alice", "Anders", "Alice Anders")
     assert claims["nonce"] == code["nonce"]
     assert claims["aud"] == settings.GENESYS_OIDC_CLIENT_ID
@@ -171,6 +173,7 @@ def test_userinfo_answers_the_members_claims(alice, auth_code_for):
     assert info == {
         "sub": str(alice.member_profile.member_id),
         "email": "alice@example.com",
+        "email_verified": False,
         "given_name": "Alice",
         "family_name": "Anders",
         "name": "Alice Anders",
@@ -220,3 +223,156 @@ def test_code_exchanges_are_counted_by_outcome(alice, auth_code_for):
     assert _exchange(client, code).status_code == 200
     assert _exchange(client, code).status_code == 400  # the same code again
     assert (count("exchanged"), count("refused")) == (before["exchanged"] + 1, before["refused"] + 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"codeChallenge": "c" * 43, "nonce": "n" * 256},
+        {"codeChallenge": "c" * 129, "nonce": "n"},
+        {"codeChallenge": "c" * 42 + "+", "nonce": "n"},
+        {"codeChallenge": "c" * 43 + "\x00", "nonce": "n"},
+        {"codeChallenge": "c" * 43, "nonce": "n\x00"},
+        {"codeChallenge": "c" * 43, "nonce": "n", "redirectUri": "http://127.0.0.1:8000/\x00"},
+        {"codeChallenge": "c" * 43, "nonce": "n", "redirectUri": "http://127.0.0.1:8000/" + "a" * 5000},
+        {"codeChallenge": 43, "nonce": "n"},
+        {"codeChallenge": "c" * 43, "nonce": ["n"]},
+        {"codeChallenge": "c" * 43, "nonce": {"n": {"n": None}}},
+        ["codeChallenge", "nonce"],
+        "a string",
+        None,
+    ],
+)
+def test_bad_auth_code_requests_get_a_400_json_error_never_a_500(alice, genesys_oidc_client, body):
+    """Issue 21 (8): over-long nonces and challenges or a NUL byte reached PostgreSQL (DataError, a 500)."""
+    from oauth2_provider.models import get_grant_model
+
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    response = client.post(AUTH_CODE_URL, json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert not get_grant_model().objects.exists()
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe{", b'{"nonce": "n', b"\x00"])
+def test_a_body_that_is_not_json_gets_a_400(alice, genesys_oidc_client, raw):
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    response = client.post(AUTH_CODE_URL, raw, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+class CountingHasher(MD5PasswordHasher):
+    """The suite's MD5 hasher, counting every hash it computes (a check of a secret is one)."""
+
+    computed = 0
+
+    def encode(self, password, salt):
+        CountingHasher.computed += 1
+        return super().encode(password, salt)
+
+
+def _client_auth(client: Client, client_id: str, secret: str):
+    form = {"grant_type": "authorization_code", "code": "x", "redirect_uri": "http://127.0.0.1:8000/"}
+    return client.post("/o/token/", form, HTTP_AUTHORIZATION=_basic(client_id, secret))
+
+
+def test_an_unknown_client_id_costs_the_same_hashing_as_a_wrong_secret(genesys_oidc_client, settings):
+    """Issue 21 (5): a wrong secret cost a hash (383 ms in production) and an unknown id none (7 ms): the time
+    told which client ids exist."""
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
+    costs = {}
+    for name, client_id in {"wrong secret": settings.GENESYS_OIDC_CLIENT_ID, "unknown id": "no-such-client"}.items():
+        CountingHasher.computed = 0
+        assert _client_auth(Client(), client_id, "not-the-secret").status_code == 401
+        costs[name] = CountingHasher.computed
+    assert costs["wrong secret"] >= 1
+    assert costs["unknown id"] == costs["wrong secret"]
+
+
+def test_failed_client_authentications_are_limited_per_address_before_any_hash(genesys_oidc_client, settings):
+    settings.OIDC_TOKEN_AUTH_FAILURES_PER_IP = "3/m"
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
+    stranger = Client(REMOTE_ADDR="10.6.6.6")
+    for i in range(3):
+        assert _client_auth(stranger, f"guess-{i}", "x").status_code == 401
+    CountingHasher.computed = 0
+    refused = _client_auth(stranger, settings.GENESYS_OIDC_CLIENT_ID, settings.GENESYS_OIDC_CLIENT_SECRET)
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+    assert refused.json()["error"] == "slow_down"
+    assert CountingHasher.computed == 0
+    # Genesys, at its own address, is not affected.
+    assert _client_auth(Client(REMOTE_ADDR="192.0.2.1"), settings.GENESYS_OIDC_CLIENT_ID, "wrong").status_code == 401
+
+
+def test_failed_client_authentications_are_limited_per_client_id_from_any_address(genesys_oidc_client, settings):
+    settings.OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT = "4/m"
+    for i in range(4):
+        assert _client_auth(Client(REMOTE_ADDR=f"10.7.0.{i}"), "ＧＥＮ", "x").status_code == 401
+    assert _client_auth(Client(REMOTE_ADDR="10.7.1.1"), "ＧＥＮ", "x").status_code == 429
+    client_id = settings.GENESYS_OIDC_CLIENT_ID
+    body_auth = {"grant_type": "authorization_code", "code": "x", "client_id": client_id, "client_secret": "no"}
+    for i in range(4):
+        assert Client(REMOTE_ADDR=f"10.8.0.{i}").post("/o/token/", body_auth).status_code == 401
+    assert _client_auth(Client(REMOTE_ADDR="10.8.1.1"), client_id, "still-wrong").status_code == 429
+
+
+def test_successful_exchanges_never_spend_the_failure_budgets(alice, auth_code_for, settings):
+    settings.OIDC_TOKEN_AUTH_FAILURES_PER_IP = "2/m"
+    settings.OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT = "2/m"
+    for _ in range(4):
+        assert _exchange(Client(), auth_code_for(alice)).status_code == 200
+
+
+def test_userinfo_takes_the_access_token_only_from_the_authorization_header(alice, auth_code_for):
+    """Issue 21 (9): the query string and the form body were accepted too (tokens in URLs end up in logs)."""
+    client = Client()
+    access = _exchange(client, auth_code_for(alice)).json()["access_token"]
+    assert client.get(f"/o/userinfo/?access_token={access}").status_code == 401
+    assert client.post("/o/userinfo/", {"access_token": access}).status_code == 401
+    assert client.get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 200
+
+
+def test_discovery_advertises_only_rs256_and_the_revocation_endpoint(client):
+    document = client.get(DISCOVERY).json()
+    assert document["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert document["revocation_endpoint"] == "http://testserver/o/revoke_token/"
+
+
+def test_a_superuser_is_no_member_and_gets_no_code(genesys_oidc_client):
+    """Issue 21 (9): the superuser got a member profile, and so a chat identity and ID tokens."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import MemberProfile
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "x-Admin-2026")
+    assert not MemberProfile.objects.filter(user=root).exists()
+    client = Client()
+    client.force_login(root)
+    response = client.post(AUTH_CODE_URL, {"codeChallenge": "c" * 43, "nonce": "n"}, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"] == "access_denied"
+
+
+def test_a_superuser_an_admin_made_a_member_gets_a_code(genesys_oidc_client, levels):
+    from django.contrib.auth import get_user_model
+
+    from accounts.services import ensure_member_profile
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "x-Admin-2026")
+    ensure_member_profile(user=root)
+    client = Client()
+    client.force_login(root)
+    response = client.post(AUTH_CODE_URL, {"codeChallenge": "c" * 43, "nonce": "n"}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["authCode"]
+
+
+def test_the_revocation_endpoint_shares_the_failure_budgets(genesys_oidc_client, settings):
+    settings.OIDC_TOKEN_AUTH_FAILURES_PER_IP = "2/m"
+    stranger = Client(REMOTE_ADDR="10.6.6.7")
+    header = _basic(settings.GENESYS_OIDC_CLIENT_ID, "wrong")
+    statuses = [
+        stranger.post("/o/revoke_token/", {"token": "x"}, HTTP_AUTHORIZATION=header).status_code for _ in range(3)
+    ]
+    assert statuses == [401, 401, 429]
+    assert _client_auth(stranger, settings.GENESYS_OIDC_CLIENT_ID, "wrong").status_code == 429

@@ -24,8 +24,10 @@ def root(db):
 
 @pytest.fixture
 def small_budgets(settings):
-    """3 attempts per username, 4 per address (the per-address one is raised by tests of the other)."""
+    """3 attempts per username at one address, 6 per username from every address, 4 per address (the per-address
+    one is raised by tests of the others)."""
     settings.LOGIN_RATE_PER_USERNAME = "3/m"
+    settings.LOGIN_RATE_PER_USERNAME_GLOBAL = "6/m"
     settings.LOGIN_RATE_PER_IP = "4/m"
     return settings
 
@@ -122,8 +124,8 @@ def test_attempts_on_one_sign_in_form_spend_the_address_budget_of_the_other(clie
 def test_attempts_on_one_sign_in_form_spend_the_username_budget_of_the_other(small_budgets, root, spend, then):
     small_budgets.LOGIN_RATE_PER_IP = "100/m"
     for i in range(3):
-        spend(Client(REMOTE_ADDR=f"10.0.0.{i}"), "root", "wrong")
-    client = Client(REMOTE_ADDR="10.0.0.99")
+        spend(Client(REMOTE_ADDR="10.0.0.1"), "root", "wrong")
+    client = Client(REMOTE_ADDR="10.0.0.1")
     assert_too_many(then(client, "root", ADMIN_PASSWORD))
     assert not signed_in(client)
 
@@ -148,7 +150,7 @@ def test_page_views_do_not_count(client, alice, small_budgets):
 
 
 @pytest.mark.parametrize(
-    "name", ["login", "password_change", "admin:login", "admin:password_change"], ids=lambda name: name
+    "name", ["login", "password_change", "admin:login", "admin:password_change", "member_page"], ids=lambda name: name
 )
 def test_every_password_form_is_mounted_limited(name):
     """By name, so the admin's own reverse() lands on the limited mount, not on the one behind it."""
@@ -174,3 +176,35 @@ def test_reset_confirmation_shares_the_members_budget(client, alice, small_budge
 
 def test_the_reset_confirmation_is_mounted_limited(alice):
     assert getattr(resolve(reset_link(alice)).func, "password_attempts_limited", False)
+
+
+@pytest.mark.parametrize("disguise", ["ｂob", "ＢＯＢ", "bob ", "BoB"])
+def test_a_locked_username_stays_locked_however_it_is_typed(small_budgets, bob, disguise):
+    """The stranger of issue 21 (2): after `bob` is locked, full-width `ｂob` (which Django's NFKC normalisation
+    signs in as bob) with the right password is refused too."""
+    small_budgets.LOGIN_RATE_PER_IP = "100/m"
+    stranger = Client(REMOTE_ADDR="10.6.6.6")
+    for _ in range(3):
+        assert site_login(stranger, "bob", "wrong").status_code == 200
+    assert_too_many(site_login(stranger, disguise, DEMO_PASSWORD))
+    assert not signed_in(stranger)
+
+
+def test_a_strangers_bad_passwords_do_not_lock_the_member_out_elsewhere(small_budgets, bob):
+    small_budgets.LOGIN_RATE_PER_IP = "100/m"
+    stranger = Client(REMOTE_ADDR="10.6.6.6")
+    for _ in range(3):
+        site_login(stranger, "bob", "wrong")
+    assert_too_many(site_login(stranger, "bob", DEMO_PASSWORD))
+    at_home = Client(REMOTE_ADDR="192.0.2.10")
+    assert site_login(at_home, "bob", DEMO_PASSWORD).status_code == 302
+    assert signed_in(at_home)
+
+
+def test_guesses_spread_over_many_addresses_meet_the_global_username_budget(small_budgets, bob):
+    small_budgets.LOGIN_RATE_PER_IP = "100/m"
+    for i in range(6):  # two per address: no address reaches its own budget of 3
+        site_login(Client(REMOTE_ADDR=f"10.7.0.{i // 2}"), "ｂob", "wrong")
+    guesser = Client(REMOTE_ADDR="10.7.1.1")
+    assert_too_many(site_login(guesser, "bob", DEMO_PASSWORD))
+    assert not signed_in(guesser)

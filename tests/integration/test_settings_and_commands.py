@@ -82,6 +82,21 @@ def test_secret_key_is_required_when_debug_is_off():
             "set GENESYS_CLIENT_SECRET to a long random value",
             id="published-client-secret",
         ),
+        pytest.param(
+            {"GENESYS_OIDC_CLIENT_SECRET": sandbox_defaults.OIDC_CLIENT_SECRET},
+            "set GENESYS_OIDC_CLIENT_SECRET to a long random value",
+            id="published-oidc-client-secret",
+        ),
+        pytest.param(
+            {"GENESYS_OIDC_CLIENT_SECRET": "hunter2-q"},
+            "GENESYS_OIDC_CLIENT_SECRET is too short for production",
+            id="trivial-oidc-client-secret",
+        ),
+        pytest.param(
+            {"GENESYS_OIDC_CLIENT_SECRET": "ab" * 30},
+            "GENESYS_OIDC_CLIENT_SECRET is too short for production",
+            id="oidc-client-secret-2-distinct",
+        ),
     ],
 )
 def test_production_refuses_to_start_with_an_unsafe_setting(overrides, message):

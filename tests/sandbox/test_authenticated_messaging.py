@@ -112,6 +112,40 @@ def test_refresh_gives_a_new_jwt_and_revoke_ends_both(provider, alice, auth_code
         guest.close()
 
 
+def refresh_at_genesys(sandbox, refresh_token: str):
+    url = f"{sandbox.url}/api/v2/webdeployments/token/refresh"
+    return sandbox.http.post(
+        url, json={"refreshToken": refresh_token, "deploymentId": defaults.DEPLOYMENT_ID}, timeout=20
+    )
+
+
+def test_a_password_change_makes_genesys_next_refresh_refused(provider, alice, auth_code_for):
+    """Issue 21 (6): after a password change the Genesys session refreshed and stayed authenticated. Genesys
+    refreshes with the provider; the provider revoked the member's tokens, so the refresh is refused and the
+    member's sessions end."""
+    tokens = exchange(provider, auth_code_for(alice)).json()
+    guest = signed_in_guest(provider, tokens["jwt"])
+    try:
+        assert refresh_at_genesys(provider, tokens["refreshToken"]).status_code == 200
+        alice.set_password("Brand-new-2026!")
+        alice.save()
+        assert refresh_at_genesys(provider, tokens["refreshToken"]).status_code == 401
+        assert "invalid_grant" in provider.get("/_stats")["auth_refusals"][-1]
+        assert refresh_at_genesys(provider, tokens["refreshToken"]).status_code == 401
+    finally:
+        guest.close()
+
+
+def test_a_sign_out_at_the_site_makes_genesys_next_refresh_refused(provider, alice, auth_code_for):
+    from django.test import Client
+
+    tokens = exchange(provider, auth_code_for(alice)).json()
+    browser = Client()
+    browser.force_login(alice)
+    browser.post("/accounts/logout/")
+    assert refresh_at_genesys(provider, tokens["refreshToken"]).status_code == 401
+
+
 def test_an_authenticated_session_makes_the_customer_authenticated_with_the_claims(provider, alice, auth_code_for):
     jwt = provider.exchange(auth_code_for(alice)).json()["jwt"]
     guest = provider.signed_in_guest(jwt)
