@@ -85,7 +85,8 @@ def test_every_form_field_renders_through_the_site_templates(member):
     body = member.get(reverse("member_page")).content.decode()
     form = body[body.index('id="member-details-form"') :]
     form = form[: form.index("</form>")]
-    assert form.count('<div class="field') == 3  # first name, last name, email: each in its own group
+    # first name, last name, email, and the current password an email change asks for: each in its own group
+    assert form.count('<div class="field') == 4
     assert "<li>" not in form.split('<div class="field')[0]  # nothing rendered as a loose list above the boxes
 
 
