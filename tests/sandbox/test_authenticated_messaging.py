@@ -123,7 +123,7 @@ def test_a_password_change_makes_genesys_next_refresh_refused(provider, alice, a
     """Issue 21 (6): after a password change the Genesys session refreshed and stayed authenticated. Genesys
     refreshes with the provider; the provider revoked the member's tokens, so the refresh is refused and the
     member's sessions end."""
-    tokens = exchange(provider, auth_code_for(alice)).json()
+    tokens = provider.exchange(auth_code_for(alice)).json()
     guest = signed_in_guest(provider, tokens["jwt"])
     try:
         assert refresh_at_genesys(provider, tokens["refreshToken"]).status_code == 200
@@ -139,7 +139,7 @@ def test_a_password_change_makes_genesys_next_refresh_refused(provider, alice, a
 def test_a_sign_out_at_the_site_makes_genesys_next_refresh_refused(provider, alice, auth_code_for):
     from django.test import Client
 
-    tokens = exchange(provider, auth_code_for(alice)).json()
+    tokens = provider.exchange(auth_code_for(alice)).json()
     browser = Client()
     browser.force_login(alice)
     browser.post("/accounts/logout/")
