@@ -21,7 +21,8 @@ from .genesys.errors import GenesysNotFound
 from .identity.adapter import get_member_adapter
 from .identity.grants import GrantCheck, check_member_token
 from .identity.member_token import TokenReason, token_digest
-from .outbox import records, sql
+from .models import MemberTokenUse
+from .outbox import records
 from .outbox.budget import Budget, BudgetExhausted, InlineTimeout
 from .outbox.delivery import Delivery, PushClient
 from .outbox.retry import describe_error
@@ -96,8 +97,8 @@ def _spend_token(token: str, conversation_id: uuid.UUID) -> bool:
     """Bind the token to the conversation it verifies; False when a concurrent verify bound it to another. In the
     data action, inside the transaction that records the push: one COMMIT for both."""
     digest = token_digest(token)
-    if sql.insert_token_use(digest, conversation_id, used_at=timezone.now()):
-        return True
+    use = MemberTokenUse(token_digest=digest, conversation_id=conversation_id, used_at=timezone.now())
+    MemberTokenUse.objects.bulk_create([use], ignore_conflicts=True)
     return conversation_of_used_token(digest) == conversation_id
 
 

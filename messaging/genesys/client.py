@@ -163,6 +163,8 @@ class GenesysClient:
                 json=json,
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=(app_settings.CONNECT_TIMEOUT, app_settings.READ_TIMEOUT),
+                # Genesys' API answers, it does not redirect: a 3xx is an error to report, not to follow.
+                allow_redirects=False,
             )
         except requests.RequestException as error:
             log_call(method, path, status=None, started=started, error=transport_failure(error))
