@@ -1,6 +1,5 @@
 """The wall-clock limit of an inline delivery (the data action answers within seconds) and its thread pool."""
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -10,6 +9,8 @@ from typing import ParamSpec, TypeVar
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from .. import processes
 
 # Below this many seconds left, an inline delivery does not start another call.
 MIN_STEP_SECONDS = 0.25
@@ -26,19 +27,16 @@ class InlineTimeout(Exception):
     """A call outlived the inline budget and may still reach Genesys."""
 
 
-_executor: ThreadPoolExecutor | None = None
-_executor_pid: int | None = None
-_executor_lock = threading.Lock()
+_thread_connections_lock = threading.Lock()
 
 
 def inline_executor() -> ThreadPoolExecutor:
-    """The pool inline calls run in. Per process: a forked web worker must not inherit the parent's threads."""
-    global _executor, _executor_pid
-    with _executor_lock:
-        if _executor is None or _executor_pid != os.getpid():
-            _executor = ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="genesys-inline")
-            _executor_pid = os.getpid()
-        return _executor
+    """The pool inline calls run in. Per process (messaging.processes): a forked web worker must not inherit the
+    parent's threads."""
+    return processes.per_process(
+        "outbox.inline_executor",
+        lambda: ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="genesys-inline"),
+    )
 
 
 # The database connections pool threads opened (the token and pacing state live in the cache, which may be the
@@ -55,14 +53,14 @@ def _in_thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         opened = list(connections.all(initialized_only=True))
         for connection in opened:
             connection.close_if_unusable_or_obsolete()
-        with _executor_lock:
+        with _thread_connections_lock:
             _thread_connections[threading.get_ident()] = [c for c in opened if c.connection is not None]
 
 
 def close_inline_connections() -> None:
     """Close the connections the pool threads keep (tests before dropping their database; an operator's shell).
     Call it while no inline call runs."""
-    with _executor_lock:
+    with _thread_connections_lock:
         kept = [connection for held in _thread_connections.values() for connection in held]
         _thread_connections.clear()
     for connection in kept:
