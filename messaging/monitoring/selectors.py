@@ -117,7 +117,7 @@ def outcome_buckets(*, now: datetime.datetime | None = None, hours: int = 24, da
     now = now or timezone.now()
     daily = days is not None
     width = datetime.timedelta(days=1) if daily else datetime.timedelta(hours=1)
-    count = days if daily else hours
+    count = days if days is not None else hours
     last = _floor(now, width)
     starts = [last - width * (count - 1 - index) for index in range(count)]
     trunc = TruncDay if daily else TruncHour

@@ -1,5 +1,6 @@
 """The wall-clock limit of an inline delivery (the data action answers within seconds) and its thread pool."""
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -92,7 +93,7 @@ class Budget:
             raise BudgetExhausted
         # A thread, because the client's timeouts and retries are per call and could add up past the data
         # action's 20 s: the answer must not wait for them.
-        future = inline_executor().submit(_in_thread, fn, *args, **kwargs)
+        future = inline_executor().submit(functools.partial(_in_thread, fn, *args, **kwargs))
         try:
             return future.result(timeout=remaining)
         except FutureTimeout:
