@@ -63,7 +63,7 @@ MIDDLEWARE = [
     "config.middleware.MemberPagesUncachedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's CSPMiddleware, adding Messenger's sources to pages that render the widget.
     "messaging.middleware.MessengerCSPMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",

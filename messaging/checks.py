@@ -46,19 +46,17 @@ def messenger_csp_middleware_problem(middleware: list[str]) -> str | None:
     """Why Messenger's CSP sources would not reach the pages (MIDDLEWARE missing or misordered), or None."""
     if MESSENGER_CSP_MIDDLEWARE not in middleware:
         return f"MIDDLEWARE lacks {MESSENGER_CSP_MIDDLEWARE}: browsers will block the Messenger widget."
-    if CSP_MIDDLEWARE not in middleware:
-        return f"MIDDLEWARE lacks {CSP_MIDDLEWARE}: {MESSENGER_CSP_MIDDLEWARE} adds to django-csp's policy."
-    if middleware.index(MESSENGER_CSP_MIDDLEWARE) < middleware.index(CSP_MIDDLEWARE):
+    if CSP_MIDDLEWARE in middleware:
         return (
-            f"{MESSENGER_CSP_MIDDLEWARE} is listed before {CSP_MIDDLEWARE}: django-csp writes the header before "
-            "Messenger's sources are added, and browsers will block the widget."
+            f"MIDDLEWARE lists {CSP_MIDDLEWARE} beside {MESSENGER_CSP_MIDDLEWARE}, which is django-csp's middleware "
+            "already: the first to write the header wins, and may leave Messenger's sources out."
         )
     return None
 
 
 @register("security")
 def check_messenger_csp(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Messenger's CSP sources are added per response by MessengerCSPMiddleware, inside django-csp's."""
+    """Messenger's CSP sources are added per response by MessengerCSPMiddleware, django-csp's own subclassed."""
     from django.conf import settings
 
     if not app_settings.MESSENGER_CONFIGURED:
@@ -69,7 +67,7 @@ def check_messenger_csp(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
     return [
         Error(
             problem,
-            hint=f'List "{MESSENGER_CSP_MIDDLEWARE}" right after "{CSP_MIDDLEWARE}" in MIDDLEWARE.',
+            hint=f'List "{MESSENGER_CSP_MIDDLEWARE}" in MIDDLEWARE in place of "{CSP_MIDDLEWARE}".',
             id="messaging.E004",
         )
     ]
