@@ -17,6 +17,24 @@ class AppSettings:
     def _get(self, name: str, default: Any) -> Any:
         return getattr(settings, f"GENESYS_{name}", default)
 
+    @classmethod
+    def declared(cls) -> dict[str, Any]:
+        """{GENESYS_<NAME>: default} for every setting the properties read, found by reading each property once
+        with every setting at its default (no Django settings needed), so a list of the settings (the
+        environment's, config/genesys_env.py) is never typed by hand."""
+        asked: dict[str, Any] = {}
+
+        class Defaults(cls):  # type: ignore[valid-type, misc]
+            def _get(self, name: str, default: Any) -> Any:
+                asked.setdefault(f"GENESYS_{name}", default)
+                return default
+
+        defaults = Defaults()
+        for name, attribute in vars(cls).items():
+            if isinstance(attribute, property):
+                getattr(defaults, name)
+        return asked
+
     # --- Where Genesys is ---
     @property
     def REGION(self) -> Region:
