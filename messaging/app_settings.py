@@ -220,6 +220,23 @@ class AppSettings:
         return self._get("DATA_ACTION_PASSWORD", "")
 
     @property
+    def DATA_ACTION_CREDENTIALS(self) -> list[tuple[str, str]]:
+        """Every (username, password) pair the verify endpoint accepts: GENESYS_DATA_ACTION_CREDENTIALS (a list of
+        pairs; JSON in the environment, e.g. [["user", "new password"], ["user", "old password"]]) and then
+        DATA_ACTION_USERNAME/PASSWORD when both are set. Several pairs rotate the credentials without downtime:
+        add the new pair, change the Genesys integration, then remove the old pair. A pair with an empty part,
+        or that is not a pair of strings, is never accepted."""
+        pairs = [
+            *(self._get("DATA_ACTION_CREDENTIALS", []) or []),
+            (self.DATA_ACTION_USERNAME, self.DATA_ACTION_PASSWORD),
+        ]
+        return [
+            (pair[0], pair[1])
+            for pair in pairs
+            if isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(p, str) and p for p in pair)
+        ]
+
+    @property
     def VERIFY_RATE(self) -> str:
         """django-ratelimit rate of authenticated verify calls per client address (Genesys calls from a few
         addresses); failed credentials count against VERIFY_FAILED_AUTH_RATE instead."""

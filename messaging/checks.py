@@ -76,18 +76,22 @@ def check_messenger_csp(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
 def missing_data_action_settings() -> list[str]:
     """Names of the data action's credential settings that are empty (the verify endpoint then refuses every
     call, so no conversation is ever verified)."""
+    if app_settings.DATA_ACTION_CREDENTIALS:
+        return []
     return [name for name in DATA_ACTION_SETTINGS if not getattr(app_settings, name.removeprefix("GENESYS_"))]
 
 
 def weak_data_action_password_problem() -> str | None:
-    """Why the configured data action password is too weak for production, in words (never the value), or None."""
-    password = app_settings.DATA_ACTION_PASSWORD
-    if not password:
+    """Why a configured data action password is too weak for production, in words (never the value), or None."""
+    weak = [
+        password
+        for _, password in app_settings.DATA_ACTION_CREDENTIALS
+        if len(password) < DATA_ACTION_PASSWORD_MIN_LENGTH
+        or len(set(password)) < DATA_ACTION_PASSWORD_MIN_UNIQUE_CHARACTERS
+    ]
+    if not weak:
         return None
-    if len(password) >= DATA_ACTION_PASSWORD_MIN_LENGTH and len(set(password)) >= (
-        DATA_ACTION_PASSWORD_MIN_UNIQUE_CHARACTERS
-    ):
-        return None
+    password = weak[0]
     return (
         f"GENESYS_DATA_ACTION_PASSWORD is too weak for production ({len(password)} characters, "
         f"{len(set(password))} distinct; at least {DATA_ACTION_PASSWORD_MIN_LENGTH} characters and "

@@ -11,7 +11,14 @@ from config.genesys_env import read_genesys_env, variables
 from messaging import app_settings as app_settings_module
 from messaging.app_settings import AppSettings
 
-SAMPLES = {str: ("eu-west-1", "eu-west-1"), bool: ("true", True), int: ("7", 7), float: ("2.5", 2.5)}
+SAMPLES = {
+    str: ("eu-west-1", "eu-west-1"),
+    bool: ("true", True),
+    int: ("7", 7),
+    float: ("2.5", 2.5),
+    dict: ('{"displayName": "get_full_name"}', {"displayName": "get_full_name"}),
+    list: ('[["user", "password"]]', [["user", "password"]]),
+}
 
 
 def test_every_setting_the_app_reads_is_an_environment_variable():
@@ -25,11 +32,7 @@ def test_every_setting_the_app_reads_is_an_environment_variable():
 
 @pytest.mark.parametrize("name", sorted(variables()))
 def test_each_variable_is_read_with_the_type_of_its_default(name, monkeypatch):
-    kind = variables()[name]
-    if kind is dict:
-        raw, expected = '{"displayName": "get_full_name"}', {"displayName": "get_full_name"}
-    else:
-        raw, expected = SAMPLES[kind]
+    raw, expected = SAMPLES[variables()[name]]
     monkeypatch.setenv(name, raw)
     value = read_genesys_env(environ.Env())[name]
     assert value == expected and type(value) is type(expected)
