@@ -3,7 +3,7 @@ attributes, deliver them inline, answer.
 
 Genesys calls POST /messaging/genesys/verify (views.py) with the conversation and the token the page set. The
 token must have a live session grant (identity/grants.py) and sit on this conversation's customer participant;
-the verified (or unverified) attributes are recorded in the outbox, delivered within the inline budget when
+the verified (or unverified) attributes are recorded in the outbox, delivered within the inline deadline when
 possible (else by the worker), and the answer reads the database, whatever Genesys did.
 """
 
@@ -23,7 +23,7 @@ from .identity.grants import GrantCheck, check_member_token
 from .identity.member_token import TokenReason, token_digest
 from .models import MemberTokenUse
 from .outbox import records
-from .outbox.budget import Budget, BudgetExhausted, InlineTimeout
+from .outbox.deadline import Deadline, InlineTimeout, NoTimeLeft
 from .outbox.delivery import Delivery, PushClient
 from .outbox.retry import describe_error
 from .outbox.schedule import schedule_delivery
@@ -46,18 +46,18 @@ class TokenOnConversation(StrEnum):
 
 
 def _token_on_conversation(
-    conversation_id: uuid.UUID, token: str, client: PushClient, budget: Budget
+    conversation_id: uuid.UUID, token: str, client: PushClient, deadline: Deadline
 ) -> tuple[TokenOnConversation, str]:
     """(whether the token may verify this conversation, the customer participant id when found)."""
     used_on = conversation_of_used_token(token_digest(token))
     if used_on is not None:
         return (TokenOnConversation.REPEAT if used_on == conversation_id else TokenOnConversation.ALREADY_USED), ""
     try:
-        conversation = budget.call(client.get_message_conversation, str(conversation_id))
+        conversation = deadline.call(client.get_message_conversation, str(conversation_id))
         participant = client.customer_participant(conversation)
     except GenesysNotFound:
         return TokenOnConversation.WRONG_CONVERSATION, ""
-    except (BudgetExhausted, InlineTimeout):
+    except (NoTimeLeft, InlineTimeout):
         return TokenOnConversation.UNCHECKED, ""
     except Exception as error:
         logger.warning("verify conversation=%s: customer unreadable: %s", conversation_id, describe_error(error))
@@ -69,17 +69,17 @@ def _token_on_conversation(
 
 
 def _confirm_subject(
-    conversation_id: uuid.UUID, sub: str, client: PushClient, budget: Budget
+    conversation_id: uuid.UUID, sub: str, client: PushClient, deadline: Deadline
 ) -> tuple[GrantCheck, str]:
     """The member an authenticated participant's `sub` names, once the Platform API shows that this
     conversation's customer is `authenticated: true` (Genesys checked the site's ID token); else why not. Unlike
     a token, a sub is never accepted unchecked: it carries no proof of its own."""
     try:
-        conversation = budget.call(client.get_message_conversation, str(conversation_id))
+        conversation = deadline.call(client.get_message_conversation, str(conversation_id))
         participant = client.customer_participant(conversation)
     except GenesysNotFound:
         return GrantCheck(None, TokenReason.WRONG_CONVERSATION), ""
-    except (BudgetExhausted, InlineTimeout):
+    except (NoTimeLeft, InlineTimeout):
         return GrantCheck(None, TokenReason.UNCONFIRMED), ""
     except Exception as error:
         logger.warning("verify conversation=%s: customer unreadable: %s", conversation_id, describe_error(error))
@@ -103,7 +103,7 @@ def _spend_token(token: str, conversation_id: uuid.UUID) -> bool:
 
 
 def _confirm_member(
-    conversation_id: uuid.UUID, token: str, client: PushClient, budget: Budget
+    conversation_id: uuid.UUID, token: str, client: PushClient, deadline: Deadline
 ) -> tuple[GrantCheck, str, bool]:
     """The member the token proves for this conversation, or why not; the customer participant when found; and
     whether the check holds only once the token is spent on this conversation (_spend_token). Checks the grant
@@ -111,7 +111,7 @@ def _confirm_member(
     check = check_member_token(token)
     if check.member is None:
         return check, "", False
-    outcome, participant_id = _token_on_conversation(conversation_id, token, client, budget)
+    outcome, participant_id = _token_on_conversation(conversation_id, token, client, deadline)
     if outcome is TokenOnConversation.UNCHECKED:
         return GrantCheck(check.member, TokenReason.VERIFIED_UNCHECKED), participant_id, True
     if outcome is TokenOnConversation.ALREADY_USED:
@@ -142,14 +142,14 @@ def verify_conversation(
 ) -> VerifyResult:
     """The data action: check the token (its grant, then that the conversation's customer carries it) or, given
     a `sub`, that the customer is authenticated (authenticated messaging); record the verified (or unverified)
-    attributes, try to deliver them within the budget, and answer from the database whatever Genesys did. The
+    attributes, try to deliver them within the deadline, and answer from the database whatever Genesys did. The
     answer never carries the token key; the push empties it on the participant."""
-    budget = Budget(budget_seconds)
+    deadline = Deadline(budget_seconds)
     spend = False
     if sub:
-        check, participant_id = _confirm_subject(conversation_id, sub, client, budget)
+        check, participant_id = _confirm_subject(conversation_id, sub, client, deadline)
     else:
-        check, participant_id, spend = _confirm_member(conversation_id, member_token, client, budget)
+        check, participant_id, spend = _confirm_member(conversation_id, member_token, client, deadline)
     # The token spent, the push recorded, the lease taken and the push marked delivering in one transaction (one
     # commit: each one is a disk flush), folded into the writes recording makes anyway when the lease is free
     # (records.record_and_start).
@@ -168,13 +168,13 @@ def verify_conversation(
             now=now,
         )
         push = recorded.push
-        if recorded.lease_token:
-            delivery: Delivery | None = Delivery.started(recorded.link, push, recorded.lease_token)
+        if recorded.lease_owner:
+            delivery: Delivery | None = Delivery.started(recorded.link, push, recorded.lease_owner)
         else:
             delivery = Delivery.begin(push.conversation_id)
     try:
         if delivery is not None:
-            delivery.run(client, budget.remaining())
+            delivery.run(client, deadline.remaining())
     except Exception:
         # The answer comes from the database regardless; the sweep (or this task) delivers later.
         logger.exception("inline delivery failed conversation=%s; left to the worker", conversation_id)

@@ -37,13 +37,13 @@ def _same_attributes(a: dict[str, str], b: dict[str, str]) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Recorded:
-    """What `record_and_start` did: the push, the link row (as locked), and the delivery lease token when the
+    """What `record_and_start` did: the push, the link row (as locked), and the delivery lease owner when the
     lease was taken and the push marked delivering in the same writes ("" when not: someone holds the lease, or
     the push is not due now; Delivery.begin then decides)."""
 
     push: AttributePush
     link: ConversationLink
-    lease_token: str
+    lease_owner: str
 
 
 @transaction.atomic(savepoint=False)
@@ -146,11 +146,11 @@ def _record(
         link_changes.update(user_id=user_id, verified=verified, last_verified_at=now, state=ConversationLink.State.OPEN)
     if participant_id:
         link_changes["participant_id"] = participant_id
-    token, lease_until = (lease.new_token(), lease.lease_end(now)) if start else ("", None)
-    fresh = {**link_changes, "lease_token": token, "lease_until": lease_until} if start else link_changes
+    owner, lease_until = (lease.new_owner(), lease.lease_end(now)) if start else ("", None)
+    fresh = {**link_changes, "lease_token": owner, "lease_until": lease_until} if start else link_changes
     link = _locked_link(conversation_id, fresh)
-    # Our token on the row: this transaction inserted it, so it has no push yet and the lease is ours.
-    created = bool(token) and link.lease_token == token
+    # Our owner id on the row: this transaction inserted it, so it has no push yet and the lease is ours.
+    created = bool(owner) and link.lease_token == owner
     latest = None if created else latest_push(link)
     if (
         latest is not None
@@ -182,12 +182,12 @@ def _record(
             **({"state": PushState.DELIVERING, "attempts": 1, "last_attempt_at": now} if start else {}),
         )
     if not created:
-        changes = {**link_changes, **({"lease_token": token, "lease_until": lease_until} if start else {})}
+        changes = {**link_changes, **({"lease_token": owner, "lease_until": lease_until} if start else {})}
         if changes:
             ConversationLink.objects.filter(pk=link.pk).update(**changes, updated_at=now)
             for field, value in changes.items():
                 setattr(link, field, value)
-    return Recorded(push, link, token if start else "")
+    return Recorded(push, link, owner if start else "")
 
 
 def _reopen_and_start(push: AttributePush, *, now: datetime.datetime) -> None:
@@ -276,7 +276,7 @@ def mark_failed(push: AttributePush, *, message: str, now: datetime.datetime) ->
 
 
 def defer(push: AttributePush, *, now: datetime.datetime) -> None:
-    """delivering -> pending, due now: no call was made (out of inline budget)."""
+    """delivering -> pending, due now: no call was made (too close to the inline deadline)."""
     AttributePush.objects.filter(pk=push.pk, state=PushState.DELIVERING).update(
         state=PushState.PENDING, next_attempt_at=now, updated_at=now
     )

@@ -1,6 +1,6 @@
 import pytest
 
-from health.checks import run_probes
+from health.probes import run_probes
 
 
 def test_healthz_answers_without_touching_the_database(client):

@@ -429,7 +429,7 @@ def test_interrupted_deliveries_count_towards_the_limit(alice, fast_retries):
 # --- inline budget ---
 
 
-def test_inline_budget_bounds_a_slow_genesys(alice, settings, inline_calls):
+def test_the_inline_deadline_bounds_a_slow_genesys(alice, settings, inline_calls):
     settings.GENESYS_PUSH_LEASE = 30
     settings.GENESYS_VERIFY_INLINE_BUDGET = 0.5
     push = record(uuid.uuid4(), member_of(alice))
@@ -442,7 +442,7 @@ def test_inline_budget_bounds_a_slow_genesys(alice, settings, inline_calls):
         push.refresh_from_db()
         link = push.conversation
         link.refresh_from_db()
-        assert push.last_error == "Genesys took longer than the 0.5s inline budget"
+        assert push.last_error == "Genesys took longer than the 0.5s inline deadline"
         # The call may still land: the lease is kept until it expires and the retry is set for then.
         assert push.state == State.PENDING and link.lease_token
         assert abs((push.next_attempt_at - link.lease_until).total_seconds()) < 1

@@ -20,12 +20,12 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
-class BudgetExhausted(Exception):
+class NoTimeLeft(Exception):
     """No time left to start the next call; nothing is in flight."""
 
 
 class InlineTimeout(Exception):
-    """A call outlived the inline budget and may still reach Genesys."""
+    """A call outlived the inline deadline and may still reach Genesys."""
 
 
 _thread_connections_lock = threading.Lock()
@@ -72,25 +72,25 @@ def close_inline_connections() -> None:
             connection.dec_thread_sharing()
 
 
-class Budget:
+class Deadline:
     """Wall-clock limit of an inline delivery. Without one (the worker), calls run in the caller's thread and are
     bounded by the client's own timeouts and retries."""
 
     def __init__(self, seconds: float | None) -> None:
-        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.ends_at = None if seconds is None else time.monotonic() + seconds
 
     def remaining(self) -> float | None:
         """Seconds left (never below 0), or None without a limit."""
-        return None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
+        return None if self.ends_at is None else max(self.ends_at - time.monotonic(), 0.0)
 
     def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """fn(*args) within the budget. BudgetExhausted when too little is left to start it (nothing sent),
-        InlineTimeout when it outlived the budget (it may still land)."""
-        if self.deadline is None:
+        """fn(*args) within the deadline. NoTimeLeft when too little is left to start it (nothing sent),
+        InlineTimeout when it outlived the deadline (it may still land)."""
+        if self.ends_at is None:
             return fn(*args, **kwargs)
-        remaining = self.deadline - time.monotonic()
+        remaining = self.ends_at - time.monotonic()
         if remaining < MIN_STEP_SECONDS:
-            raise BudgetExhausted
+            raise NoTimeLeft
         # A thread, because the client's timeouts and retries are per call and could add up past the data
         # action's 20 s: the answer must not wait for them.
         future = inline_executor().submit(functools.partial(_in_thread, fn, *args, **kwargs))
@@ -98,5 +98,5 @@ class Budget:
             return future.result(timeout=remaining)
         except FutureTimeout:
             if future.cancel():
-                raise BudgetExhausted from None
+                raise NoTimeLeft from None
             raise InlineTimeout from None
