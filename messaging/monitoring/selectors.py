@@ -19,11 +19,11 @@ from django.utils import timezone
 from ..app_settings import app_settings
 from ..genesys.oauth import get_token_service
 from ..models import AttributePush
+from ..outbox.states import OPEN_STATES
 
 logger = logging.getLogger("messaging.monitoring.dashboard")
 
 State = AttributePush.State
-BACKLOG_STATES = (State.PENDING, State.DELIVERING)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,13 +77,13 @@ class TokenState:
 def backlog() -> Backlog:
     """Counts by state (one grouped query) and the oldest push not yet delivered (one indexed query)."""
     counts = dict(
-        AttributePush.objects.filter(state__in=(*BACKLOG_STATES, State.FAILED))
+        AttributePush.objects.filter(state__in=(*OPEN_STATES, State.FAILED))
         .order_by()
         .values_list("state")
         .annotate(n=Count("id"))
     )
     oldest = (
-        AttributePush.objects.filter(state__in=BACKLOG_STATES).order_by("created_at", "id").values("id", "created_at")
+        AttributePush.objects.filter(state__in=OPEN_STATES).order_by("created_at", "id").values("id", "created_at")
     ).first()
     return Backlog(
         pending=counts.get(State.PENDING, 0),

@@ -71,11 +71,11 @@ def _next_step(link_id: int, owner: str, attempted: set[int]) -> Attempt | StepE
             lease.release(link_id, owner)
             schedule_delivery(link_id)
             return StepEnd.AGAIN
-        if push is not None and push.next_attempt_at <= now and push.attempts >= app_settings.PUSH_MAX_ATTEMPTS:
+        if push is not None and push.next_attempt_at <= now and not records.may_attempt(push, now):
             records.give_up(push, f"gave up after {push.attempts} attempts: delivery interrupted")
             logger.error("push failed conversation=%s version=%d: out of attempts", link.conversation_id, push.version)
             push = None
-        if push is None or push.next_attempt_at > now:
+        if push is None or not records.may_attempt(push, now):
             lease.release(link_id, owner)
             return StepEnd.IDLE
         records.start_attempt(push, now=now)

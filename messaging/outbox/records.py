@@ -119,15 +119,17 @@ def _locked_link(conversation_id: uuid.UUID, fresh: dict[str, Any]) -> Conversat
     return link
 
 
+def may_attempt(push: AttributePush, now: datetime.datetime) -> bool:
+    """Whether an open push may be attempted now: it is due and has attempts left. The one rule both the data
+    action's inline start (below) and the deliverer (delivery.py) apply."""
+    return push.next_attempt_at <= now and push.attempts < app_settings.PUSH_MAX_ATTEMPTS
+
+
 def _startable(push: AttributePush, now: datetime.datetime) -> bool:
     """Whether the latest push, re-asserted, may be attempted at once (else the general path decides)."""
     if push.state in (PushState.DELIVERED, PushState.FAILED):
         return True  # reopened with fresh attempts
-    return (
-        push.state == PushState.PENDING
-        and push.next_attempt_at <= now
-        and push.attempts < app_settings.PUSH_MAX_ATTEMPTS
-    )
+    return push.state == PushState.PENDING and may_attempt(push, now)
 
 
 def _record(
