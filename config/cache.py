@@ -99,19 +99,9 @@ class SharedState:
         self.fallback.clear()
 
 
-# The names ever registered, so that reset_shared_states can name them to messaging.processes.
-_names: set[str] = set()
-
-
 def shared_state(name: str, fallback_params: dict[str, Any], open_seconds: float) -> SharedState:
     """The process's one SharedState for `name` (messaging.processes: made anew after a fork)."""
-    _names.add(name)
     return processes.per_process(("config.cache", name), lambda: SharedState(name, fallback_params, open_seconds))
-
-
-def reset_shared_states() -> None:
-    """For tests: forget every process-wide fallback and circuit."""
-    processes.reset(*[("config.cache", name) for name in _names])
 
 
 class ResilientRedisCache(RedisCache):

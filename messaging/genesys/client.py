@@ -225,9 +225,3 @@ def get_client() -> GenesysClient:
     A forked child (gunicorn --preload) builds its own (messaging.processes) instead of sharing the parent's
     sockets."""
     return processes.per_process(CLIENT_KEY, GenesysClient)
-
-
-def reset_client() -> None:
-    """For tests: drop every process-wide object of messaging (client, token services and pool, limiter) and
-    close their Sessions; settings are read afresh. The cache is not touched."""
-    processes.reset()

@@ -14,6 +14,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from urllib3.exceptions import MaxRetryError
 from urllib3.response import HTTPResponse
 
+from messaging import processes
 from messaging.genesys import client as client_module
 from messaging.genesys import oauth as tokens_module
 from messaging.genesys.client import GenesysClient, validate_attributes
@@ -46,7 +47,7 @@ def _genesys_settings(settings):
     settings.GENESYS_API_BASE = "https://api.example.test"
     settings.GENESYS_TOKEN_LOCK_TIMEOUT = 5
     yield
-    client_module.reset_client()
+    processes.reset()
 
 
 @pytest.fixture
@@ -397,7 +398,7 @@ def test_get_client_is_process_wide_and_resettable():
     first = client_module.get_client()
     assert client_module.get_client() is first
     assert first.session is first.session  # one pooled Session
-    client_module.reset_client()
+    processes.reset()
     assert client_module.get_client() is not first
 
 

@@ -18,7 +18,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
 from config.cache import ResilientRedisCache
-from messaging.genesys import client as client_module
+from messaging import processes
 from messaging.genesys.client import GenesysClient, pacing_wait
 from messaging.genesys.errors import GenesysRateLimited
 from messaging.genesys.oauth import AccessToken, TokenService
@@ -40,7 +40,7 @@ def _genesys_settings(settings):
     settings.GENESYS_TOKEN_RATE_HEADROOM = 0.1
     settings.GENESYS_PACING = True
     yield
-    client_module.reset_client()
+    processes.reset()
 
 
 @pytest.fixture
