@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import statistics
 import sys
 import time
@@ -89,7 +90,15 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     port = free_port()
-    stack = VerifyStack(server="gunicorn", env={"SANDBOX_DATA_ACTION_URL": f"http://127.0.0.1:{port}{VERIFY_PATH}"})
+    stack = VerifyStack(
+        server="gunicorn",
+        env={
+            "SANDBOX_DATA_ACTION_URL": f"http://127.0.0.1:{port}{VERIFY_PATH}",
+            # One member signs in once per conversation: a benchmark's doing, not an attack.
+            "LOGIN_RATE_PER_USERNAME": "10000/m",
+            "LOGIN_RATE_PER_IP": "10000/m",
+        },
+    )
     results = {}
     with stack, sync_playwright() as playwright:
         stack.manage("shell", "-c", SET_PASSWORD)
@@ -110,7 +119,7 @@ def main() -> None:
                 results[f"latency_{latency}ms"] = {
                     "conversations": len(figures),
                     "p50_ms": round(statistics.median(figures), 1),
-                    "p95_ms": round(figures[max(0, int(len(figures) * 0.95) - 1)], 1),
+                    "p95_ms": round(figures[math.ceil(len(figures) * 0.95) - 1], 1),  # nearest rank
                     "max_ms": round(figures[-1], 1),
                 }
         finally:
