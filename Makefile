@@ -12,7 +12,7 @@ SANDBOX_DATA_ACTION_URL ?= http://127.0.0.1:$(PORT)/messaging/genesys/verify
 SANDBOX_OIDC_DISCOVERY_URL ?= http://127.0.0.1:$(PORT)/o/.well-known/openid-configuration
 export PORT SANDBOX_PORT SANDBOX_DATA_ACTION_URL SANDBOX_OIDC_DISCOVERY_URL
 
-.PHONY: run test install install-dev install-load chromium lint migrate seed loadtest clean
+.PHONY: run test install install-sandbox install-dev install-load chromium lint migrate seed loadtest clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ $(VENV)/.installed: $(PY) requirements.txt
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+$(VENV)/.installed-sandbox: $(VENV)/.installed requirements-sandbox.txt
+	$(PY) -m pip install -q -r requirements-sandbox.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-sandbox requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
@@ -31,6 +35,7 @@ $(VENV)/.installed-load: $(VENV)/.installed-dev requirements-load.txt
 	touch $@
 
 install: $(VENV)/.installed
+install-sandbox: $(VENV)/.installed-sandbox
 install-dev: $(VENV)/.installed-dev
 install-load: $(VENV)/.installed-load
 
@@ -48,7 +53,7 @@ seed: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py genesys_oidc_client
 
-run: seed
+run: seed install-sandbox
 	VENV_PY=$(PY) $(VENV)/bin/honcho -f Procfile.dev start
 
 test: install-dev chromium
@@ -63,6 +68,7 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

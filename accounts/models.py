@@ -52,7 +52,8 @@ class MemberProfile(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        # Remembered so a save can tell whether the level changed (signals.py announces and records it).
+        # Remembered so a save can tell whether the level changed (services.py records it; signals.py too for a
+        # save no service made).
         instance._loaded_level_id = instance.level_id
         return instance
 

@@ -6,6 +6,8 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from messaging.services import repush_member
+
 from .models import LevelChange, MemberProfile, MembershipLevel
 from .selectors import default_level
 
@@ -38,6 +40,13 @@ def record_level_change(
     )
 
 
+def repush_after_commit(profile: MemberProfile) -> None:
+    """Once the transaction that changed the member's level commits, messaging re-pushes their open
+    conversations (the delivery then reads the committed level)."""
+    user = profile.user
+    transaction.on_commit(lambda: repush_member(user=user))
+
+
 @transaction.atomic
 def save_member_profile(
     *,
@@ -47,14 +56,16 @@ def save_member_profile(
     update_fields: Iterable[str] | None = None,
 ) -> LevelChange | None:
     """Save the profile as it is in memory; when its level differs from the stored one, the change is recorded
-    under `via` and `actor` and returned (None when the level did not change or the profile is new)."""
+    under `via` and `actor`, the member's open conversations re-pushed after commit, and the change returned
+    (None when the level did not change or the profile is new)."""
     from_level_id = profile.stored_level_id
     changed = profile.pk is not None and from_level_id != profile.level_id
-    # The save's own receiver (signals.py) records unattributed changes; this one is attributed below.
+    # Tells the safety net in signals.py that this change is recorded and re-pushed here.
     profile._level_change_attributed = changed
     profile.save(update_fields=update_fields)
     if not changed:
         return None
+    repush_after_commit(profile)
     return record_level_change(profile=profile, from_level_id=from_level_id, via=via, actor=actor)
 
 
@@ -78,7 +89,7 @@ def move_members_to_level(
 ) -> int:
     """Set each user's level and return how many changed.
 
-    Profiles are saved one by one so the level-change listeners (messaging's re-push) hear of each; every
+    Profiles are saved one by one, each through save_member_profile (its history row and re-push); every
     change is written to the member's level history and to the admin history under the actor.
     """
     changed = 0

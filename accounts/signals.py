@@ -1,19 +1,17 @@
-"""Profile creation, the level-change announcement (after which messaging re-pushes the member's open
-conversations), and the history row for a level change no service attributed (a plain `profile.save()`
-somewhere): no path changes a level silently. Sign-out also revokes the member's OpenID Connect tokens."""
+"""Profile creation, the safety net for a level change no service made (a plain `profile.save()` in a shell or
+another app; tests/integration/test_level_history.py): its history row and its re-push, so no path changes a level
+silently; the services (services.py) record and re-push their own changes directly. Sign-out also revokes the
+member's OpenID Connect tokens."""
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
 from django.db.models.signals import post_save
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
 
-from messaging.services import repush_member, repush_members
+from messaging.services import repush_members
 
 from .models import LevelChange, MemberProfile, MembershipLevel
-
-# Sent after the transaction that changed a member's level commits. Arguments: profile, old_level_id.
-member_level_changed = Signal()
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="accounts.create_member_profile")
@@ -26,31 +24,22 @@ def create_member_profile(sender, instance, created, raw=False, **kwargs) -> Non
         ensure_member_profile(user=instance)
 
 
-@receiver(post_save, sender=MemberProfile, dispatch_uid="accounts.announce_level_change")
-def announce_level_change(sender, instance: MemberProfile, created, raw=False, **kwargs) -> None:
-    attributed = getattr(instance, "_level_change_attributed", False)
+@receiver(post_save, sender=MemberProfile, dispatch_uid="accounts.catch_unrecorded_level_change")
+def catch_unrecorded_level_change(sender, instance: MemberProfile, created, raw=False, **kwargs) -> None:
+    """A level changed by a save that no service made: recorded (via "other") and re-pushed after commit."""
+    made_by_service = getattr(instance, "_level_change_attributed", False)
     instance._level_change_attributed = False
     if raw:
         return
     old_level_id = instance.stored_level_id
     # From now on the stored level is this one (also for a profile just created, so its next save compares).
     instance._loaded_level_id = instance.level_id
-    if created or old_level_id == instance.level_id:
+    if created or made_by_service or old_level_id == instance.level_id:
         return
-    if not attributed:
-        from .services import record_level_change
+    from .services import record_level_change, repush_after_commit
 
-        record_level_change(profile=instance, from_level_id=old_level_id, via=LevelChange.Via.OTHER)
-    transaction.on_commit(
-        lambda: member_level_changed.send(sender=MemberProfile, profile=instance, old_level_id=old_level_id)
-    )
-
-
-@receiver(member_level_changed, dispatch_uid="accounts.repush_on_level_change")
-def repush_on_level_change(sender, profile: MemberProfile, old_level_id: int | None = None, **kwargs) -> None:
-    """The member's open conversations get a new version with the new level, through messaging's outbox. The
-    signal comes after the transaction that changed the level committed, so the worker reads the new level."""
-    repush_member(user=profile.user)
+    record_level_change(profile=instance, from_level_id=old_level_id, via=LevelChange.Via.OTHER)
+    repush_after_commit(instance)
 
 
 @receiver(post_save, sender=MembershipLevel, dispatch_uid="accounts.repush_on_level_rename")

@@ -162,7 +162,7 @@ PHASES = (
     ("messaging.outbox.delivery", "_still_current"),
     ("messaging.outbox.records", "mark_delivered"),
     ("messaging.outbox.lease", "release_if_done"),
-    ("messaging.outbox.budget.Budget", "call"),
+    ("messaging.outbox.deadline.Deadline", "call"),
     ("messaging.genesys.client.GenesysClient", "_call"),
     ("messaging.genesys.pool.TokenPool", "acquire"),
     ("messaging.genesys.oauth.TokenService", "get_token"),

@@ -236,8 +236,8 @@ class VerifyStack:
         pages = json.loads(self.manage("shell", "-c", SETUP_SCRIPT).strip().splitlines()[-1])
         self.initial_members = {name: attributes[0] for name, attributes in pages.items()}
 
-    def start_site(self, *, threads: int = 16, workers: int = 2) -> str:
-        port = free_port()
+    def start_site(self, *, threads: int = 16, workers: int = 2, port: int | None = None) -> str:
+        port = port or free_port()
         env = {"PORT": str(port)}
         if self.server == "gunicorn":
             # The production profile (config/gunicorn.py), on a free loopback port.

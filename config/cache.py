@@ -13,7 +13,7 @@ of the cache:
 - nothing raises into a page. Each switch (to the fallback and back) is logged once, as a warning.
 
 Django makes one backend instance per thread (`caches` is thread-local), so the fallback store and the circuit
-live in a module-level registry keyed by LOCATION and KEY_PREFIX, and are made anew in a forked child.
+are per process (messaging.processes), keyed by LOCATION and KEY_PREFIX, and made anew in a forked child.
 The fallback is emptied whenever the circuit opens, so nothing from an earlier outage (a session since logged out
 in Redis, an old counter) is served again.
 """
@@ -28,11 +28,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from messaging import metrics
+from messaging import metrics, processes
 
 logger = logging.getLogger("config.cache")
 
@@ -91,75 +91,17 @@ class SharedState:
     """What every thread of one process shares for one Redis cache: the fallback store and the circuit."""
 
     def __init__(self, name: str, fallback_params: dict[str, Any], open_seconds: float) -> None:
-        self.pid = os.getpid()
         # The pid in the name: a forked child gets a LocMemCache (and its lock) of its own, not the parent's copy.
-        self.fallback = LocMemCache(f"redis-fallback-{self.pid}-{name}", fallback_params)
+        self.fallback = LocMemCache(f"redis-fallback-{os.getpid()}-{name}", fallback_params)
         self.circuit = Circuit(open_seconds)
 
-
-_registry: dict[str, SharedState] = {}
-_registry_lock = threading.Lock()
-
-
-def _forget_after_fork() -> None:
-    # A lock held by another thread at fork time would stay held forever in the child: start from scratch.
-    global _registry_lock
-    _registry_lock = threading.Lock()
-    _registry.clear()
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
+    def close(self) -> None:
+        self.fallback.clear()
 
 
 def shared_state(name: str, fallback_params: dict[str, Any], open_seconds: float) -> SharedState:
-    """The process's one SharedState for `name` (created on first use; made anew after a fork)."""
-    with _registry_lock:
-        state = _registry.get(name)
-        if state is None or state.pid != os.getpid():
-            state = _registry[name] = SharedState(name, fallback_params, open_seconds)
-        return state
-
-
-def reset_shared_states() -> None:
-    """For tests: forget every process-wide fallback and circuit."""
-    with _registry_lock:
-        for state in _registry.values():
-            state.fallback.clear()
-        _registry.clear()
-
-
-# INCRBY only if the key exists: one round trip, atomic (nil when missing).
-_INCR_EXISTING = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('incrby', KEYS[1], ARGV[1]) end"
-
-
-class ReusingRedisCacheClient(RedisCacheClient):
-    """Django's Redis client, with two costs taken off every call.
-
-    - Django builds a `redis.Redis` for each call (its response-callback table each time: about 0.18 ms, more than
-      a round trip to a local Redis). redis-py's clients are thread-safe, so one per connection pool serves them all.
-    - Django's `incr` is EXISTS then INCRBY: two round trips, and a key that expires between them comes back with
-      no expiry. One script does both, atomically; a missing key still raises ValueError.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
-        self._client_lock = threading.Lock()
-
-    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        pool = self._get_connection_pool(write)
-        client = self._clients.get(id(pool))
-        if client is None:
-            with self._client_lock:
-                client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
-        return client
-
-    def incr(self, key: Any, delta: int) -> int:
-        client = self.get_client(key, write=True)
-        value = client.eval(_INCR_EXISTING, 1, key, delta)
-        if value is None:
-            raise ValueError(f"Key '{key}' not found.")
-        return int(value)
+    """The process's one SharedState for `name` (messaging.processes: made anew after a fork)."""
+    return processes.per_process(("config.cache", name), lambda: SharedState(name, fallback_params, open_seconds))
 
 
 class ResilientRedisCache(RedisCache):
@@ -178,7 +120,6 @@ class ResilientRedisCache(RedisCache):
         options = dict(params.get("OPTIONS") or {})
         open_seconds = float(options.pop("fallback_seconds", self.FALLBACK_SECONDS))
         super().__init__(server, {**params, "OPTIONS": options})
-        self._class = ReusingRedisCacheClient
         name = f"{server}|{params.get('KEY_PREFIX', '')}"
         self._shared_args = (
             name,
@@ -190,13 +131,10 @@ class ResilientRedisCache(RedisCache):
             },
             open_seconds,
         )
-        self._shared = shared_state(*self._shared_args)
 
     @property
     def shared(self) -> SharedState:
-        if self._shared.pid != os.getpid():  # this instance was made before a fork
-            self._shared = shared_state(*self._shared_args)
-        return self._shared
+        return shared_state(*self._shared_args)
 
     @property
     def circuit(self) -> Circuit:

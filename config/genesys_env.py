@@ -1,63 +1,31 @@
-"""The GENESYS_* environment variables the settings read: only those that are set (and not empty), each with its
-type. Every default and derived value (hosts from the region, the Messenger environment, timeouts, budgets)
-lives in messaging/app_settings.py, so nothing here repeats one."""
+"""The GENESYS_* environment variables the settings read: only those that are set (and not empty), each cast to
+the type of its default. The names and defaults are messaging/app_settings.py's (AppSettings.declared), so every
+setting can be set from the environment and none is typed twice; each default and derived value lives there."""
 
 from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from messaging.app_settings import AppSettings
 from messaging.regions import UnknownRegion, get_region
 
-STRINGS = (
-    "GENESYS_REGION",
-    "GENESYS_ENVIRONMENT",
-    "GENESYS_DEPLOYMENT_ID",
-    "GENESYS_CLIENT_ID",
-    "GENESYS_CLIENT_SECRET",
-    "GENESYS_DATA_ACTION_USERNAME",
-    "GENESYS_DATA_ACTION_PASSWORD",
-    "GENESYS_API_BASE",
-    "GENESYS_LOGIN_BASE",
-    "GENESYS_APPS_BASE",
-    "GENESYS_VERIFY_RATE",
-    "GENESYS_VERIFY_FAILED_AUTH_RATE",
-    "GENESYS_GUEST_TO_MEMBER",
-    "GENESYS_AGENT_CLIENT_ID",
-    "GENESYS_AGENT_CARD_RATE",
-)
-INTEGERS = (
-    "GENESYS_MAX_CUSTOM_DATA_BYTES",
-    "GENESYS_MEMBER_TOKEN_MAX_AGE",
-    "GENESYS_TOKEN_RATE_PER_MINUTE",
-    "GENESYS_TOKEN_POOL_SIZE",
-    "GENESYS_PUSH_MAX_ATTEMPTS",
-)
-FLOATS = (
-    "GENESYS_CONNECT_TIMEOUT",
-    "GENESYS_READ_TIMEOUT",
-    "GENESYS_MAX_RETRY_WAIT",
-    "GENESYS_TOKEN_RATE_HEADROOM",
-    "GENESYS_PACING_MAX_WAIT",
-    "GENESYS_PUSH_RETRY_BASE",
-    "GENESYS_PUSH_LEASE",
-    "GENESYS_RETENTION_DAYS",
-)
-BOOLEANS = ("GENESYS_SANDBOX", "GENESYS_SANDBOX_IN_PRODUCTION", "GENESYS_PACING", "GENESYS_AUTHENTICATED_MESSAGING")
-JSON = ("GENESYS_ATTRIBUTE_MAPPING",)
+# The site's own, beyond the app's settings: the sandbox allowed with DEBUG off (config/production.py).
+SITE_ONLY = {"GENESYS_SANDBOX_IN_PRODUCTION": False}
+
+
+def variables() -> dict[str, type]:
+    """{variable: the type its value is cast to} for every GENESYS_* variable the settings read."""
+    return {name: type(default) for name, default in {**AppSettings.declared(), **SITE_ONLY}.items()}
 
 
 def read_genesys_env(env: environ.Env) -> dict[str, Any]:
-    """{name: typed value} for each GENESYS_* variable that is set and not empty. An unknown region stops
-    start-up with the list of valid ones."""
-    casts = {
-        **dict.fromkeys(STRINGS, env.str),
-        **dict.fromkeys(INTEGERS, env.int),
-        **dict.fromkeys(FLOATS, env.float),
-        **dict.fromkeys(BOOLEANS, env.bool),
-        **dict.fromkeys(JSON, env.json),
+    """{name: typed value} for each GENESYS_* variable that is set and not empty (a dict or list default is read
+    as JSON). An unknown region stops start-up with the list of valid ones."""
+    casts = {bool: env.bool, int: env.int, float: env.float, dict: env.json, list: env.json}
+    values = {
+        name: casts.get(kind, env.str)(name) for name, kind in variables().items() if env.str(name, default="") != ""
     }
-    values = {name: read(name) for name, read in casts.items() if env.str(name, default="") != ""}
     if "GENESYS_REGION" in values:
         try:
             get_region(values["GENESYS_REGION"])

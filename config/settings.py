@@ -67,7 +67,7 @@ MIDDLEWARE = [
     "config.middleware.MemberPagesUncachedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's CSPMiddleware, adding Messenger's sources to pages that render the widget.
     "messaging.middleware.MessengerCSPMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
@@ -109,7 +109,7 @@ else:
         "DATABASE_PREPARED_STATEMENTS", default=True
     ):
         # Server-side binding and psycopg's prepared statements: a query run 5 times on a connection is planned
-        # once, not on every call (3 ms less SQL per verify, BENCHMARKS.md). Django leaves them off for poolers
+        # once, not on every call (the verify's statements repeat on every call). Django leaves them off for poolers
         # that cannot keep prepared statements (PgBouncer in transaction mode before 1.21): set it false there.
         DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -4,7 +4,7 @@ from django.views.decorators.http import require_GET
 
 from messaging.monitoring.scrape import refusal as metrics_refusal
 
-from .checks import run_probes
+from .probes import run_probes
 
 
 @never_cache

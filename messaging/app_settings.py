@@ -17,6 +17,24 @@ class AppSettings:
     def _get(self, name: str, default: Any) -> Any:
         return getattr(settings, f"GENESYS_{name}", default)
 
+    @classmethod
+    def declared(cls) -> dict[str, Any]:
+        """{GENESYS_<NAME>: default} for every setting the properties read, found by reading each property once
+        with every setting at its default (no Django settings needed), so a list of the settings (the
+        environment's, config/genesys_env.py) is never typed by hand."""
+        asked: dict[str, Any] = {}
+
+        class Defaults(cls):  # type: ignore[valid-type, misc]
+            def _get(self, name: str, default: Any) -> Any:
+                asked.setdefault(f"GENESYS_{name}", default)
+                return default
+
+        defaults = Defaults()
+        for name, attribute in vars(cls).items():
+            if isinstance(attribute, property):
+                getattr(defaults, name)
+        return asked
+
     # --- Where Genesys is ---
     @property
     def REGION(self) -> Region:
@@ -200,6 +218,23 @@ class AppSettings:
     def DATA_ACTION_PASSWORD(self) -> str:
         """HTTP Basic password of the data action; never logged, never shown."""
         return self._get("DATA_ACTION_PASSWORD", "")
+
+    @property
+    def DATA_ACTION_CREDENTIALS(self) -> list[tuple[str, str]]:
+        """Every (username, password) pair the verify endpoint accepts: GENESYS_DATA_ACTION_CREDENTIALS (a list of
+        pairs; JSON in the environment, e.g. [["user", "new password"], ["user", "old password"]]) and then
+        DATA_ACTION_USERNAME/PASSWORD when both are set. Several pairs rotate the credentials without downtime:
+        add the new pair, change the Genesys integration, then remove the old pair. A pair with an empty part,
+        or that is not a pair of strings, is never accepted."""
+        pairs = [
+            *(self._get("DATA_ACTION_CREDENTIALS", []) or []),
+            (self.DATA_ACTION_USERNAME, self.DATA_ACTION_PASSWORD),
+        ]
+        return [
+            (pair[0], pair[1])
+            for pair in pairs
+            if isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(p, str) and p for p in pair)
+        ]
 
     @property
     def VERIFY_RATE(self) -> str:

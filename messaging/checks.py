@@ -46,19 +46,17 @@ def messenger_csp_middleware_problem(middleware: list[str]) -> str | None:
     """Why Messenger's CSP sources would not reach the pages (MIDDLEWARE missing or misordered), or None."""
     if MESSENGER_CSP_MIDDLEWARE not in middleware:
         return f"MIDDLEWARE lacks {MESSENGER_CSP_MIDDLEWARE}: browsers will block the Messenger widget."
-    if CSP_MIDDLEWARE not in middleware:
-        return f"MIDDLEWARE lacks {CSP_MIDDLEWARE}: {MESSENGER_CSP_MIDDLEWARE} adds to django-csp's policy."
-    if middleware.index(MESSENGER_CSP_MIDDLEWARE) < middleware.index(CSP_MIDDLEWARE):
+    if CSP_MIDDLEWARE in middleware:
         return (
-            f"{MESSENGER_CSP_MIDDLEWARE} is listed before {CSP_MIDDLEWARE}: django-csp writes the header before "
-            "Messenger's sources are added, and browsers will block the widget."
+            f"MIDDLEWARE lists {CSP_MIDDLEWARE} beside {MESSENGER_CSP_MIDDLEWARE}, which is django-csp's middleware "
+            "already: the first to write the header wins, and may leave Messenger's sources out."
         )
     return None
 
 
 @register("security")
 def check_messenger_csp(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Messenger's CSP sources are added per response by MessengerCSPMiddleware, inside django-csp's."""
+    """Messenger's CSP sources are added per response by MessengerCSPMiddleware, django-csp's own subclassed."""
     from django.conf import settings
 
     if not app_settings.MESSENGER_CONFIGURED:
@@ -69,7 +67,7 @@ def check_messenger_csp(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
     return [
         Error(
             problem,
-            hint=f'List "{MESSENGER_CSP_MIDDLEWARE}" right after "{CSP_MIDDLEWARE}" in MIDDLEWARE.',
+            hint=f'List "{MESSENGER_CSP_MIDDLEWARE}" in MIDDLEWARE in place of "{CSP_MIDDLEWARE}".',
             id="messaging.E004",
         )
     ]
@@ -78,18 +76,22 @@ def check_messenger_csp(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
 def missing_data_action_settings() -> list[str]:
     """Names of the data action's credential settings that are empty (the verify endpoint then refuses every
     call, so no conversation is ever verified)."""
+    if app_settings.DATA_ACTION_CREDENTIALS:
+        return []
     return [name for name in DATA_ACTION_SETTINGS if not getattr(app_settings, name.removeprefix("GENESYS_"))]
 
 
 def weak_data_action_password_problem() -> str | None:
-    """Why the configured data action password is too weak for production, in words (never the value), or None."""
-    password = app_settings.DATA_ACTION_PASSWORD
-    if not password:
+    """Why a configured data action password is too weak for production, in words (never the value), or None."""
+    weak = [
+        password
+        for _, password in app_settings.DATA_ACTION_CREDENTIALS
+        if len(password) < DATA_ACTION_PASSWORD_MIN_LENGTH
+        or len(set(password)) < DATA_ACTION_PASSWORD_MIN_UNIQUE_CHARACTERS
+    ]
+    if not weak:
         return None
-    if len(password) >= DATA_ACTION_PASSWORD_MIN_LENGTH and len(set(password)) >= (
-        DATA_ACTION_PASSWORD_MIN_UNIQUE_CHARACTERS
-    ):
-        return None
+    password = weak[0]
     return (
         f"GENESYS_DATA_ACTION_PASSWORD is too weak for production ({len(password)} characters, "
         f"{len(set(password))} distinct; at least {DATA_ACTION_PASSWORD_MIN_LENGTH} characters and "

@@ -4,14 +4,13 @@ import functools
 import json
 from typing import Any
 
-from csp.utils import build_policy
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.templatetags.static import static as static_url
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import format_html, json_script
+from django.utils.safestring import SafeString
 
 from .app_settings import app_settings
 from .attributes import anonymous_attributes, member_attribute_keys, member_attributes, page_attributes
@@ -27,9 +26,6 @@ ANONYMOUS_OWNER = "anonymous"
 # The page's data (json_script) and the static script that reads it (messaging/static/messaging/messenger.js).
 DATA_ELEMENT_ID = "genesys-messenger-data"
 MESSENGER_SCRIPT = "messaging/messenger.js"
-# json_script's escapes (django.utils.html): the JSON stays inert in the page whatever the values hold.
-_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
-_DATA_ELEMENT_OPEN = f'<script id="{DATA_ELEMENT_ID}" type="application/json">'
 
 
 def messenger_owner(member: Member | None) -> str:
@@ -101,7 +97,6 @@ def forget_precomputed(**kwargs: Any) -> None:
     """Receiver of setting_changed (receivers.py): the next page computes the static parts again."""
     _precomputed.cache_clear()
     _precomputed_csp_sources.cache_clear()
-    messenger_csp_header.cache_clear()
     _auth_code_url.cache_clear()
     _owner_of.cache_clear()
     member_token_size.cache_clear()
@@ -168,9 +163,8 @@ def messenger_html(request: HttpRequest, csrf_token: Any = None) -> str:
 
 
 def data_element(data: dict[str, Any]) -> SafeString:
-    """json_script(data, DATA_ELEMENT_ID), for data made of strings, booleans, None, lists and dicts, without
-    json_script's encoder instance and format_html per call (a third of a member's tag)."""
-    return mark_safe(_DATA_ELEMENT_OPEN + json.dumps(data).translate(_JSON_SCRIPT_ESCAPES) + "</script>")  # noqa: S308
+    """The page's data as Django's json_script writes it (inert whatever the values hold)."""
+    return json_script(data, DATA_ELEMENT_ID)
 
 
 # Set on the request by {% genesys_messenger %} when it rendered the widget: the response then needs Messenger's
@@ -221,11 +215,3 @@ def messenger_csp_update(request: HttpRequest) -> dict[str, list[str]]:
 def _precomputed_csp_sources() -> dict[str, list[str]]:
     """messenger_csp_sources once per process (forgotten with the rest on a settings change)."""
     return messenger_csp_sources()
-
-
-@functools.cache
-def messenger_csp_header() -> str:
-    """The whole Content-Security-Policy of a page that renders the widget and adds nothing else to the policy
-    (no nonce, no view's own update): the site's CONTENT_SECURITY_POLICY plus Messenger's sources, built by
-    django-csp once per process instead of on every response."""
-    return build_policy(update=_precomputed_csp_sources())

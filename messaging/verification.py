@@ -9,7 +9,7 @@ the `sub` Genesys authenticated. Two steps:
      flood of guest conversations therefore costs no Genesys budget and cannot touch a member's conversation.
   2. `verify_conversation`: Genesys shows the conversation, the token must sit on (or the `sub` be the identity
      Genesys authenticated on) its customer participant; only then are the verified attributes recorded in the
-     outbox and delivered within the inline budget (else by the worker), and the answer reads the database.
+     outbox and delivered within the inline deadline (else by the worker), and the answer reads the database.
 A call that cannot confirm a member never records anything, so verified attributes are only ever replaced by newer
 verified ones (outbox/records.py refuses anything else over a verified conversation).
 """
@@ -29,8 +29,9 @@ from .genesys.errors import GenesysNotFound
 from .identity.adapter import Member, get_member_adapter
 from .identity.grants import GrantCheck, check_member_token
 from .identity.member_token import TokenReason, token_digest
-from .outbox import records, sql
-from .outbox.budget import Budget, BudgetExhausted, InlineTimeout
+from .models import MemberTokenUse
+from .outbox import records
+from .outbox.deadline import Deadline, InlineTimeout, NoTimeLeft
 from .outbox.delivery import Delivery, PushClient
 from .outbox.retry import describe_error
 from .outbox.schedule import schedule_delivery
@@ -53,18 +54,18 @@ class TokenOnConversation(StrEnum):
 
 
 def _token_on_conversation(
-    conversation_id: uuid.UUID, token: str, client: PushClient, budget: Budget
+    conversation_id: uuid.UUID, token: str, client: PushClient, deadline: Deadline
 ) -> tuple[TokenOnConversation, str]:
     """(whether the token may verify this conversation, the customer participant id when found)."""
     used_on = conversation_of_used_token(token_digest(token))
     if used_on is not None:
         return (TokenOnConversation.REPEAT if used_on == conversation_id else TokenOnConversation.ALREADY_USED), ""
     try:
-        conversation = budget.call(client.get_message_conversation, str(conversation_id))
+        conversation = deadline.call(client.get_message_conversation, str(conversation_id))
         participant = client.customer_participant(conversation)
     except GenesysNotFound:
         return TokenOnConversation.WRONG_CONVERSATION, ""
-    except (BudgetExhausted, InlineTimeout):
+    except (NoTimeLeft, InlineTimeout):
         return TokenOnConversation.UNCHECKED, ""
     except Exception as error:
         logger.warning("verify conversation=%s: customer unreadable: %s", conversation_id, describe_error(error))
@@ -84,17 +85,17 @@ def _shown_identity(participant: dict) -> str | None:
 
 
 def _confirm_subject(
-    conversation_id: uuid.UUID, sub: str, member: Member, client: PushClient, budget: Budget
+    conversation_id: uuid.UUID, sub: str, member: Member, client: PushClient, deadline: Deadline
 ) -> tuple[GrantCheck, str]:
     """`member` (the active member `sub` names) once the Platform API shows that this conversation's customer is
     `authenticated: true` as that very `sub` (Genesys checked the site's ID token; GENESYS_VERIFY_SUB_ON_FROM_ADDRESS);
     else why not. Unlike a token, a sub is never accepted unchecked: it carries no proof of its own."""
     try:
-        conversation = budget.call(client.get_message_conversation, str(conversation_id))
+        conversation = deadline.call(client.get_message_conversation, str(conversation_id))
         participant = client.customer_participant(conversation)
     except GenesysNotFound:
         return GrantCheck(None, TokenReason.WRONG_CONVERSATION), ""
-    except (BudgetExhausted, InlineTimeout):
+    except (NoTimeLeft, InlineTimeout):
         return GrantCheck(None, TokenReason.UNCONFIRMED), ""
     except Exception as error:
         logger.warning("verify conversation=%s: customer unreadable: %s", conversation_id, describe_error(error))
@@ -111,18 +112,18 @@ def _spend_token(token: str, conversation_id: uuid.UUID) -> bool:
     """Bind the token to the conversation it verifies; False when a concurrent verify bound it to another. In the
     data action, inside the transaction that records the push: one COMMIT for both."""
     digest = token_digest(token)
-    if sql.insert_token_use(digest, conversation_id, used_at=timezone.now()):
-        return True
+    use = MemberTokenUse(token_digest=digest, conversation_id=conversation_id, used_at=timezone.now())
+    MemberTokenUse.objects.bulk_create([use], ignore_conflicts=True)
     return conversation_of_used_token(digest) == conversation_id
 
 
 def _confirm_member(
-    conversation_id: uuid.UUID, token: str, check: GrantCheck, client: PushClient, budget: Budget
+    conversation_id: uuid.UUID, token: str, check: GrantCheck, client: PushClient, deadline: Deadline
 ) -> tuple[GrantCheck, str, bool]:
     """The member the token (its grant already checked: `check`) proves for this conversation, or why not; the
     customer participant when found; and whether the check holds only once the token is spent on this
     conversation (_spend_token)."""
-    outcome, participant_id = _token_on_conversation(conversation_id, token, client, budget)
+    outcome, participant_id = _token_on_conversation(conversation_id, token, client, deadline)
     if outcome is TokenOnConversation.UNCHECKED:
         return GrantCheck(check.member, TokenReason.VERIFIED_UNCHECKED), participant_id, True
     if outcome is TokenOnConversation.ALREADY_USED:
@@ -176,19 +177,19 @@ def verify_conversation(
 ) -> VerifyResult:
     """The data action: `claimed_member` (given as `claimed` when the caller already ran it), then Genesys' view of
     the conversation: the customer carries the token, or is authenticated as the `sub`. Only a confirmed member
-    is recorded (verified attributes, delivered within the budget, the answer read from the database whatever
+    is recorded (verified attributes, delivered within the deadline, the answer read from the database whatever
     Genesys did); anything else is `unconfirmed`: no row, no push. The answer never carries the token key (in
     token mode the push empties it on the participant)."""
     if claimed is None:
         claimed = claimed_member(member_token=member_token, sub=sub)
     if claimed.member is None:
         return unconfirmed(claimed.reason)
-    budget = Budget(budget_seconds)
+    deadline = Deadline(budget_seconds)
     spend = False
     if sub:
-        check, participant_id = _confirm_subject(conversation_id, sub, claimed.member, client, budget)
+        check, participant_id = _confirm_subject(conversation_id, sub, claimed.member, client, deadline)
     else:
-        check, participant_id, spend = _confirm_member(conversation_id, member_token, claimed, client, budget)
+        check, participant_id, spend = _confirm_member(conversation_id, member_token, claimed, client, deadline)
     if check.member is None:
         return unconfirmed(check.reason)
     # The token spent, the push recorded, the lease taken and the push marked delivering in one transaction (one
@@ -208,13 +209,13 @@ def verify_conversation(
             now=now,
         )
         push = recorded.push
-        if recorded.lease_token:
-            delivery: Delivery | None = Delivery.started(recorded.link, push, recorded.lease_token)
+        if recorded.lease_owner:
+            delivery: Delivery | None = Delivery.started(recorded.link, push, recorded.lease_owner)
         else:
             delivery = Delivery.begin(push.conversation_id)
     try:
         if delivery is not None:
-            delivery.run(client, budget.remaining())
+            delivery.run(client, deadline.remaining())
     except Exception:
         # The answer comes from the database regardless; the sweep (or this task) delivers later.
         logger.exception("inline delivery failed conversation=%s; left to the worker", conversation_id)

@@ -68,10 +68,11 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
 
 
 def _authorized(request: HttpRequest) -> bool:
-    """HTTP Basic with the data action integration's credentials, compared in constant time."""
-    username, password = app_settings.DATA_ACTION_USERNAME, app_settings.DATA_ACTION_PASSWORD
-    if not username or not password:
-        logger.error("verify refused: GENESYS_DATA_ACTION_USERNAME/PASSWORD are not configured")
+    """HTTP Basic with one of the data action integration's credential pairs (DATA_ACTION_CREDENTIALS: several
+    while they rotate), compared in constant time."""
+    pairs = app_settings.DATA_ACTION_CREDENTIALS
+    if not pairs:
+        logger.error("verify refused: no GENESYS_DATA_ACTION_USERNAME/PASSWORD (or _CREDENTIALS) configured")
         return False
     scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "basic" or not encoded:
@@ -81,10 +82,13 @@ def _authorized(request: HttpRequest) -> bool:
     except (binascii.Error, ValueError):
         return False
     given_user, sep, given_password = decoded.partition(b":")
-    # Both compared, always, so the time taken says nothing about which one was wrong.
-    user_ok = secrets.compare_digest(given_user, username.encode("utf-8"))
-    password_ok = secrets.compare_digest(given_password, password.encode("utf-8"))
-    return bool(sep) and user_ok and password_ok
+    # Every part of every pair compared, always, so the time taken says nothing about which one was wrong.
+    matches = [
+        secrets.compare_digest(given_user, username.encode("utf-8"))
+        & secrets.compare_digest(given_password, password.encode("utf-8"))
+        for username, password in pairs
+    ]
+    return bool(sep) and any(matches)
 
 
 def _read_body(request: HttpRequest, limit: int) -> bytes | None:

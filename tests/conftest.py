@@ -111,8 +111,8 @@ def rate_limit_clock(monkeypatch):
 
 
 class InlineCalls:
-    """The calls given to the inline pool (messaging.outbox.budget) during one test. A call that outlived its
-    budget goes on in its thread after the answer; `wait()` returns once every call has ended, however slow."""
+    """The calls given to the inline pool (messaging.outbox.deadline) during one test. A call that outlived its
+    deadline goes on in its thread after the answer; `wait()` returns once every call has ended, however slow."""
 
     def __init__(self, pool: Callable[[], Executor]) -> None:
         self._pool = pool
@@ -140,13 +140,13 @@ def inline_calls(monkeypatch):
     calls left in flight instead of sleeping for them. Then the pool threads' database connections (kept, as
     CONN_MAX_AGE keeps a web thread's) are closed, so none outlives the test database (PostgreSQL refuses to
     drop a database in use); close_inline_connections() wants no inline call running, hence the wait first."""
-    from messaging.outbox import budget
+    from messaging.outbox import deadline
 
-    calls = InlineCalls(budget.inline_executor)
-    monkeypatch.setattr(budget, "inline_executor", lambda: calls)
+    calls = InlineCalls(deadline.inline_executor)
+    monkeypatch.setattr(deadline, "inline_executor", lambda: calls)
     yield calls
     calls.wait()
-    budget.close_inline_connections()
+    deadline.close_inline_connections()
 
 
 @pytest.fixture

@@ -171,6 +171,8 @@ class GenesysClient:
                 json=json,
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=(app_settings.CONNECT_TIMEOUT, app_settings.READ_TIMEOUT),
+                # Genesys' API answers, it does not redirect: a 3xx is an error to report, not to follow.
+                allow_redirects=False,
             )
         except requests.RequestException as error:
             log_call(method, path, status=None, started=started, error=transport_failure(error))
@@ -231,9 +233,3 @@ def get_client() -> GenesysClient:
     A forked child (gunicorn --preload) builds its own (messaging.processes) instead of sharing the parent's
     sockets."""
     return processes.per_process(CLIENT_KEY, GenesysClient)
-
-
-def reset_client() -> None:
-    """For tests: drop every process-wide object of messaging (client, token services and pool, limiter) and
-    close their Sessions; settings are read afresh. The cache is not touched."""
-    processes.reset()

@@ -9,19 +9,15 @@ response back (raise_on_status=False) for the caller to turn into a typed error.
 
 from __future__ import annotations
 
-import datetime
 import http.cookiejar
 import logging
 import threading
 import time
 from collections.abc import Collection
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from requests.sessions import merge_setting
-from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
@@ -120,58 +116,14 @@ class _HeadersOnly(requests.auth.AuthBase):
         return request
 
 
-class GenesysSession(requests.Session):
-    """A Session that reads the environment's proxy and CA settings once per host instead of on every call, and
-    sends an API call (headers, a JSON body, a timeout) without the steps it never needs.
-
-    requests reads the environment (every variable of os.environ, twice) for each request: about 0.25 ms, a tenth
-    of a call to Genesys' API. Our calls go to one or two hosts and the environment is set before the process
-    starts. Per-call proxies, verify, cert or stream are still merged by requests itself.
-
-    An API call given only `headers`, `json` and `timeout` is prepared and handed to the adapter directly: no
-    cookies (the Session refuses them), no auth but its own Authorization header, no redirects (Genesys' API
-    answers, it does not redirect; a 3xx is returned as is). Anything else goes through requests' own path. The
-    adapter's retries, timeouts, proxies and CA settings are the same either way.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if args or not set(kwargs) <= {"headers", "json", "timeout"}:
-            return super().request(method, url, *args, **kwargs)
-        prepared = requests.PreparedRequest()
-        prepared.prepare_method(method)
-        prepared.prepare_url(url, None)
-        prepared.prepare_headers(merge_setting(kwargs.get("headers"), self.headers, dict_class=CaseInsensitiveDict))
-        prepared.prepare_body(None, None, kwargs.get("json"))
-        assert prepared.url is not None
-        settings = self.merge_environment_settings(prepared.url, {}, None, None, None)
-        started = time.perf_counter()
-        response = self.get_adapter(prepared.url).send(prepared, timeout=kwargs.get("timeout"), **settings)
-        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
-        response.content  # noqa: B018 - read now, so the connection goes back to the pool
-        return response
-
-    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict:
-        if proxies or stream is not None or verify is not None or cert is not None:
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        parts = urlsplit(url)
-        host = (parts.scheme, parts.netloc)
-        settings = self._environment.get(host)
-        if settings is None:
-            settings = self._environment[host] = super().merge_environment_settings(url, {}, None, None, None)
-        return {**settings, "proxies": dict(settings["proxies"])}
-
-
 def build_session(retry: Retry, *, pool_maxsize: int = 32) -> requests.Session:
     """A Session whose connections are pooled and whose calls are retried by `retry`.
 
     Cookies are refused: the Session is shared by every thread of the process, and Genesys' API needs none.
-    Credentials are only those a call gives (its Authorization header, or `auth`), never ~/.netrc's.
+    Credentials are only those a call gives (its Authorization header, or `auth`), never ~/.netrc's. Calls go
+    through requests' public Session.request, so proxies and CA settings come from the environment as usual.
     """
-    session = GenesysSession()
+    session = requests.Session()
     session.auth = _HeadersOnly()  # the Authorization header each call sets, never ~/.netrc's
     adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_maxsize)
     session.mount("https://", adapter)

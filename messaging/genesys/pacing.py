@@ -48,6 +48,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
+from redis import Redis
 
 from .. import metrics, processes
 from ..app_settings import app_settings
@@ -99,13 +100,16 @@ class RateLimiter:
     """Admits API calls per slot within the budget, counted in Django's cache so that every process shares it.
 
     Settings are read on each call. `window`/`buckets`: the length of Genesys' window and how finely we count it
-    (a benchmark may shrink the window together with the sandbox's); `clock`/`sleep` for tests.
+    (a benchmark may shrink the window together with the sandbox's); `clock`/`sleep` for tests. `redis`: the
+    client admission's script runs on, for a `cache` given here on Redis (without `cache`, the default cache's
+    settings name it, pacing_redis.client_for_alias); without one, the generic path.
     """
 
     def __init__(
         self,
         *,
         cache: BaseCache | None = None,
+        redis: Redis | None = None,
         window: float = WINDOW_SECONDS,
         buckets: int = BUCKETS,
         clock: Callable[[], float] = time.time,
@@ -114,6 +118,7 @@ class RateLimiter:
         if window <= 0 or buckets < 1:
             raise ValueError("window must be positive and buckets at least 1")
         self._cache = cache
+        self._redis = redis
         self.window = float(window)
         self.buckets = int(buckets)
         self.bucket_seconds = self.window / self.buckets
@@ -126,6 +131,12 @@ class RateLimiter:
     @property
     def cache(self) -> BaseCache:
         return self._cache if self._cache is not None else caches[DEFAULT_CACHE_ALIAS]
+
+    @property
+    def redis(self) -> Redis | None:
+        if self._cache is not None:
+            return self._redis
+        return pacing_redis.client_for_alias(DEFAULT_CACHE_ALIAS)
 
     @staticmethod
     def scope() -> str:
@@ -225,13 +236,14 @@ class RateLimiter:
     def _try(self, scope: str, candidates: list[int], now: float, budget: int) -> Permit | list[SlotUsage] | None:
         """One try at admitting a call: the permit; or every candidate's usage when none was admitted; or None
         when a new bucket began meanwhile (try again at once). On Redis, one atomic script (pacing_redis)."""
-        cache = self.cache
-        if pacing_redis.usable(cache):
+        cache, client = self.cache, self.redis
+        if client is not None and pacing_redis.usable(cache, client):
             order = random.sample(candidates, len(candidates))  # ties broken at random: not all on slot 0
             current = self.bucket(now)
             span = range(current - self.buckets, current + 1)
             admission = pacing_redis.admit(
-                cache,  # type: ignore[arg-type]
+                cache,
+                client,
                 order,
                 {slot: [self._count_key(scope, slot, b) for b in span] for slot in order},
                 {slot: self._hold_key(scope, slot) for slot in order},

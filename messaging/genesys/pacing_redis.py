@@ -6,7 +6,8 @@ trips a call, and exact only because a call gives its unit back when it crossed 
 can come between the read and the increment, whatever the clocks, and a call costs one round trip.
 
 The script sees what the limiter's keys hold in Redis, written by Django's cache as Django writes integers (plain,
-so INCRBY works on them) and the hold as integer milliseconds of wall-clock time (pacing.RateLimiter.hold).
+so INCRBY works on them) and the hold as integer milliseconds of wall-clock time (pacing.RateLimiter.hold). It runs
+on a redis-py client of its own, built from the cache's settings (Django's cache exposes no client).
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+import redis
+from django.conf import settings
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
+from django.utils.module_loading import import_string
 from redis.exceptions import RedisError
+
+from .. import processes
 
 # KEYS: per candidate slot, in the order to try them on a tie: its span's count keys (oldest first, the current
 # bucket last), then its hold key. ARGV: keys per slot, budget, now (ms), TTL of a count key (s).
@@ -77,14 +83,30 @@ class Admission:
     held_until: dict[int, float]
 
 
-def usable(cache: BaseCache) -> bool:
-    """Whether admission can run as a script: Django's Redis cache, not serving from a fallback right now (the
-    site's Redis cache says `degraded` while Redis is unreachable)."""
-    return isinstance(cache, RedisCache) and not getattr(cache, "degraded", False)
+def client_for_alias(alias: str) -> redis.Redis | None:
+    """A redis-py client on the server of the cache `alias` (its first LOCATION: Django's write server), one per
+    process; None when that cache is not Django's Redis cache (or a subclass)."""
+    config = settings.CACHES.get(alias) or {}
+    backend = config.get("BACKEND")
+    if not backend or not issubclass(import_string(backend), RedisCache):
+        return None
+    location = config.get("LOCATION") or ""
+    url = (location.split(",") if isinstance(location, str) else list(location))[0].strip()
+    # The socket timeouts bound what a hung Redis costs a call, as they do for the cache; the other OPTIONS
+    # belong to the cache backend.
+    options = {k: v for k, v in (config.get("OPTIONS") or {}).items() if k.startswith("socket_")}
+    return processes.per_process(("genesys.pacing_redis", alias, url), lambda: redis.Redis.from_url(url, **options))
+
+
+def usable(cache: BaseCache, client: redis.Redis | None) -> bool:
+    """Whether admission can run as a script: a Redis client for the cache, which is not serving from a fallback
+    right now (the site's Redis cache says `degraded` while Redis is unreachable)."""
+    return client is not None and not getattr(cache, "degraded", False)
 
 
 def admit(
-    cache: RedisCache,
+    cache: BaseCache,
+    client: redis.Redis,
     slots: Sequence[int],
     count_keys: dict[int, list[str]],
     hold_keys: dict[int, str],
@@ -102,8 +124,7 @@ def admit(
         keys.append(cache.make_key(hold_keys[slot]))
     per = len(count_keys[slots[0]]) + 1
     try:
-        client: Any = cache._cache.get_client(write=True)  # Django's client: its connection pool
-        reply = client.eval(_ADMIT, len(keys), *keys, per, budget, int(now * 1000), ttl)
+        reply: Any = client.eval(_ADMIT, len(keys), *keys, per, budget, int(now * 1000), ttl)
     except (RedisError, OSError):
         return None
     chosen, used = int(reply[0]), int(reply[1])

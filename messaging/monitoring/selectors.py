@@ -19,11 +19,11 @@ from django.utils import timezone
 from ..app_settings import app_settings
 from ..genesys.oauth import get_token_service
 from ..models import AttributePush
+from ..outbox.states import OPEN_STATES
 
 logger = logging.getLogger("messaging.monitoring.dashboard")
 
 State = AttributePush.State
-BACKLOG_STATES = (State.PENDING, State.DELIVERING)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,13 +77,13 @@ class TokenState:
 def backlog() -> Backlog:
     """Counts by state (one grouped query) and the oldest push not yet delivered (one indexed query)."""
     counts = dict(
-        AttributePush.objects.filter(state__in=(*BACKLOG_STATES, State.FAILED))
+        AttributePush.objects.filter(state__in=(*OPEN_STATES, State.FAILED))
         .order_by()
         .values_list("state")
         .annotate(n=Count("id"))
     )
     oldest = (
-        AttributePush.objects.filter(state__in=BACKLOG_STATES).order_by("created_at", "id").values("id", "created_at")
+        AttributePush.objects.filter(state__in=OPEN_STATES).order_by("created_at", "id").values("id", "created_at")
     ).first()
     return Backlog(
         pending=counts.get(State.PENDING, 0),
@@ -98,7 +98,7 @@ def oldest_not_delivered() -> tuple[int, datetime.datetime] | None:
     """The id and creation time of the oldest push not delivered: waiting, being delivered, or failed (a failed push
     has not reached Genesys either); None when every push was delivered or superseded."""
     oldest = (
-        AttributePush.objects.filter(state__in=(*BACKLOG_STATES, State.FAILED))
+        AttributePush.objects.filter(state__in=(*OPEN_STATES, State.FAILED))
         .order_by("created_at", "id")
         .values_list("id", "created_at")
         .first()
@@ -129,7 +129,7 @@ def outcome_buckets(*, now: datetime.datetime | None = None, hours: int = 24, da
     now = now or timezone.now()
     daily = days is not None
     width = datetime.timedelta(days=1) if daily else datetime.timedelta(hours=1)
-    count = days if daily else hours
+    count = days if days is not None else hours
     last = _floor(now, width)
     starts = [last - width * (count - 1 - index) for index in range(count)]
     trunc = TruncDay if daily else TruncHour

@@ -21,7 +21,7 @@ from ..genesys.errors import GenesysError, GenesysNotFound, GenesysRateLimited
 from ..genesys.pacing import BUDGET_EXHAUSTED_CODE
 from ..models import AttributePush, ConversationLink
 from . import lease, records
-from .budget import Budget, BudgetExhausted, InlineTimeout
+from .deadline import Deadline, InlineTimeout, NoTimeLeft
 from .retry import classify_error, describe_error, retry_delay
 from .schedule import schedule_delivery
 from .selectors import due_conversation_ids, has_due_push, latest_push
@@ -50,7 +50,7 @@ class Attempt:
     push: AttributePush
 
 
-def _next_step(link_id: int, token: str, attempted: set[int]) -> Attempt | StepEnd:
+def _next_step(link_id: int, owner: str, attempted: set[int]) -> Attempt | StepEnd:
     """Under the lease, in one transaction with the link row locked: supersede stale versions and mark the newest
     due push delivering (one more attempt); or, when there is nothing to send now, give the lease back (a push
     recorded meanwhile waits for the lock, then finds the lease free)."""
@@ -58,7 +58,7 @@ def _next_step(link_id: int, token: str, attempted: set[int]) -> Attempt | StepE
     # No savepoint: nothing here is rolled back on its own (an error rolls back the caller's transaction too).
     with transaction.atomic(savepoint=False):
         link = ConversationLink.objects.select_for_update().filter(pk=link_id).first()
-        if link is None or link.lease_token != token:
+        if link is None or link.lease_token != owner:
             return StepEnd.LOST
         push = latest_push(link)
         if push is not None:
@@ -68,30 +68,30 @@ def _next_step(link_id: int, token: str, attempted: set[int]) -> Attempt | StepE
         if push is not None and push.next_attempt_at <= now and push.pk in attempted:
             # One attempt per push per run; its retry is already due (a tiny backoff): a task takes it, and
             # commits with the release, so it cannot find the lease still taken.
-            lease.release(link_id, token)
+            lease.release(link_id, owner)
             schedule_delivery(link_id)
             return StepEnd.AGAIN
-        if push is not None and push.next_attempt_at <= now and push.attempts >= app_settings.PUSH_MAX_ATTEMPTS:
+        if push is not None and push.next_attempt_at <= now and not records.may_attempt(push, now):
             records.give_up(push, f"gave up after {push.attempts} attempts: delivery interrupted")
             logger.error("push failed conversation=%s version=%d: out of attempts", link.conversation_id, push.version)
             push = None
-        if push is None or push.next_attempt_at > now:
-            lease.release(link_id, token)
+        if push is None or not records.may_attempt(push, now):
+            lease.release(link_id, owner)
             return StepEnd.IDLE
         records.start_attempt(push, now=now)
         return Attempt(link, push)
 
 
-def _still_current(link_id: int, push: AttributePush, token: str, participant_id: str | None) -> CurrentCheck:
+def _still_current(link_id: int, push: AttributePush, owner: str, participant_id: str | None) -> CurrentCheck:
     """Just before the PATCH: remember a participant just found, renew the lease, and make sure this is still the
     version to send. One conditional UPDATE when all is well; else, in one transaction, which it is."""
     if lease.renew_if_current(
-        link_id, token, push_id=push.pk, version=push.version, participant_id=participant_id or ""
+        link_id, owner, push_id=push.pk, version=push.version, participant_id=participant_id or ""
     ):
         return CurrentCheck.OK
     now = timezone.now()
     with transaction.atomic():
-        if not lease.renew(link_id, token, participant_id=participant_id or ""):
+        if not lease.renew(link_id, owner, participant_id=participant_id or ""):
             return CurrentCheck.LOST
         state = AttributePush.objects.filter(pk=push.pk).values_list("state", flat=True).first()
         if AttributePush.objects.filter(conversation_id=link_id, version__gt=push.version).exists():
@@ -147,7 +147,7 @@ def _record_failure(link: ConversationLink, push: AttributePush, error: BaseExce
 
 
 def _attempt(
-    link: ConversationLink, push: AttributePush, token: str, client: PushClient, budget: Budget
+    link: ConversationLink, push: AttributePush, owner: str, client: PushClient, deadline: Deadline
 ) -> tuple[AttemptResult, BaseException | None]:
     """The calls of one attempt: find the customer (once per conversation), check, PATCH. Records nothing but
     the participant; returns the result and, for ERROR, the error."""
@@ -156,15 +156,15 @@ def _attempt(
         participant_id = link.participant_id
         found = None
         if not participant_id:
-            conversation = budget.call(client.get_message_conversation, conversation_id)
+            conversation = deadline.call(client.get_message_conversation, conversation_id)
             participant_id = found = str(client.customer_participant(conversation)["id"])
-        current = _still_current(link.pk, push, token, found)
+        current = _still_current(link.pk, push, owner, found)
         if current is CurrentCheck.LOST:
             return AttemptResult.LOST, None
         if current is CurrentCheck.SUPERSEDED:
             return AttemptResult.SUPERSEDED, None
-        budget.call(client.patch_participant_attributes, conversation_id, participant_id, dict(push.attributes))
-    except BudgetExhausted:
+        deadline.call(client.patch_participant_attributes, conversation_id, participant_id, dict(push.attributes))
+    except NoTimeLeft:
         return AttemptResult.DEFERRED, None
     except InlineTimeout:
         return AttemptResult.IN_FLIGHT, None
@@ -176,9 +176,9 @@ def _attempt(
 class Delivery:
     """One holder of a conversation's lease, delivering what is due, newest version first and only."""
 
-    def __init__(self, link_id: int, token: str) -> None:
+    def __init__(self, link_id: int, owner: str) -> None:
         self.link_id = link_id
-        self.token = token
+        self.owner = owner
         self.attempted: set[int] = set()
         self.delivered: set[int] = set()  # pushes this run marked delivered (the answer needs no re-read)
         self.step: Attempt | StepEnd = StepEnd.IDLE
@@ -188,22 +188,22 @@ class Delivery:
         """Claim the lease and take the first step, in one transaction (the caller's, when it has one); None
         when someone else holds the lease."""
         with transaction.atomic(savepoint=False):
-            token = lease.claim(link_id)
-            if token is None:
+            owner = lease.claim(link_id)
+            if owner is None:
                 return None
-            delivery = cls(link_id, token)
-            delivery.step = _next_step(link_id, token, delivery.attempted)
+            delivery = cls(link_id, owner)
+            delivery.step = _next_step(link_id, owner, delivery.attempted)
             return delivery
 
     @classmethod
-    def started(cls, link: ConversationLink, push: AttributePush, token: str) -> Delivery:
+    def started(cls, link: ConversationLink, push: AttributePush, owner: str) -> Delivery:
         """The holder of a lease taken, and a push marked delivering, by records.record_and_start."""
-        delivery = cls(link.pk, token)
+        delivery = cls(link.pk, owner)
         delivery.step = Attempt(link, push)
         return delivery
 
     def run(self, client: PushClient, budget_seconds: float | None, max_pushes: int = 10) -> DeliveryOutcome:
-        budget = Budget(budget_seconds)
+        deadline = Deadline(budget_seconds)
         outcome = DeliveryOutcome.IDLE
         holding = True
         try:
@@ -216,7 +216,7 @@ class Delivery:
                     holding = False
                     return outcome
                 self.attempted.add(step.push.pk)
-                result, error = _attempt(step.link, step.push, self.token, client, budget)
+                result, error = _attempt(step.link, step.push, self.owner, client, deadline)
                 if result is AttemptResult.LOST:
                     holding = False
                     return DeliveryOutcome.LOST
@@ -238,36 +238,36 @@ class Delivery:
                         outcome = _record_failure(step.link, step.push, error)
                     else:
                         outcome = DeliveryOutcome.SUPERSEDED
-                    if result is AttemptResult.OK and lease.release_if_done(self.link_id, self.token):
+                    if result is AttemptResult.OK and lease.release_if_done(self.link_id, self.owner):
                         self.step = StepEnd.IDLE  # nothing open left: the lease is given back
                     else:
-                        self.step = _next_step(self.link_id, self.token, self.attempted)
+                        self.step = _next_step(self.link_id, self.owner, self.attempted)
             # A long run of new versions: hand over to the queue.
             holding = False
             with transaction.atomic():
-                lease.release(self.link_id, self.token)
+                lease.release(self.link_id, self.owner)
                 schedule_delivery(self.link_id)
             return DeliveryOutcome.PENDING
         finally:
             if holding:
                 # An unexpected error: let go, so the worker (or the sweep) can take over at once.
-                lease.release(self.link_id, self.token)
+                lease.release(self.link_id, self.owner)
 
     def _defer(self, push: AttributePush) -> None:
-        """Out of inline budget before a call was made: back to pending, lease released, a task for the worker."""
+        """Past the inline deadline before a call was made: back to pending, lease released, a task for the worker."""
         with transaction.atomic():
             records.defer(push, now=timezone.now())
-            lease.release(self.link_id, self.token)
+            lease.release(self.link_id, self.owner)
             schedule_delivery(self.link_id)
 
     def _leave_in_flight(self, link: ConversationLink, push: AttributePush) -> None:
-        """A call outlived the inline budget and may still land: keep the lease until it expires (nothing newer may
+        """A call outlived the inline deadline and may still land: keep the lease until it expires (nothing newer may
         overtake it) and have the worker try again right after."""
         now = timezone.now()
         lease_end = now + datetime.timedelta(seconds=app_settings.PUSH_LEASE)
-        message = f"Genesys took longer than the {app_settings.VERIFY_INLINE_BUDGET:g}s inline budget"
+        message = f"Genesys took longer than the {app_settings.VERIFY_INLINE_BUDGET:g}s inline deadline"
         with transaction.atomic():
-            lease.renew(link.pk, self.token, until=lease_end)
+            lease.renew(link.pk, self.owner, until=lease_end)
             if records.leave_in_flight(push, until=lease_end, message=message, now=now):
                 schedule_delivery(link.pk, run_after=lease_end + datetime.timedelta(seconds=1))
 

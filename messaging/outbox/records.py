@@ -1,7 +1,9 @@
 """The named state transitions of a push: the only module that changes AttributePush.state.
 
-Every transition but the first is a conditional UPDATE (on the state the caller expects), so two processes
-that race over a push cannot both win; a function returns whether it changed the row when its caller cares.
+Transitions that can race (a deliverer against a newer version, the sweep against a live deliverer) are
+conditional UPDATEs on the state the caller expects, so two processes cannot both win; they return whether they
+changed the row when the caller cares. The others (`reopen`, `start_attempt`, `give_up`) save a push whose
+conversation lease the caller holds, so no one else moves it meanwhile.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.utils import timezone
 from .. import metrics
 from ..app_settings import app_settings
 from ..models import AttributePush, ConversationLink
-from . import lease, sql
+from . import lease
 from .schedule import schedule_delivery
 from .selectors import latest_push
 from .states import OPEN_STATES, PushState
@@ -40,13 +42,13 @@ def _same_attributes(a: dict[str, str], b: dict[str, str]) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Recorded:
-    """What `record_and_start` did: the push, the link row (as locked), and the delivery lease token when the
+    """What `record_and_start` did: the push, the link row (as locked), and the delivery lease owner when the
     lease was taken and the push marked delivering in the same writes ("" when not: someone holds the lease, or
     the push is not due now; Delivery.begin then decides)."""
 
     push: AttributePush
     link: ConversationLink
-    lease_token: str
+    lease_owner: str
 
 
 @transaction.atomic(savepoint=False)
@@ -108,29 +110,32 @@ def record_and_start(
 
 
 def _locked_link(conversation_id: uuid.UUID, fresh: dict[str, Any]) -> ConversationLink:
-    """The link row, locked; created with `fresh` when missing (INSERT .. ON CONFLICT DO NOTHING: no savepoint,
-    and a concurrent creator simply wins; then the lock on its row)."""
-    link = sql.locked_link(conversation_id)
+    """The link row, locked (select_for_update); created with `fresh` when missing. The insert ignores a conflict
+    (no savepoint, no IntegrityError: a concurrent creator simply wins), then the row is read under the lock."""
+    locked = ConversationLink.objects.select_for_update().filter(conversation_id=conversation_id)
+    link = locked.first()
     if link is not None:
         return link
-    link = ConversationLink(conversation_id=conversation_id, **fresh)
-    if sql.insert_link(link):
-        return link
-    link = sql.locked_link(conversation_id)
-    if link is None:  # a concurrent creator inserted it, so only a delete in between could do this
+    ConversationLink.objects.bulk_create(
+        [ConversationLink(conversation_id=conversation_id, **fresh)], ignore_conflicts=True
+    )
+    link = locked.first()
+    if link is None:  # inserted by us or a concurrent creator, so only a delete in between could do this
         raise ConversationLink.DoesNotExist(f"conversation link {conversation_id} vanished while being recorded")
     return link
+
+
+def may_attempt(push: AttributePush, now: datetime.datetime) -> bool:
+    """Whether an open push may be attempted now: it is due and has attempts left. The one rule both the data
+    action's inline start (below) and the deliverer (delivery.py) apply."""
+    return push.next_attempt_at <= now and push.attempts < app_settings.PUSH_MAX_ATTEMPTS
 
 
 def _startable(push: AttributePush, now: datetime.datetime) -> bool:
     """Whether the latest push, re-asserted, may be attempted at once (else the general path decides)."""
     if push.state in (PushState.DELIVERED, PushState.FAILED):
         return True  # reopened with fresh attempts
-    return (
-        push.state == PushState.PENDING
-        and push.next_attempt_at <= now
-        and push.attempts < app_settings.PUSH_MAX_ATTEMPTS
-    )
+    return push.state == PushState.PENDING and may_attempt(push, now)
 
 
 def _record(
@@ -149,11 +154,11 @@ def _record(
         link_changes.update(user_id=user_id, verified=verified, last_verified_at=now, state=ConversationLink.State.OPEN)
     if participant_id:
         link_changes["participant_id"] = participant_id
-    token, lease_until = (lease.new_token(), lease.lease_end(now)) if start else ("", None)
-    fresh = {**link_changes, "lease_token": token, "lease_until": lease_until} if start else link_changes
+    owner, lease_until = (lease.new_owner(), lease.lease_end(now)) if start else ("", None)
+    fresh = {**link_changes, "lease_token": owner, "lease_until": lease_until} if start else link_changes
     link = _locked_link(conversation_id, fresh)
-    # Our token on the row: this transaction inserted it, so it has no push yet and the lease is ours.
-    created = bool(token) and link.lease_token == token
+    # Our owner id on the row: this transaction inserted it, so it has no push yet and the lease is ours.
+    created = bool(owner) and link.lease_token == owner
     latest = None if created else latest_push(link)
     if not verified and latest is not None and latest.verified:
         raise UnverifiedOverVerified(f"conversation {conversation_id} is verified: an unverified push is refused")
@@ -187,12 +192,12 @@ def _record(
             **({"state": PushState.DELIVERING, "attempts": 1, "last_attempt_at": now} if start else {}),
         )
     if not created:
-        changes = {**link_changes, **({"lease_token": token, "lease_until": lease_until} if start else {})}
+        changes = {**link_changes, **({"lease_token": owner, "lease_until": lease_until} if start else {})}
         if changes:
-            sql.update_row(ConversationLink, link.pk, {**changes, "updated_at": now})
+            ConversationLink.objects.filter(pk=link.pk).update(**changes, updated_at=now)
             for field, value in changes.items():
                 setattr(link, field, value)
-    return Recorded(push, link, token if start else "")
+    return Recorded(push, link, owner if start else "")
 
 
 def _reopen_and_start(push: AttributePush, *, now: datetime.datetime) -> None:
@@ -203,7 +208,7 @@ def _reopen_and_start(push: AttributePush, *, now: datetime.datetime) -> None:
     push.attempts += 1
     push.next_attempt_at = push.last_attempt_at = push.updated_at = now
     fields = ("state", "attempts", "next_attempt_at", "last_attempt_at", "updated_at")
-    sql.update_row(AttributePush, push.pk, {field: getattr(push, field) for field in fields})
+    AttributePush.objects.filter(pk=push.pk).update(**{field: getattr(push, field) for field in fields})
 
 
 def reopen(push: AttributePush, *, now: datetime.datetime | None = None) -> None:
@@ -254,9 +259,9 @@ def mark_delivered(push: AttributePush, *, now: datetime.datetime) -> bool:
     """delivering -> delivered. False when it was superseded in flight: it did land all the same, which
     delivered_at still records."""
     changes = {"state": PushState.DELIVERED, "delivered_at": now, "last_error": "", "updated_at": now}
-    done = sql.update_row(AttributePush, push.pk, changes, state=PushState.DELIVERING)
+    done = AttributePush.objects.filter(pk=push.pk, state=PushState.DELIVERING).update(**changes)
     if not done:
-        sql.update_row(AttributePush, push.pk, {"delivered_at": now, "updated_at": now})
+        AttributePush.objects.filter(pk=push.pk).update(delivered_at=now, updated_at=now)
     else:
         metrics.push_delivered((now - (push.created_at or now)).total_seconds())
     return bool(done)
@@ -282,7 +287,7 @@ def mark_failed(push: AttributePush, *, message: str, now: datetime.datetime) ->
 
 
 def defer(push: AttributePush, *, now: datetime.datetime) -> None:
-    """delivering -> pending, due now: no call was made (out of inline budget)."""
+    """delivering -> pending, due now: no call was made (too close to the inline deadline)."""
     AttributePush.objects.filter(pk=push.pk, state=PushState.DELIVERING).update(
         state=PushState.PENDING, next_attempt_at=now, updated_at=now
     )
@@ -316,8 +321,3 @@ def postpone_overdue(link_ids: Collection[int], *, before: datetime.datetime, no
 def close_conversation(link: ConversationLink) -> None:
     """The conversation (or its customer) is gone: nothing will ever take a push."""
     ConversationLink.objects.filter(pk=link.pk).update(state=ConversationLink.State.CLOSED)
-
-
-def remember_participant(link_id: int, participant_id: str) -> None:
-    """The customer participant found by the token check: the delivery PATCHes without a second GET."""
-    ConversationLink.objects.filter(pk=link_id).update(participant_id=participant_id)

@@ -52,10 +52,6 @@ def set_scheduler(scheduler: Scheduler) -> None:
     _scheduler = scheduler
 
 
-def get_scheduler() -> Scheduler:
-    return _scheduler
-
-
 def schedule_delivery(link_id: int, *, run_after: datetime.datetime | None = None) -> None:
     """A delivery for the conversation, now or not before `run_after`."""
     _scheduler.enqueue(link_id, run_after)

@@ -8,24 +8,18 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from ..app_settings import app_settings
-from ..models import AttributePush, ConversationLink
-from . import sql
+from ..models import AttributePush, ConversationLink, MemberTokenUse
 from .states import OPEN_STATES, PushState
 
 
 def latest_push(link: ConversationLink) -> AttributePush | None:
-    """The conversation's newest version, or None (written as SQL: every verify reads it, sql.py)."""
-    return sql.latest_push(link.pk)
-
-
-def open_links_for_member(user_id: int, *, now: datetime.datetime | None = None) -> QuerySet:
-    """The member's conversations still worth a push: open, last verified for this member, and recent (Genesys
-    tells us nothing when a conversation ends)."""
-    return open_links_for_members([user_id], now=now)
+    """The conversation's newest version, or None."""
+    return AttributePush.objects.filter(conversation_id=link.pk).order_by("-version").first()
 
 
 def open_links_for_members(user_ids: Iterable[int], *, now: datetime.datetime | None = None) -> QuerySet:
-    """open_links_for_member for several members at once."""
+    """The members' conversations still worth a push: open, last verified for one of them, and recent (Genesys
+    tells us nothing when a conversation ends)."""
     now = now or timezone.now()
     since = now - datetime.timedelta(hours=app_settings.CONVERSATION_OPEN_HOURS)
     return ConversationLink.objects.filter(
@@ -74,12 +68,7 @@ def outbox_counts() -> dict[str, int]:
     return {state: counts.get(state, 0) for state in PushState.values}
 
 
-def undelivered_count() -> int:
-    """Pushes that still have to reach Genesys."""
-    return AttributePush.objects.filter(state__in=OPEN_STATES).count()
-
-
 def conversation_of_used_token(token_digest: str) -> uuid.UUID | None:
-    """The conversation a member token (by its digest) already verified, or None if it verified none (written as
-    SQL: every verify reads it, sql.py)."""
-    return sql.token_use_conversation(token_digest)
+    """The conversation a member token (by its digest) already verified, or None if it verified none."""
+    uses = MemberTokenUse.objects.filter(token_digest=token_digest)
+    return uses.values_list("conversation_id", flat=True).first()

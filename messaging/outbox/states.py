@@ -19,7 +19,7 @@ class DeliveryOutcome(StrEnum):
     RETRY = "retry"  # failed, another attempt is scheduled
     FAILED = "failed"  # final: not retryable or out of attempts
     SUPERSEDED = "superseded"  # a newer version overtook it while in flight
-    PENDING = "pending"  # left to the worker (inline budget spent, or a long run of new versions)
+    PENDING = "pending"  # left to the worker (inline deadline passed, or a long run of new versions)
     BUSY = "busy"  # someone else holds the lease and delivers what is due before letting go
     IDLE = "idle"  # nothing due
     LOST = "lost"  # the lease expired under us
@@ -32,8 +32,8 @@ class AttemptResult(StrEnum):
     ERROR = "error"  # a call raised: classified by retry.classify_error
     SUPERSEDED = "superseded"  # not sent: a newer version exists
     LOST = "lost"  # not sent: the lease is no longer ours
-    DEFERRED = "deferred"  # not sent: no inline budget left to start a call
-    IN_FLIGHT = "in_flight"  # a call outlived the inline budget and may still land
+    DEFERRED = "deferred"  # not sent: too close to the inline deadline to start a call
+    IN_FLIGHT = "in_flight"  # a call outlived the inline deadline and may still land
 
 
 class StepEnd(StrEnum):

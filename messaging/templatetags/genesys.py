@@ -1,6 +1,6 @@
 """{% genesys_messenger %}: the page's Messenger data and the script that starts the official snippet
 (templates/base.html). No template is rendered and no CSP nonce is used: the data is inert JSON and the script a
-static file, so a page pays little for the tag (BENCHMARKS.md, the tag's cost)."""
+static file, so a page pays little for the tag."""
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe

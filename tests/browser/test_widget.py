@@ -16,6 +16,8 @@ from tests.browser.steps import open_widget, send, sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MEMBER_KEYS = {"memberId", "membershipLevel", "memberToken", "displayName", "email"}
+# Browsers of the 20-of-20 test whose message Genesys may still be taking in while the next one signs in.
+IN_FLIGHT = 4
 
 
 @pytest.fixture
@@ -101,16 +103,16 @@ def assert_member_attributes(attrs: dict[str, str], username: str) -> None:
 
 
 def test_first_message_carries_alice_attributes_20_of_20(browser, site, sandbox):
+    """Each attempt is a fresh browser that signs in and sends at once; while Genesys (the sandbox) takes the
+    message in, the next attempt already starts (up to IN_FLIGHT browsers open), so the waits overlap."""
     alice = profile_of("alice")
-    failures, started = [], time.monotonic()
-    for attempt in range(20):
-        context, page, events = new_page(browser)
+    failures: list[tuple] = []
+    in_flight: list[tuple[int, Any, Any, list[str], str]] = []
+    started = time.monotonic()
+
+    def check(attempt: int, context: Any, page: Any, events: list[str], text: str) -> None:
         try:
-            sign_in(page, site, "alice")
-            text = f"Hello from alice #{attempt} {uuid.uuid4().hex[:8]}"
-            send(page, text)
-            conversation = conversation_with(sandbox, text, page)
-            attrs = first_message_attributes(conversation)
+            attrs = first_message_attributes(conversation_with(sandbox, text, page))
             ok = (
                 attrs.get("isAuthenticated") == "true"
                 and attrs.get("memberId") == str(alice.member_id)
@@ -123,6 +125,22 @@ def test_first_message_carries_alice_attributes_20_of_20(browser, site, sandbox)
             failures.append((attempt, repr(error), events))
         finally:
             context.close()
+
+    for attempt in range(20):
+        context, page, events = new_page(browser)
+        text = f"Hello from alice #{attempt} {uuid.uuid4().hex[:8]}"
+        try:
+            sign_in(page, site, "alice")
+            send(page, text)
+        except Exception as error:
+            failures.append((attempt, repr(error), events))
+            context.close()
+            continue
+        in_flight.append((attempt, context, page, events, text))
+        if len(in_flight) >= IN_FLIGHT:
+            check(*in_flight.pop(0))
+    for pending in in_flight:
+        check(*pending)
     elapsed = time.monotonic() - started
     assert not failures, f"{20 - len(failures)} of 20 first messages carried alice's attributes: {failures}"
     print(f"20 of 20 first messages carried alice's attributes in {elapsed:.1f} s")

@@ -37,7 +37,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "messaging.middleware.MessengerCSPMiddleware",  # django-csp's, with Messenger's sources (README)
 ]
 
 ROOT_URLCONF = "tests.hostsite.urls"

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from messaging.genesys.client import reset_client
+from messaging import processes
 from tests.fixtures.sandbox import SandboxServer
 
 
@@ -13,6 +13,6 @@ def genesys(sandbox: SandboxServer) -> Iterator[SandboxServer]:
     """The sandbox with its own flow off (these tests play the data action themselves) and a fresh client before
     and after. Modules that need more (a lower rate limit, fewer retries) override it, asking for this one."""
     sandbox.configure(flow_enabled=False)
-    reset_client()
+    processes.reset()
     yield sandbox
-    reset_client()
+    processes.reset()

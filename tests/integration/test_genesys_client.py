@@ -16,8 +16,9 @@ import requests
 import urllib3.util.retry
 from django.core.management import CommandError, call_command
 
+from messaging import processes
 from messaging.genesys import oauth as oauth_module
-from messaging.genesys.client import get_client, reset_client
+from messaging.genesys.client import get_client
 from messaging.genesys.errors import (
     GenesysAuthError,
     GenesysNotFound,
@@ -40,9 +41,9 @@ pytestmark = pytest.mark.django_db
 def _fresh_client(settings):
     # Short backoff keeps the retry tests quick; the real default (0.25 s) is exercised by the unit tests.
     settings.GENESYS_RETRY_BACKOFF_FACTOR = 0.05
-    reset_client()
+    processes.reset()
     yield
-    reset_client()
+    processes.reset()
 
 
 @pytest.fixture
@@ -409,7 +410,7 @@ def test_a_netrc_default_entry_never_replaces_the_token(sandbox, conversation, t
     netrc.write_text("default login someone password netrc-secret\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
-    reset_client()
+    processes.reset()
     assert get_client().get_message_conversation(conversation["id"])["id"] == conversation["id"]
     prepared = get_client().session.prepare_request(
         requests.Request("GET", f"{sandbox.url}/api/v2/x", headers={"Authorization": "Bearer t"})

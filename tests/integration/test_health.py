@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from health.checks import run_probes
+from health.probes import run_probes
 
 
 def test_healthz_answers_without_touching_the_database(client):

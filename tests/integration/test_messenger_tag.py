@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from csp.middleware import CSPMiddleware
+from csp.decorators import csp_update
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.checks import run_checks
 from django.db import connection
@@ -108,12 +108,9 @@ def widget_page(extra_update=None, use_nonce=False):
         note_messenger_rendered(request)
         if use_nonce:
             str(request.csp_nonce)
-        response = HttpResponse("page")
-        if extra_update:
-            response._csp_update = extra_update
-        return response
+        return HttpResponse("page")
 
-    return CSPMiddleware(MessengerCSPMiddleware(view))
+    return MessengerCSPMiddleware(csp_update(extra_update)(view) if extra_update else view)
 
 
 @pytest.mark.parametrize(
@@ -219,12 +216,12 @@ def test_messenger_csp_sources_for_a_real_region_and_for_the_sandbox(settings):
 @pytest.mark.parametrize(
     "middleware,error",
     [
-        (["csp.middleware.CSPMiddleware", "messaging.middleware.MessengerCSPMiddleware"], False),
+        (["messaging.middleware.MessengerCSPMiddleware"], False),
         (["csp.middleware.CSPMiddleware"], True),
         (["messaging.middleware.MessengerCSPMiddleware", "csp.middleware.CSPMiddleware"], True),
     ],
 )
-def test_system_check_requires_the_messenger_csp_middleware_inside_django_csps(settings, middleware, error):
+def test_system_check_requires_the_messenger_csp_middleware_in_place_of_django_csps(settings, middleware, error):
     settings.MIDDLEWARE = middleware
     found = [message for message in run_checks(tags=["security"]) if message.id == "messaging.E004"]
     assert bool(found) is error

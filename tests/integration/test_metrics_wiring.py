@@ -70,10 +70,10 @@ def test_a_refused_call_counts_as_refused(genesys):
 
 
 def test_a_wrong_client_secret_counts_as_a_refused_grant(genesys, alice, member_token, settings):
-    from messaging.genesys.client import reset_client
+    from messaging import processes
 
     settings.GENESYS_CLIENT_SECRET = "not-the-secret"
-    reset_client()
+    processes.reset()
     before = value("messaging_oauth_token_requests_total", outcome="refused")
     token = member_token(alice)
     cid = genesys.start_conversation(attributes={"memberToken": token})["id"]

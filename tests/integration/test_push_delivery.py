@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import MembershipLevel
-from messaging.genesys.client import reset_client
+from messaging import processes
 from messaging.management.commands import deliver_pushes
 from messaging.models import AttributePush
 from sandbox import defaults
@@ -122,7 +122,7 @@ def test_a_rejected_push_fails_at_once(genesys, alice, member_token):
 
 def test_wrong_client_credentials_are_retried_until_an_operator_fixes_them(genesys, alice, settings, member_token):
     settings.GENESYS_CLIENT_SECRET = "not-the-secret"
-    reset_client()
+    processes.reset()
     cid = genesys.start_conversation()["id"]
     # Without credentials Genesys cannot show the conversation: the live token is spent on it, the push waits.
     assert verify(cid, member_token(alice))["pushState"] == "pending"
@@ -130,7 +130,7 @@ def test_wrong_client_credentials_are_retried_until_an_operator_fixes_them(genes
     assert "GenesysTokenError" in push.last_error or "token" in push.last_error.lower()
     assert "not-the-secret" not in push.last_error
     settings.GENESYS_CLIENT_SECRET = defaults.CLIENT_SECRET
-    reset_client()
+    processes.reset()
     run_worker()
     push.refresh_from_db()
     assert push.state == "delivered"

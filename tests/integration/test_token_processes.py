@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
-from messaging.genesys.client import get_client, reset_client
+from messaging import processes
+from messaging.genesys.client import get_client
 from messaging.genesys.oauth import get_access_token
 from tests.fixtures.redis_outage import resilient_caches_at
 from tests.processes import race, racing_script
@@ -42,9 +43,9 @@ CHILD = racing_script(
 
 @pytest.fixture(autouse=True)
 def _fresh_client():
-    reset_client()
+    processes.reset()
     yield
-    reset_client()
+    processes.reset()
 
 
 def _child_env(sandbox_url: str, **extra: str) -> dict[str, str]:

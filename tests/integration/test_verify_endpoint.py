@@ -462,7 +462,7 @@ def test_a_slow_genesys_cannot_hold_the_answer(client, genesys, alice, settings,
     # The answer was cut off by the budget (1 s) with the PATCH in flight, not by the client's timeouts, and
     # did not wait for Genesys' 5 s: a PATCH that had ended would have left the push delivered or failed.
     push = AttributePush.objects.get()
-    assert push.last_error == "Genesys took longer than the 1s inline budget"
+    assert push.last_error == "Genesys took longer than the 1s inline deadline"
     assert push.state == "pending" and push.attempts == 1
     assert ConversationLink.objects.get().lease_token  # kept for the call in flight
     inline_calls.wait()  # the call in flight ends before the database is flushed

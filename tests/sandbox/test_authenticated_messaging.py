@@ -124,7 +124,7 @@ def test_a_password_change_makes_genesys_next_refresh_refused(provider, alice, a
     refreshes with the provider; the provider revoked the member's tokens, so the refresh is refused and the
     member's sessions end."""
     tokens = provider.exchange(auth_code_for(alice)).json()
-    guest = signed_in_guest(provider, tokens["jwt"])
+    guest = provider.signed_in_guest(tokens["jwt"])
     try:
         assert refresh_at_genesys(provider, tokens["refreshToken"]).status_code == 200
         alice.set_password("Brand-new-2026!")

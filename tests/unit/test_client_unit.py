@@ -14,6 +14,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from urllib3.exceptions import MaxRetryError
 from urllib3.response import HTTPResponse
 
+from messaging import processes
 from messaging.genesys import client as client_module
 from messaging.genesys import oauth as tokens_module
 from messaging.genesys.client import GenesysClient, validate_attributes
@@ -46,7 +47,7 @@ def _genesys_settings(settings):
     settings.GENESYS_API_BASE = "https://api.example.test"
     settings.GENESYS_TOKEN_LOCK_TIMEOUT = 5
     yield
-    client_module.reset_client()
+    processes.reset()
 
 
 @pytest.fixture
@@ -397,7 +398,7 @@ def test_get_client_is_process_wide_and_resettable():
     first = client_module.get_client()
     assert client_module.get_client() is first
     assert first.session is first.session  # one pooled Session
-    client_module.reset_client()
+    processes.reset()
     assert client_module.get_client() is not first
 
 
@@ -443,27 +444,6 @@ def test_session_refuses_cookies_and_sends_json_headers():
     assert session.cookies.get_policy().allowed_domains() == ()
 
 
-def test_the_session_reads_the_environment_once_per_host_and_still_honours_it(monkeypatch):
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.test:3128")
-    monkeypatch.setenv("NO_PROXY", "login.example.test")
-    session = build_session(build_retry(total=0, max_wait=0, backoff_factor=0, allowed_methods={"GET"}))
-    api, login = "https://api.example.test/api/v2/x", "https://login.example.test/oauth/token"
-    assert session.merge_environment_settings(api, {}, None, None, None)["proxies"]["https"] == (
-        "http://proxy.example.test:3128"
-    )
-    assert "https" not in session.merge_environment_settings(login, {}, None, None, None)["proxies"]  # NO_PROXY
-    monkeypatch.setenv("HTTPS_PROXY", "http://changed.example.test:3128")
-    settings = session.merge_environment_settings(api, {}, None, None, None)
-    assert settings["proxies"]["https"] == "http://proxy.example.test:3128"  # read once, at the first call
-    settings["proxies"]["https"] = "mutated"  # what requests does with its copy never reaches the next call
-    assert session.merge_environment_settings(api, {}, None, None, None)["proxies"]["https"].startswith("http://proxy")
-    # A call's own settings are merged afresh, as requests does.
-    assert (
-        session.merge_environment_settings(api, {"https": "http://own:1"}, None, None, None)["proxies"]["https"]
-        == "http://own:1"
-    )
-
-
 class _RecordingAdapter(requests.adapters.HTTPAdapter):
     """Answers 200 {"ok": true} without a network, keeping what it was asked to send."""
 
@@ -482,7 +462,7 @@ class _RecordingAdapter(requests.adapters.HTTPAdapter):
         return self.build_response(request, raw)
 
 
-def test_an_api_call_is_sent_as_requests_would_send_it(monkeypatch):
+def test_an_api_call_carries_its_token_and_json_through_the_environments_proxy(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.test:3128")
     session = build_session(build_retry(total=0, max_wait=0, backoff_factor=0, allowed_methods={"GET"}))
     adapter = _RecordingAdapter()
@@ -491,28 +471,13 @@ def test_an_api_call_is_sent_as_requests_would_send_it(monkeypatch):
     response = session.request(
         "PATCH", url, headers={"Authorization": "Bearer t"}, json={"attributes": {"a": "é"}}, timeout=(3, 10)
     )
-    assert response.status_code == 200 and response.json() == {"ok": True} and response.elapsed.total_seconds() >= 0
-    assert response._content_consumed  # read at once: the connection goes back to the pool
+    assert response.status_code == 200 and response.json() == {"ok": True}
     prepared, kwargs = adapter.sent[0]
     assert (prepared.method, prepared.url) == ("PATCH", url)
     assert prepared.headers["Authorization"] == "Bearer t" and prepared.headers["Accept"] == "application/json"
-    assert (
-        "member-messaging" in prepared.headers["User-Agent"] and prepared.headers["Content-Type"] == "application/json"
-    )
+    assert "member-messaging" in prepared.headers["User-Agent"]
     assert json.loads(prepared.body) == {"attributes": {"a": "é"}}
     assert kwargs["timeout"] == (3, 10) and kwargs["proxies"]["https"] == "http://proxy.example.test:3128"
-    expected = requests.Session().merge_environment_settings(url, {}, None, None, None)  # CA bundle, stream
-    assert (kwargs["verify"], kwargs["stream"], kwargs["cert"]) == (expected["verify"], False, expected["cert"])
-    # Anything else (here query parameters) takes requests' own path, whose result is the same request.
-    session.request(
-        "GET", "https://api.example.test/api/v2/x", params={"pageSize": 1}, headers={"Authorization": "Bearer t"}
-    )
-    prepared, kwargs = adapter.sent[1]
-    assert (
-        prepared.url == "https://api.example.test/api/v2/x?pageSize=1"
-        and prepared.headers["Authorization"] == "Bearer t"
-    )
-    assert kwargs["proxies"]["https"] == "http://proxy.example.test:3128"
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from messaging.outbox import budget
+from messaging.outbox import deadline
 
 
 def _query_in_thread() -> object:
@@ -29,11 +29,11 @@ def closed(monkeypatch) -> list[BaseDatabaseWrapper]:
 def test_a_pool_thread_keeps_its_connection_within_conn_max_age(monkeypatch, closed):
     monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 60)
     with ThreadPoolExecutor(max_workers=1) as pool:  # one thread: both calls share it
-        first = pool.submit(budget._in_thread, _query_in_thread).result()
-        second = pool.submit(budget._in_thread, _query_in_thread).result()
+        first = pool.submit(deadline._in_thread, _query_in_thread).result()
+        second = pool.submit(deadline._in_thread, _query_in_thread).result()
         assert first is second
         assert closed == []  # before: closed after every call, reopened by the next
-        budget.close_inline_connections()
+        deadline.close_inline_connections()
     assert closed == [first]
 
 
@@ -41,5 +41,5 @@ def test_a_pool_thread_keeps_its_connection_within_conn_max_age(monkeypatch, clo
 def test_a_pool_thread_still_drops_an_obsolete_connection(monkeypatch, closed):
     monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        used = pool.submit(budget._in_thread, _query_in_thread).result()
+        used = pool.submit(deadline._in_thread, _query_in_thread).result()
     assert closed == [used]

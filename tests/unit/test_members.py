@@ -2,7 +2,6 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.models import MembershipLevel
-from accounts.signals import member_level_changed
 
 pytestmark = pytest.mark.django_db
 
@@ -24,20 +23,25 @@ def test_levels_order_by_rank_not_by_name(levels):
     assert [level.name for level in MembershipLevel.objects.all()] == ["Silver", "Gold", "Platinum", "Bronze"]
 
 
-def test_level_change_is_announced_after_commit(alice, levels, django_capture_on_commit_callbacks):
-    heard = []
+def test_a_level_change_re_pushes_once_and_only_after_commit(
+    alice, levels, django_capture_on_commit_callbacks, monkeypatch
+):
+    from accounts import services
+    from accounts.models import LevelChange
 
-    def listener(sender, profile, old_level_id, **kwargs):
-        heard.append((profile.user.username, old_level_id, profile.level_id))
-
-    member_level_changed.connect(listener)
-    try:
-        profile = type(alice.member_profile).objects.get(user=alice)
-        with django_capture_on_commit_callbacks(execute=True):
-            profile.level = levels["Platinum"]
-            profile.save()
-        with django_capture_on_commit_callbacks(execute=True):
-            profile.save()  # same level again: nothing to announce
-    finally:
-        member_level_changed.disconnect(listener)
-    assert heard == [("alice", levels["Gold"].pk, levels["Platinum"].pk)]
+    repushed = []
+    monkeypatch.setattr(services, "repush_member", lambda *, user: repushed.append(user.username))
+    profile = type(alice.member_profile).objects.get(user=alice)
+    with django_capture_on_commit_callbacks(execute=False) as waiting:
+        services.change_member_level(profile=profile, level=levels["Platinum"], via=LevelChange.Via.ADMIN_FORM)
+    assert repushed == []  # not before the commit
+    for callback in waiting:
+        callback()
+    assert repushed == ["alice"]
+    # A plain save outside the services (the safety net), and then the same level again: one more, then none.
+    with django_capture_on_commit_callbacks(execute=True):
+        profile.level = levels["Silver"]
+        profile.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        profile.save()
+    assert repushed == ["alice", "alice"]

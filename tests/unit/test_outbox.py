@@ -25,11 +25,12 @@ from messaging.genesys.errors import (
 from messaging.identity.adapter import get_member_adapter
 from messaging.identity.grants import GrantCheck, check_member_token
 from messaging.models import AttributePush, ConversationLink
-from messaging.outbox import lease, sql
+from messaging.outbox import lease
 from messaging.outbox.delivery import deliver_conversation, deliver_from_task
 from messaging.outbox.records import UnverifiedOverVerified, record_push
 from messaging.outbox.retry import retry_delay
 from messaging.outbox.schedule import schedule_delivery
+from messaging.outbox.selectors import conversation_of_used_token, latest_push
 from messaging.outbox.sweep import sweep_outbox
 from messaging.verification import verify_conversation
 
@@ -456,7 +457,7 @@ def test_interrupted_deliveries_count_towards_the_limit(alice, fast_retries):
 # --- inline budget ---
 
 
-def test_inline_budget_bounds_a_slow_genesys(alice, settings, inline_calls):
+def test_the_inline_deadline_bounds_a_slow_genesys(alice, settings, inline_calls):
     settings.GENESYS_PUSH_LEASE = 30
     settings.GENESYS_VERIFY_INLINE_BUDGET = 0.5
     push = record(uuid.uuid4(), member_of(alice))
@@ -469,7 +470,7 @@ def test_inline_budget_bounds_a_slow_genesys(alice, settings, inline_calls):
         push.refresh_from_db()
         link = push.conversation
         link.refresh_from_db()
-        assert push.last_error == "Genesys took longer than the 0.5s inline budget"
+        assert push.last_error == "Genesys took longer than the 0.5s inline deadline"
         # The call may still land: the lease is kept until it expires and the retry is set for then.
         assert push.state == State.PENDING and link.lease_token
         assert abs((push.next_attempt_at - link.lease_until).total_seconds()) < 1
@@ -732,51 +733,20 @@ def test_the_lease_statements_written_as_sql_check_what_they_say(alice):
     assert released.lease_token == "" and released.lease_until is None
 
 
-def test_a_row_updated_as_sql_changes_that_row_only_and_only_in_the_given_state(alice):
-    push = record_push(conversation_id=uuid.uuid4(), user_id=alice.pk, attributes={"a": "1"}, verified=True)
-    other = record_push(conversation_id=uuid.uuid4(), user_id=alice.pk, attributes={"a": "1"}, verified=True)
-    at = timezone.now() - datetime.timedelta(minutes=5)
-    delivered = {"state": "delivered", "delivered_at": at, "last_error": ""}
-    assert sql.update_row(AttributePush, push.pk, delivered, state="delivering") == 0  # it is pending
-    assert AttributePush.objects.get(pk=push.pk).state == "pending"
-    assert sql.update_row(AttributePush, push.pk, {"state": "delivering", "attempts": 3}, state="pending") == 1
-    changed, untouched = AttributePush.objects.get(pk=push.pk), AttributePush.objects.get(pk=other.pk)
-    assert (changed.state, changed.attempts) == ("delivering", 3)
-    assert (untouched.state, untouched.attempts) == ("pending", 0)
-    # By attname, a foreign key to None, a datetime as the field stores it.
-    assert sql.update_row(ConversationLink, push.conversation_id, {"user_id": None, "last_verified_at": at}) == 1
-    link = ConversationLink.objects.get(pk=push.conversation_id)
-    assert link.user_id is None and link.last_verified_at == at
-    assert ConversationLink.objects.get(pk=other.conversation_id).user_id == alice.pk
-
-
-def test_a_link_inserted_as_sql_is_new_or_left_alone(alice):
-    conversation = uuid.uuid4()
-    link = ConversationLink(conversation_id=conversation, user_id=alice.pk, verified=True, participant_id="p-1")
-    assert sql.insert_link(link)
-    stored = ConversationLink.objects.get(conversation_id=conversation)
-    assert stored.pk == link.pk and (stored.user_id, stored.verified, stored.participant_id) == (alice.pk, True, "p-1")
-    assert stored.state == "open" and stored.created_at == link.created_at and stored.updated_at == link.updated_at
-    # The conversation has its link now: a second insert changes nothing.
-    again = ConversationLink(conversation_id=conversation, user_id=None, verified=False)
-    assert not sql.insert_link(again) and again.pk is None
-    assert ConversationLink.objects.get(conversation_id=conversation).user_id == alice.pk
-
-
-def test_the_latest_push_read_as_sql_is_the_highest_version_with_its_attributes(alice):
+def test_the_latest_push_is_the_highest_version_with_its_attributes(alice):
     conversation = uuid.uuid4()
     for value in ("1", "2", "3"):
         push = record_push(conversation_id=conversation, user_id=alice.pk, attributes={"a": value}, verified=True)
-    latest = sql.latest_push(push.conversation_id)
+    latest = latest_push(push.conversation)
     assert (latest.pk, latest.version, latest.attributes, latest.user_id) == (push.pk, 3, {"a": "3"}, alice.pk)
     empty = ConversationLink.objects.create(conversation_id=uuid.uuid4())
-    assert sql.latest_push(empty.pk) is None
+    assert latest_push(empty) is None
 
 
-def test_a_token_use_read_as_sql_names_its_conversation(alice):
+def test_a_used_token_names_the_conversation_it_verified(alice):
     from messaging.models import MemberTokenUse
 
     conversation = uuid.uuid4()
     MemberTokenUse.objects.create(token_digest="c" * 64, conversation_id=conversation)
-    assert sql.token_use_conversation("c" * 64) == conversation
-    assert sql.token_use_conversation("d" * 64) is None
+    assert conversation_of_used_token("c" * 64) == conversation
+    assert conversation_of_used_token("d" * 64) is None

@@ -11,13 +11,14 @@ import threading
 import time
 
 import pytest
+import redis
 import requests
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
 from config.cache import ResilientRedisCache
-from messaging.genesys import client as client_module
+from messaging import processes
 from messaging.genesys.client import GenesysClient, pacing_wait
 from messaging.genesys.errors import GenesysRateLimited
 from messaging.genesys.oauth import AccessToken, TokenService
@@ -39,7 +40,7 @@ def _genesys_settings(settings):
     settings.GENESYS_TOKEN_RATE_HEADROOM = 0.1
     settings.GENESYS_PACING = True
     yield
-    client_module.reset_client()
+    processes.reset()
 
 
 @pytest.fixture
@@ -49,10 +50,18 @@ def locmem():
     cache.clear()
 
 
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
 def redis_cache() -> RedisCache:
     """Django's Redis cache on CI's Redis, under a key prefix no other test uses."""
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    return RedisCache(url, {"KEY_PREFIX": f"pacing-test-{os.getpid()}-{time.monotonic_ns()}"})
+    return RedisCache(REDIS_URL, {"KEY_PREFIX": f"pacing-test-{os.getpid()}-{time.monotonic_ns()}"})
+
+
+def limiter_on(cache, **kwargs) -> RateLimiter:
+    """A limiter on `cache`; on Redis, with the client its atomic script runs on (as the site's default has)."""
+    client = redis.Redis.from_url(REDIS_URL) if isinstance(cache, RedisCache) else None
+    return RateLimiter(cache=cache, redis=client, **kwargs)
 
 
 @pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.needs_services)])
@@ -94,7 +103,7 @@ def clock():
 
 @pytest.fixture
 def limiter(shared_cache, clock):
-    return RateLimiter(cache=shared_cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
+    return limiter_on(shared_cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
 
 
 def take_all(limiter: RateLimiter, slots: int = 1) -> list[Permit]:
@@ -179,7 +188,7 @@ def test_fails_fast_when_budget_frees_after_the_bound(limiter, clock):
 def test_any_sixty_seconds_stay_within_the_limit_wherever_genesys_minute_starts(shared_cache, clock):
     """A simulated Genesys that counts like the sandbox (a fixed minute per token, opened by the first request
     after the previous one closed) never refuses a paced call, under random bursty load far above the limit."""
-    limiter = RateLimiter(cache=shared_cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
+    limiter = limiter_on(shared_cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
     rng = random.Random(7)
     window_start, window_count, refused, admitted = -1e18, 0, 0, 0
     start = clock.now
@@ -204,7 +213,7 @@ def test_any_sixty_seconds_stay_within_the_limit_wherever_genesys_minute_starts(
 
 
 def test_threads_together_admit_exactly_the_budget(shared_cache):
-    limiter = RateLimiter(cache=shared_cache)
+    limiter = limiter_on(shared_cache)
     admitted, refused = [], []
     barrier = threading.Barrier(8)
 
@@ -228,7 +237,7 @@ def test_threads_together_admit_exactly_the_budget(shared_cache):
 @pytest.mark.needs_services
 def test_on_redis_one_script_admits_and_holds_without_the_generic_read(clock, monkeypatch):
     cache = redis_cache()
-    limiter = RateLimiter(cache=cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
+    limiter = limiter_on(cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
     generic = pytest.fail  # the read-then-increment path must not run while Redis answers
     monkeypatch.setattr(cache, "get_many", lambda *args, **kwargs: generic("the generic read ran"))
     monkeypatch.setattr(cache, "incr", lambda *args, **kwargs: generic("the generic increment ran"))
@@ -357,7 +366,7 @@ def test_ties_are_broken_at_random(kind):
     firsts = set()
     for i in range(30):
         cache = LocMemCache(f"ties-{i}-{time.monotonic_ns()}", {}) if kind == "locmem" else redis_cache()
-        firsts.add(RateLimiter(cache=cache).acquire(4, max_wait=0).slot)
+        firsts.add(limiter_on(cache).acquire(4, max_wait=0).slot)
     assert len(firsts) > 1
 
 
@@ -594,3 +603,27 @@ def test_a_single_token_provider_is_used_unpaced(monkeypatch):
     monkeypatch.setattr(client.session, "request", lambda *a, **k: _response(200, "plain"))
     for _ in range(50):
         client.get_message_conversation("c1")
+
+
+def test_the_script_client_is_built_from_the_cache_settings_and_only_for_redis(settings):
+    from messaging import processes
+    from messaging.genesys.pacing_redis import client_for_alias
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "redis": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": "redis://127.0.0.1:6390/7,redis://127.0.0.1:6391/7",
+            "OPTIONS": {"socket_timeout": 0.2, "fallback_seconds": 3},
+        },
+    }
+    assert client_for_alias("default") is None
+    client = client_for_alias("redis")
+    try:
+        kwargs = client.connection_pool.connection_kwargs
+        # The write server (the first), with the cache's socket timeout; the cache's own options stay out.
+        assert (kwargs["port"], kwargs["db"], kwargs["socket_timeout"]) == (6390, 7, 0.2)
+        assert "fallback_seconds" not in kwargs
+        assert client_for_alias("redis") is client  # one per process
+    finally:
+        processes.reset(("genesys.pacing_redis", "redis", "redis://127.0.0.1:6390/7"))

@@ -91,7 +91,7 @@ class Command(DbWorkerCommand):
             "such as a retry after a short backoff (default: %(default)s).",
         )
 
-    def handle(
+    def handle(  # type: ignore[override]  # adds its own options to db_worker's
         self,
         *args: Any,
         sweep_interval: float,

@@ -1,6 +1,6 @@
 """The wall-clock limit of an inline delivery (the data action answers within seconds) and its thread pool."""
 
-import os
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +11,8 @@ from typing import ParamSpec, TypeVar
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from .. import processes
+
 # Below this many seconds left, an inline delivery does not start another call.
 MIN_STEP_SECONDS = 0.25
 INLINE_THREADS = 16
@@ -18,27 +20,24 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
-class BudgetExhausted(Exception):
+class NoTimeLeft(Exception):
     """No time left to start the next call; nothing is in flight."""
 
 
 class InlineTimeout(Exception):
-    """A call outlived the inline budget and may still reach Genesys."""
+    """A call outlived the inline deadline and may still reach Genesys."""
 
 
-_executor: ThreadPoolExecutor | None = None
-_executor_pid: int | None = None
-_executor_lock = threading.Lock()
+_thread_connections_lock = threading.Lock()
 
 
 def inline_executor() -> ThreadPoolExecutor:
-    """The pool inline calls run in. Per process: a forked web worker must not inherit the parent's threads."""
-    global _executor, _executor_pid
-    with _executor_lock:
-        if _executor is None or _executor_pid != os.getpid():
-            _executor = ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="genesys-inline")
-            _executor_pid = os.getpid()
-        return _executor
+    """The pool inline calls run in. Per process (messaging.processes): a forked web worker must not inherit the
+    parent's threads."""
+    return processes.per_process(
+        "outbox.inline_executor",
+        lambda: ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="genesys-inline"),
+    )
 
 
 # The database connections pool threads opened (the token and pacing state live in the cache, which may be the
@@ -55,14 +54,14 @@ def _in_thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         opened = list(connections.all(initialized_only=True))
         for connection in opened:
             connection.close_if_unusable_or_obsolete()
-        with _executor_lock:
+        with _thread_connections_lock:
             _thread_connections[threading.get_ident()] = [c for c in opened if c.connection is not None]
 
 
 def close_inline_connections() -> None:
     """Close the connections the pool threads keep (tests before dropping their database; an operator's shell).
     Call it while no inline call runs."""
-    with _executor_lock:
+    with _thread_connections_lock:
         kept = [connection for held in _thread_connections.values() for connection in held]
         _thread_connections.clear()
     for connection in kept:
@@ -73,31 +72,31 @@ def close_inline_connections() -> None:
             connection.dec_thread_sharing()
 
 
-class Budget:
+class Deadline:
     """Wall-clock limit of an inline delivery. Without one (the worker), calls run in the caller's thread and are
     bounded by the client's own timeouts and retries."""
 
     def __init__(self, seconds: float | None) -> None:
-        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.ends_at = None if seconds is None else time.monotonic() + seconds
 
     def remaining(self) -> float | None:
         """Seconds left (never below 0), or None without a limit."""
-        return None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
+        return None if self.ends_at is None else max(self.ends_at - time.monotonic(), 0.0)
 
     def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """fn(*args) within the budget. BudgetExhausted when too little is left to start it (nothing sent),
-        InlineTimeout when it outlived the budget (it may still land)."""
-        if self.deadline is None:
+        """fn(*args) within the deadline. NoTimeLeft when too little is left to start it (nothing sent),
+        InlineTimeout when it outlived the deadline (it may still land)."""
+        if self.ends_at is None:
             return fn(*args, **kwargs)
-        remaining = self.deadline - time.monotonic()
+        remaining = self.ends_at - time.monotonic()
         if remaining < MIN_STEP_SECONDS:
-            raise BudgetExhausted
+            raise NoTimeLeft
         # A thread, because the client's timeouts and retries are per call and could add up past the data
         # action's 20 s: the answer must not wait for them.
-        future = inline_executor().submit(_in_thread, fn, *args, **kwargs)
+        future = inline_executor().submit(functools.partial(_in_thread, fn, *args, **kwargs))
         try:
             return future.result(timeout=remaining)
         except FutureTimeout:
             if future.cancel():
-                raise BudgetExhausted from None
+                raise NoTimeLeft from None
             raise InlineTimeout from None
