@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from accounts.signing_keys import SigningKeyMissing, active_key, split_pems
 from config import production
 from config.genesys_env import read_genesys_env
+from config.log_settings import logging_settings
 from sandbox import defaults as sandbox_defaults
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -393,18 +394,4 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # --- Logging: one line per event, never a secret. LOG_FORMAT=json gives one JSON object per line (production). ---
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+LOGGING = logging_settings(level=LOG_LEVEL, log_format=LOG_FORMAT)

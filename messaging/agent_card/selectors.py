@@ -12,7 +12,7 @@ from typing import Any
 
 from ..identity.adapter import LevelChangeFact, active_member_for_user_id, get_member_adapter
 from ..models import ConversationLink
-from ..outbox.selectors import latest_push, open_links_for_member
+from ..outbox.selectors import latest_push, open_links_for_members
 
 # How many of the member's other open conversations the card lists.
 OTHER_CONVERSATIONS = 5
@@ -68,7 +68,7 @@ def member_card(conversation_id: uuid.UUID, *, authenticated: bool) -> MemberCar
     profile = get_member_adapter().member_profile(member)
     push = latest_push(link)
     others = (
-        open_links_for_member(link.user_id)
+        open_links_for_members([link.user_id])
         .exclude(pk=link.pk)
         .order_by("-last_verified_at")
         .values_list("conversation_id", "last_verified_at")[:OTHER_CONVERSATIONS]

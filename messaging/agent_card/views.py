@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from csp.decorators import csp_replace, csp_update
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
@@ -43,12 +43,12 @@ _REFUSALS = {
 }
 
 
-def framed_by_genesys(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def framed_by_genesys(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Only Genesys' apps origin (the agent desktop) may frame the response, and its script may call the login
     host's token endpoint. Settings are read per request, so the policy follows them."""
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         policy = csp_replace({"frame-ancestors": app_settings.AGENT_CARD_FRAME_ANCESTORS})
         connect = csp_update({"connect-src": [app_settings.LOGIN_BASE]})
         return xframe_options_exempt(policy(connect(view)))(request, *args, **kwargs)

@@ -307,7 +307,17 @@ def test_postgresql_briefly_unavailable(drill_sandbox):
 def test_genesys_unreachable_for_30_seconds(drill_sandbox):
     proxy = TcpProxy("127.0.0.1", urlsplit(drill_sandbox.url).port).start()
     proxied = f"http://127.0.0.1:{proxy.port}"
-    env = production_env(REDIS_URL=os.environ.get("REDIS_URL", ""), GENESYS_CONNECT_TIMEOUT="1")
+    env = production_env(
+        REDIS_URL=os.environ.get("REDIS_URL", ""),
+        GENESYS_CONNECT_TIMEOUT="1",
+        # The outage is compressed into 30 s, so the retry schedule is too: backoff capped at 8 s and attempts
+        # enough to outlast the cut, and a call left in flight by the inline deadline (slow on a loaded machine)
+        # holds its conversation for 10 s, not the 120 s default, before the worker tries again. Without these the
+        # first attempt after the cut could fall past the wait below.
+        GENESYS_PUSH_RETRY_MAX="8",
+        GENESYS_PUSH_MAX_ATTEMPTS="40",
+        GENESYS_PUSH_LEASE="10",
+    )
     with VerifyStack(sandbox_url=proxied, env=env, server="gunicorn") as stack:
         try:
             start_stack(stack)
