@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sandbox import defaults
-from tests.browser.steps import open_widget, send, sign_in
+from tests.browser.steps import messenger, open_widget, send, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -88,7 +88,7 @@ def test_alice_chats_authenticated_verified_by_sub_on_any_browser_and_signs_out(
         other = context.new_page()
         sign_in(other, site, "alice")
         open_widget(other)
-        other.locator("#genesys-messenger", has_text="Hello, authenticated alice").wait_for()
+        messenger(other).locator("#genesys-messenger", has_text="Hello, authenticated alice").wait_for()
     finally:
         context.close()
 
@@ -168,7 +168,7 @@ def test_a_guest_who_signs_in_is_cleared_or_handed_over(page, site, sandbox, set
     if mode == "clear":
         assert at_start is None
         open_widget(page)
-        assert "Hello as a guest" not in page.locator("#genesys-messenger").inner_text()
+        assert "Hello as a guest" not in messenger(page).locator("#genesys-messenger").inner_text()
     else:
         assert at_start == guest_session
 

@@ -11,7 +11,7 @@ import pytest
 
 from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from messaging.identity.member_token import read_member_token
-from tests.browser.steps import open_widget, send, sign_in
+from tests.browser.steps import messenger, open_widget, send, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -147,7 +147,7 @@ def test_after_sign_out_no_transcript_and_bob_starts_a_new_conversation(browser,
         send(page, "Alice asks about her order")
         alice_conversation = conversation_with(sandbox, "Alice asks about her order", page)
         assert_member_attributes(first_message_attributes(alice_conversation), "alice")
-        page.locator("#genesys-transcript", has_text="Alice asks about her order").wait_for()
+        messenger(page).locator("#genesys-transcript", has_text="Alice asks about her order").wait_for()
 
         sign_out(page, site)
         # The first page after sign-out cleared Messenger: no transcript, the old conversation ended.
@@ -160,7 +160,7 @@ def test_after_sign_out_no_transcript_and_bob_starts_a_new_conversation(browser,
 
         sign_in(page, site, "bob")
         open_widget(page)
-        assert "Alice asks" not in page.locator("#genesys-transcript").inner_text()
+        assert "Alice asks" not in messenger(page).locator("#genesys-transcript").inner_text()
         send(page, "Bob has a question")
         bob_conversation = conversation_with(sandbox, "Bob has a question", page)
         assert bob_conversation["id"] != alice_conversation["id"]
@@ -180,7 +180,7 @@ def test_member_change_without_sign_out_clears_before_the_new_attributes(browser
         sign_in(page, site, "alice")
         send(page, "Alice, before her session expires")
         alice_conversation = conversation_with(sandbox, "Alice, before her session expires", page)
-        page.locator("#genesys-transcript", has_text="before her session expires").wait_for()
+        messenger(page).locator("#genesys-transcript", has_text="before her session expires").wait_for()
 
         context.clear_cookies()  # the session is gone; localStorage (Messenger's and our marker) stays
         sign_in(page, site, "bob")
@@ -227,7 +227,7 @@ def test_a_level_changed_by_an_admin_rides_on_the_next_page(browser, site, sandb
         send(page, "Before the upgrade")
         conversation = conversation_with(sandbox, "Before the upgrade", page)
         assert first_message_attributes(conversation)["membershipLevel"] == "Gold"
-        page.locator("#genesys-transcript", has_text="Before the upgrade").wait_for()
+        messenger(page).locator("#genesys-transcript", has_text="Before the upgrade").wait_for()
 
         move_members_to_level(users=[profile_of("alice").user], level=MembershipLevel.objects.get(name="Platinum"))
         page.reload(wait_until="domcontentloaded")
@@ -267,7 +267,7 @@ def test_messenger_traffic_is_one_websocket_under_the_sites_csp(browser, site, s
         send(page, "Over the socket")
         conversation = conversation_with(sandbox, "Over the socket", page)
         sandbox.http.post(f"{sandbox.url}/agent/api/conversations/{conversation['id']}/reply", json={"text": "Pushed"})
-        page.locator("#genesys-transcript [data-direction=Outbound]", has_text="Pushed").wait_for()
+        messenger(page).locator("#genesys-transcript [data-direction=Outbound]", has_text="Pushed").wait_for()
         assert sockets == [f"{socket_origin}/v1?deploymentId={conversation['deploymentId']}"]
         paths = sorted(url[len(sandbox.url) :] for url in sandbox_requests)
         # Besides its files, Messenger reads its deployment's configuration once (auth.enabled and the rest).
@@ -292,7 +292,7 @@ def test_a_refused_clear_still_starts_the_next_member_afresh(browser, site, sand
         sandbox.configure(conversation_clear_enabled=False)
         send(page, "Alice's private question")
         alice_conversation = conversation_with(sandbox, "Alice's private question", page)
-        page.locator("#genesys-transcript", has_text="Alice's private question").wait_for()
+        messenger(page).locator("#genesys-transcript", has_text="Alice's private question").wait_for()
 
         sign_out(page, site)
         sandbox.wait_for(lambda: sandbox.stats()["clears_refused"] == 1)
@@ -300,13 +300,13 @@ def test_a_refused_clear_still_starts_the_next_member_afresh(browser, site, sand
         # Remembered: bob's sign-in drops the anonymous session before Messenger loads, with no clear or reload.
         assert page.evaluate("localStorage.getItem('mm.messenger.clear_refused')") == "1"
         open_widget(page)
-        assert "Alice" not in page.locator("#genesys-transcript").inner_text()
+        assert "Alice" not in messenger(page).locator("#genesys-transcript").inner_text()
 
         sign_in(page, site, "bob")
         send(page, "Bob on the shared browser")
         bob_conversation = conversation_with(sandbox, "Bob on the shared browser", page)
         assert bob_conversation["id"] != alice_conversation["id"]
-        assert "Alice" not in page.locator("#genesys-transcript").inner_text()
+        assert "Alice" not in messenger(page).locator("#genesys-transcript").inner_text()
         assert sandbox.stats()["clears_refused"] == clears_before + 1  # bob's page did not try again
         assert_member_attributes(first_message_attributes(bob_conversation), "bob")
         # What a refused clear cannot do: alice's conversation stays open at Genesys until it times out.
