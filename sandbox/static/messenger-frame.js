@@ -457,9 +457,14 @@
       readyPromise = (function attempt(delay) {
         return authenticateIfAsked()
           .then(function () {
+            return deploymentConfig;
+          })
+          .then(function (config) {
             var saved = loadSession();
-            // A signed-in member never continues an anonymous session of this browser, nor the reverse.
-            var reuse = saved && !!saved.authenticated === !!auth.jwt;
+            // An anonymous session of this browser goes on as the member's only where the deployment allows
+            // session upgrade; a member's session never goes on as anonymous (4017).
+            var upgrade = !!auth.jwt && !!(config.auth && config.auth.allowSessionUpgrade);
+            var reuse = saved && (!!saved.authenticated === !!auth.jwt || (upgrade && !saved.authenticated));
             return startSession(reuse ? saved.token : newToken());
           })
           .catch(function (err) {
