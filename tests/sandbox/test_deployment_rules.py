@@ -103,3 +103,14 @@ def test_a_fourth_connection_closes_the_oldest(sandbox):
     assert closed["class"] == "ConnectionClosedEvent" and closed["body"] == {}
     for guest in [first, *others]:
         guest.close()
+
+
+def test_the_start_up_line_says_how_visitors_and_members_are_served():
+    """`make run` shows it: the sandbox prints it after its listening line."""
+    from sandbox.__main__ import deployments_line
+    from sandbox.config import Config
+
+    line = deployments_line(Config())
+    assert f"members {defaults.DEPLOYMENT_ID} (authentication on, session upgrade on)" in line
+    assert f"visitors without authentication {defaults.GUEST_DEPLOYMENT_ID}" in line
+    assert "session upgrade off" in deployments_line(Config(allow_session_upgrade=False))
