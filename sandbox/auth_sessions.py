@@ -145,7 +145,7 @@ class AuthSessions:
                     del self._sessions[other.token]
                 self._remember_member_conversation(session, guest_conversation)
                 body["clearedExistingSession"] = bool(others)
-                self._stats["auth_sessions_upgraded"] = self._stats.get("auth_sessions_upgraded", 0) + 1
+                self._stats["auth_sessions_upgraded"] += 1
                 self._stats["auth_sessions_configured"] += 1
                 return body
             conversation = self._conversations.get(self._member_conversations.get(sub, ""))

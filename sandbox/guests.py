@@ -50,9 +50,7 @@ class GuestSessions:
             listeners.append(deliver)
             while len(listeners) > CONNECTIONS_PER_SESSION:
                 listeners.pop(0)(frame("message", "ConnectionClosedEvent", 200, {}))
-                self._stats["guest_connections_closed_by_limit"] = (
-                    self._stats.get("guest_connections_closed_by_limit", 0) + 1
-                )
+                self._stats["guest_connections_closed_by_limit"] += 1
 
     def detach(self, token: str, deliver: Deliver) -> None:
         with self._lock:

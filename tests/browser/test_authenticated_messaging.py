@@ -272,3 +272,23 @@ def test_time_from_page_load_to_an_authenticated_session(page, site, sandbox):
         f"\npage load to authenticated session: p50 {statistics.median(timings):.0f} ms, "
         f"min {min(timings):.0f}, max {max(timings):.0f} (20 loads)"
     )
+
+
+def test_sign_out_where_clearing_is_refused_still_leaves_the_next_person_nothing(page, site, sandbox):
+    """Authenticated messaging needs no clear at sign-out: Auth.logout ends the member's session in this browser,
+    so a deployment that refuses clears changes nothing for the next person."""
+    sign_in(recording(page), site, "alice")
+    wait_for_auth_event(page, "Auth.authenticated")
+    sandbox.configure(conversation_clear_enabled=False)
+    send(page, "Alice, on a deployment without clearing")
+    alice = conversation_with(sandbox, "Alice, on a deployment without clearing")
+    with page.expect_navigation(url=f"{site}/", wait_until="domcontentloaded"):
+        page.click("#logout-button")
+    assert sandbox.get("/_stats")["auth_revokes"] == 1
+    open_widget(page)
+    assert "Alice" not in messenger(page).locator("#genesys-transcript").inner_text()
+    send(page, "The next person")
+    guest = conversation_with(sandbox, "The next person")
+    assert guest["id"] != alice["id"] and guest["authenticated"] is False
+    assert sandbox.get("/_stats")["clears_refused"] == 0  # nothing asked Genesys to clear
+    assert page_messenger_keys(page) == []
