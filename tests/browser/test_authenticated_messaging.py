@@ -159,13 +159,43 @@ def test_a_guest_who_signs_in_is_cleared_at_genesys(page, site, sandbox, setting
     sandbox.http.post(f"{sandbox.url}/agent/api/conversations/{guest['id']}/reply", json={"text": "Hi!"})
     messenger(page).locator("#genesys-transcript", has_text="Hi!").wait_for()
     sign_in(recording(page), site, "alice")
-    cleared = sandbox.conversation(guest["id"])
-    assert cleared["cleared"] is True and cleared["state"] == "disconnected"
+    # Cleared by the sign-in form, or (when Messenger was not ready on the sign-in page yet) by alice's first
+    # page before she authenticates.
+    cleared = sandbox.wait_for(lambda: (c := sandbox.conversation(guest["id"])) and c["cleared"] and c)
+    assert cleared["state"] == "disconnected"
     assert {p["purpose"]: p for p in cleared["participants"]}["agent"]["wrapupRequired"] is True
     wait_for_auth_event(page, "Auth.authenticated")
     open_widget(page)
     assert "Hello as a guest" not in messenger(page).locator("#genesys-messenger").inner_text()
     assert page_messenger_keys(page) == []
+
+
+def test_a_guest_conversation_the_sign_in_page_could_not_clear_is_cleared_before_authenticating(
+    page, site, sandbox, settings
+):
+    """Messenger never loads on the sign-in page (blocked there): the form goes on at once, and alice's first page
+    clears the guest's conversation while Messenger is still anonymous, then authenticates."""
+    settings.GENESYS_GUEST_TO_MEMBER = "clear"
+    page.goto(f"{site}/", wait_until="domcontentloaded")
+    send(page, "Hello as a guest")
+    guest = conversation_with(sandbox, "Hello as a guest")
+
+    def no_messenger_on_the_sign_in_page(route: Any) -> None:
+        if "/accounts/login/" in route.request.frame.url:
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/genesys-bootstrap/genesys.min.js", no_messenger_on_the_sign_in_page)
+    sign_in(recording(page), site, "alice")
+    wait_for_auth_event(page, "Auth.authenticated")
+    cleared = sandbox.conversation(guest["id"])
+    assert cleared["cleared"] is True and cleared["state"] == "disconnected"  # cleared before she authenticated
+    open_widget(page)
+    assert "Hello as a guest" not in messenger(page).locator("#genesys-messenger").inner_text()
+    send(page, "Now as alice")
+    alice = conversation_with(sandbox, "Now as alice")
+    assert alice["id"] != guest["id"] and alice["authenticated"] is True
 
 
 def test_with_session_upgrade_the_guest_goes_on_as_the_member_and_other_devices_close(
@@ -205,9 +235,14 @@ def test_without_upgrade_or_guest_deployment_visitors_get_no_widget(page, site, 
     sandbox.configure(allow_session_upgrade=False)
     recording(page).goto(f"{site}/", wait_until="domcontentloaded")
     wait_for_auth_event(page, "GenesysJS.configurationReceived")
+    messenger(page).locator("#genesys-launcher").wait_for(state="attached")
     # A round trip through Messenger: any Launcher.show queued on that event has been handled by now.
     page.evaluate("() => Genesys('command', 'Database.get', {})")
     assert messenger(page).locator("#genesys-launcher").is_hidden()
+    # The same page on a deployment that allows session upgrade shows it.
+    sandbox.configure(allow_session_upgrade=True)
+    page.reload(wait_until="domcontentloaded")
+    messenger(page).locator("#genesys-launcher").wait_for(state="visible")
 
 
 def test_visitors_use_the_guest_deployment_and_members_the_authenticated_one(page, site, sandbox, settings):

@@ -110,7 +110,7 @@
       return { authCode: answer.authCode, redirectUri: answer.redirectUri, nonce: answer.nonce, codeVerifier: verifier };
     });
   }
-  if (isMember && data.authenticatedMessaging) {
+  function registerAuthProvider(signedIn) {
     window.Genesys("registerPlugin", "AuthProvider", function (provider) {
       authProvider = provider;
       provider.registerCommand("getAuthCode", function (e) {
@@ -122,8 +122,27 @@
         e.resolve();
       });
       provider.ready();
+      // Registered after Messenger started (anonymous): it authenticates on this, as after a sign-in on the page.
+      if (signedIn) { provider.publish("signedIn", {}); }
     });
   }
+  // A guest's conversation the sign-in form could not clear (Messenger was not ready yet there): cleared here,
+  // while Messenger is still anonymous, and only then does the member authenticate. Refused: the deployment is
+  // withheld in this browser, as after any refused clear.
+  var guestLeftBehind = isMember && data.authenticatedMessaging && previous === "anonymous" &&
+    data.guestToMember !== "upgrade";
+  if (isMember && data.authenticatedMessaging && !guestLeftBehind) {
+    registerAuthProvider(false);
+  } else if (guestLeftBehind) {
+    var clearedOnce = false;
+    window.Genesys("subscribe", "MessagingService.ready", function () {
+      if (clearedOnce) { return; }
+      clearedOnce = true;
+      clearConversation().then(function () { registerAuthProvider(true); }, refused);
+    });
+  }
+  // After the sign-in form cleared the guest's conversation: nothing left for the member's page to clear.
+  var GUEST_CLEARED = "guest-cleared";
 
   // Messenger's readiness as this page saw it: a command before it would wait on a Messenger that may never come.
   var messengerReady = false;
@@ -148,7 +167,7 @@
       return isMember ? clearConversation : null;
     }
     if (form.hasAttribute("data-messenger-signin") && !isMember && data.guestToMember !== "upgrade") {
-      return clearConversation;
+      return function () { return clearConversation().then(function () { writeOwner(GUEST_CLEARED); }); };
     }
     return null;
   }
