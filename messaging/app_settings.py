@@ -68,6 +68,13 @@ class AppSettings:
         return self._get("DEPLOYMENT_ID", "")
 
     @property
+    def GUEST_DEPLOYMENT_ID(self) -> str:
+        """A second Messenger deployment, without authentication, for visitors (with authenticated messaging: an
+        authenticated deployment lets anonymous sessions send only when it allows session upgrade). Empty:
+        visitors use DEPLOYMENT_ID, whose launcher shows only if its settings allow session upgrade."""
+        return self._get("GUEST_DEPLOYMENT_ID", "")
+
+    @property
     def ENVIRONMENT(self) -> str:
         """From the deployment snippet when configured, else the region's usual value."""
         return self._get("ENVIRONMENT", "") or self.REGION.environment

@@ -4,7 +4,7 @@ that gives Messenger its CSP sources, and (deploy) the data action's credentials
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Info, Tags, Warning, register
 
 from .app_settings import app_settings
 from .attributes import configuration_problems
@@ -164,3 +164,34 @@ def check_cache_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
     if problem is None:
         return []
     return [Warning(problem, hint="Set REDIS_URL (see README, Settings).", id="messaging.W001")]
+
+
+# One warning id per disagreement between the site's settings and its Messenger deployments (messaging.deployment).
+DEPLOYMENT_WARNINGS = {
+    "auth-off": "messaging.W002",
+    "auth-on": "messaging.W003",
+    "no-upgrade": "messaging.W004",
+    "no-visitors": "messaging.W005",
+    "guest-auth": "messaging.W006",
+    "no-clear": "messaging.W007",
+    "domains": "messaging.W008",
+}
+
+
+@register(deploy=True)
+def check_messenger_deployments(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """`check --deploy`: the deployments' public settings (config.json) agree with GENESYS_AUTHENTICATED_MESSAGING,
+    GENESYS_GUEST_TO_MEMBER, GENESYS_GUEST_DEPLOYMENT_ID and ALLOWED_HOSTS. Reads the network."""
+    from .deployment import DeploymentUnreadable, check_deployments
+
+    if not app_settings.MESSENGER_CONFIGURED:
+        return []
+    hint = "See deploy/genesys/README.md, Messenger deployments; `manage.py genesys_check` shows each setting."
+    try:
+        found = check_deployments()
+    except DeploymentUnreadable as error:
+        # Not a warning: a deploy check run where Genesys (or the sandbox) is out of reach says nothing about it.
+        return [
+            Info(f"The Messenger deployment's settings could not be read: {error}.", hint=hint, id="messaging.I001")
+        ]
+    return [Warning(sentence, hint=hint, id=DEPLOYMENT_WARNINGS[key]) for key, sentence in found]

@@ -74,10 +74,13 @@ def _precomputed() -> dict[str, Any]:
         "memberKeys": member_keys,
         "authenticatedMessaging": authenticated,
         "guestToMember": app_settings.GUEST_TO_MEMBER if authenticated else "clear",
+        # Visitors chat on it (authenticated messaging only: without it one deployment serves everyone).
+        "guestDeploymentId": (app_settings.GUEST_DEPLOYMENT_ID or None) if authenticated else None,
     }
     anonymous = anonymous_attributes()
     anonymous_data = {
         **static,
+        "deploymentId": static["guestDeploymentId"] or static["deploymentId"],
         "attributes": anonymous,
         "removeKeys": [key for key in member_keys if key not in anonymous],
         "owner": ANONYMOUS_OWNER,

@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     server = make_server(args.host, args.port, app, threaded=True)
     port = server.socket.getsockname()[1]
     print(f"Genesys sandbox listening on http://{args.host}:{port}", flush=True)
+    print(deployments_line(app.state.config), flush=True)
 
     # honcho and the test fixture stop us with SIGTERM: leave serve_forever cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -48,6 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def deployments_line(config: Config) -> str:
+    """Which way visitors and members are served, as this sandbox's deployments are configured."""
+    member = config.deployment(config.deployment_id)
+    assert member is not None
+    upgrade = "on" if member.allow_session_upgrade else "off"
+    auth = "on" if member.auth_enabled else "off"
+    return (
+        f"Messenger deployments: members {config.deployment_id} (authentication {auth}, session upgrade {upgrade}); "
+        f"visitors without authentication {config.guest_deployment_id} (GENESYS_GUEST_DEPLOYMENT_ID)"
+    )
 
 
 if __name__ == "__main__":

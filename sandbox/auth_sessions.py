@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from .config import Config
-from .models import Conversation, GuestSession
+from .models import Conversation, GuestSession, frame
 
 # The claims Genesys keeps of the ID token (sub as the address, email, the name from given_name + family_name).
 KEPT_CLAIMS = ("sub", "email", "name")
@@ -100,7 +100,10 @@ class AuthSessions:
         with self._lock:
             grant = self._live_grant(refresh_token)
             del self._grants[grant.jwt]
-            grant.jwt = secrets.token_urlsafe(32)
+            old_jwt, grant.jwt = grant.jwt, secrets.token_urlsafe(32)
+            for session in self._sessions.values():
+                if session.auth_jwt == old_jwt:
+                    session.auth_jwt = grant.jwt  # a revoke of the new JWT still finds the session
             grant.expires_at = time.time() + self._jwt_ttl(provider_ttl)
             grant.provider_refresh_token = provider_refresh_token
             self._grants[grant.jwt] = grant
@@ -126,21 +129,54 @@ class AuthSessions:
                 if session.auth_claims and session.auth_jwt == jwt:
                     session.auth_claims = {}
                     session.conversation_id = None
+                    # Genesys pushes LogoutEvent to the session's connections after a revoke (GENESYS.md).
+                    self._emit(session.token, frame("message", "LogoutEvent", 200, {}))  # type: ignore[attr-defined]
             self._stats["auth_revokes"] += 1
             self._stats["auth_revoked_subs"] = [*self._stats["auth_revoked_subs"][-19:], grant.claims.get("sub", "")]
 
     def configure_authenticated_session(self, token: str, deployment_id: str, jwt: str) -> dict[str, Any]:
         """configureAuthenticatedSession: the session `token` belongs to the JWT's member, and writes to the
-        member's open conversation (started in any browser). Raises AuthRefused; answers the SessionResponse."""
+        member's open conversation (started in any browser). An anonymous session with an open conversation on a
+        deployment that allows session upgrade is upgraded instead: its conversation becomes the member's, and
+        the member's other sessions hear ConnectionClosedEvent `reason: "signedIn"` (`clearedExistingSession`;
+        transport SDK uml/auth_flow/high_level_stepup_flow). Without upgrade the anonymous conversation stays
+        behind. Raises AuthRefused; answers the SessionResponse."""
         with self._lock:
             grant = self._grants.get(jwt)
             if grant is None or not grant.usable():
                 raise AuthRefused("unknown, expired or revoked JWT")
-            body = self.configure_session(token, deployment_id)  # type: ignore[attr-defined]
+            deployment = self._config.deployment(deployment_id)
+            if deployment is None or not deployment.auth_enabled:
+                raise AuthRefused("authentication is not enabled for this deployment")
+            existing = self._sessions.get(token)
+            guest_conversation = self._conversations.get(existing.conversation_id or "") if existing else None
+            upgrading = (
+                existing is not None
+                and not existing.auth_claims
+                and guest_conversation is not None
+                and guest_conversation.state != "disconnected"
+            )
+            if upgrading and not deployment.allow_session_upgrade:
+                existing.conversation_id = None  # type: ignore[union-attr]
+                upgrading = False
+            body = self._configure(token, deployment_id)  # type: ignore[attr-defined]
             session = self._sessions[token]
             session.auth_claims = dict(grant.claims)
             session.auth_jwt = jwt
-            conversation = self._conversations.get(self._member_conversations.get(grant.claims["sub"], ""))
+            sub = grant.claims["sub"]
+            if upgrading:
+                assert guest_conversation is not None
+                others = [s for s in self._sessions.values() if s.auth_claims.get("sub") == sub and s is not session]
+                for other in others:
+                    self._emit(other.token, frame("message", "ConnectionClosedEvent", 200, {"reason": "signedIn"}))  # type: ignore[attr-defined]
+                    self._listeners.pop(other.token, None)  # type: ignore[attr-defined]
+                    del self._sessions[other.token]
+                self._remember_member_conversation(session, guest_conversation)
+                body["clearedExistingSession"] = bool(others)
+                self._stats["auth_sessions_upgraded"] += 1
+                self._stats["auth_sessions_configured"] += 1
+                return body
+            conversation = self._conversations.get(self._member_conversations.get(sub, ""))
             if conversation is not None and conversation.state != "disconnected":
                 session.conversation_id = conversation.id
                 body["readOnly"] = False
@@ -169,4 +205,5 @@ def auth_stats() -> dict[str, Any]:
         "auth_revokes": 0,
         "auth_revoked_subs": [],
         "auth_sessions_configured": 0,
+        "auth_sessions_upgraded": 0,
     }

@@ -17,11 +17,28 @@ SECURE_ATTRIBUTES = "/api/v2/conversations/{conversationId}/secureattributes"
 DEFAULT_ROUTE_RATE_LIMITS = {f"PUT {SECURE_ATTRIBUTES}": 180, f"PATCH {SECURE_ATTRIBUTES}": 180}
 
 
+@dataclasses.dataclass(frozen=True)
+class Deployment:
+    """What differs between the org's two deployments; clearing, disconnect and domains are shared."""
+
+    id: str
+    auth_enabled: bool
+    allow_session_upgrade: bool
+
+    def anonymous_may_send(self) -> bool:
+        """AuthenticationSettings.enabled: "webmessaging sessions can not send messages unless the end-user is
+        authenticated", unless allowSessionUpgrade lets an anonymous session be upgraded later."""
+        return not self.auth_enabled or self.allow_session_upgrade
+
+
 @dataclasses.dataclass
 class Config:
     client_id: str = defaults.CLIENT_ID
     client_secret: str = defaults.CLIENT_SECRET
     deployment_id: str = defaults.DEPLOYMENT_ID
+    # The org's second deployment, for visitors: authentication always off (GENESYS.md, "Authentication on the
+    # deployment and guests": a site needs session upgrade or a deployment without authentication for guests).
+    guest_deployment_id: str = defaults.GUEST_DEPLOYMENT_ID
     data_action_url: str = "http://127.0.0.1:8000/messaging/genesys/verify"
     data_action_username: str = defaults.DATA_ACTION_USERNAME
     data_action_password: str = defaults.DATA_ACTION_PASSWORD
@@ -49,12 +66,19 @@ class Config:
     conversation_clear_enabled: bool = True
     # SessionResponse.durationSeconds (expirationDate follows from it); Genesys' own figure is unverified.
     session_duration_seconds: int = 259200
-    # Genesys' behaviour here is not documented: by default a key the server pushed keeps its value when a later
-    # guest message carries the same key (so a guest cannot overwrite `verified`). True lets the widget win.
-    widget_overrides_server: bool = False
+    # The deployment's messenger.apps.conversations.conversationDisconnect.enabled: off, an agent ending the
+    # conversation sends the guest no Presence Disconnect and the session never turns read-only (GENESYS.md).
+    conversation_disconnect_enabled: bool = True
+    # The deployment's allowed domains (Terraform genesyscloud_webdeployments_deployment allowed_domains): empty
+    # allows every domain; else Messenger's frame may only be embedded by these origins and the guest socket
+    # refuses a browser Origin outside them (and the sandbox's own, where Messenger's frame runs).
+    allowed_domains: list[str] = dataclasses.field(default_factory=list)
     # Authenticated messaging (GENESYS.md, Authenticated messaging): the deployment's auth.enabled, and the
     # OpenID Connect Messenger Configuration integration (the provider's discovery URI, client id and secret).
     auth_enabled: bool = True
+    # auth.allowSessionUpgrade: an anonymous session may send on an authenticated deployment and is upgraded to
+    # the member's when they sign in; off, anonymous sessions cannot send at all (AuthenticationSettings.enabled).
+    allow_session_upgrade: bool = True
     oidc_discovery_url: str = "http://127.0.0.1:8000/o/.well-known/openid-configuration"
     oidc_client_id: str = defaults.OIDC_CLIENT_ID
     oidc_client_secret: str = defaults.OIDC_CLIENT_SECRET
@@ -87,6 +111,7 @@ class Config:
             client_id=get("GENESYS_CLIENT_ID", defaults.CLIENT_ID),
             client_secret=get("GENESYS_CLIENT_SECRET", defaults.CLIENT_SECRET),
             deployment_id=get("GENESYS_DEPLOYMENT_ID", defaults.DEPLOYMENT_ID),
+            guest_deployment_id=get("GENESYS_GUEST_DEPLOYMENT_ID", defaults.GUEST_DEPLOYMENT_ID),
             data_action_url=get("SANDBOX_DATA_ACTION_URL", f"http://127.0.0.1:{site_port}/messaging/genesys/verify"),
             data_action_username=get("GENESYS_DATA_ACTION_USERNAME", defaults.DATA_ACTION_USERNAME),
             data_action_password=get("GENESYS_DATA_ACTION_PASSWORD", defaults.DATA_ACTION_PASSWORD),
@@ -99,6 +124,9 @@ class Config:
             guest_messages_per_minute=int(get("SANDBOX_GUEST_MESSAGES_PER_MINUTE", "60")),
             conversation_clear_enabled=get("SANDBOX_CONVERSATION_CLEAR_ENABLED", "true").lower() in _TRUE,
             auth_enabled=get("SANDBOX_AUTH_ENABLED", "true").lower() in _TRUE,
+            allow_session_upgrade=get("SANDBOX_ALLOW_SESSION_UPGRADE", "true").lower() in _TRUE,
+            conversation_disconnect_enabled=get("SANDBOX_CONVERSATION_DISCONNECT_ENABLED", "true").lower() in _TRUE,
+            allowed_domains=[d for d in get("SANDBOX_ALLOWED_DOMAINS", "").split(",") if d.strip()],
             oidc_discovery_url=get(
                 "SANDBOX_OIDC_DISCOVERY_URL", f"http://127.0.0.1:{site_port}/o/.well-known/openid-configuration"
             ),
@@ -139,10 +167,22 @@ class Config:
                 ):
                     raise ValueError(f"{name} must be an object of non-negative integers")
                 value = dict(value)
+            elif kind is list:
+                if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+                    raise ValueError(f"{name} must be a list of non-empty strings")
+                value = list(value)
             elif not isinstance(value, str):
                 raise ValueError(f"{name} must be a string")
             clean[name] = value
         return dataclasses.replace(self, **clean)
+
+    def deployment(self, deployment_id: str) -> Deployment | None:
+        """The settings of one of the org's deployments (the member one or the guest one), None for another id."""
+        if deployment_id == self.deployment_id:
+            return Deployment(deployment_id, self.auth_enabled, self.auth_enabled and self.allow_session_upgrade)
+        if deployment_id == self.guest_deployment_id:
+            return Deployment(deployment_id, auth_enabled=False, allow_session_upgrade=False)
+        return None
 
     def public(self) -> dict[str, Any]:
         """For GET /_config: everything but the secrets' values."""

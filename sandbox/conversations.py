@@ -27,9 +27,9 @@ class Conversations:
     _generation: int
 
     def _merge_widget_attributes(self, customer: Participant, attributes: dict[str, str]) -> None:
+        # Custom attributes on any inbound message write the customer's participant data, keys the server set
+        # included: nothing public protects them (GENESYS.md, Custom attributes and participant data).
         for key, value in attributes.items():
-            if customer.origins.get(key) == "server" and not self._config.widget_overrides_server:
-                continue
             customer.attributes[key] = value
             customer.origins[key] = "widget"
 
@@ -139,8 +139,10 @@ class Conversations:
             conversation = self._conversation(conversation_id)
             if conversation.state != "disconnected":
                 self._end(conversation, by="agent")
-                event = presence_event("Outbound", "Disconnect")
-                self._emit_to_conversation(conversation, frame("message", "StructuredMessage", 200, event))
+                if self._config.conversation_disconnect_enabled:
+                    # Only where the deployment enables conversation disconnect does the guest hear of it.
+                    event = presence_event("Outbound", "Disconnect")
+                    self._emit_to_conversation(conversation, frame("message", "StructuredMessage", 200, event))
             return conversation.to_hook()
 
     def _emit_to_conversation(self, conversation: Conversation, event: dict[str, Any]) -> None:

@@ -6,6 +6,8 @@ They only ever open the local sandbox; a real Genesys org never sees them.
 CLIENT_ID = "sandbox-client-id"
 CLIENT_SECRET = "sandbox-client-secret"
 DEPLOYMENT_ID = "00000000-0000-4000-8000-000000000001"
+# A second Messenger deployment, without authentication, for visitors (GENESYS_GUEST_DEPLOYMENT_ID).
+GUEST_DEPLOYMENT_ID = "00000000-0000-4000-8000-000000000002"
 DATA_ACTION_USERNAME = "sandbox-data-action"
 DATA_ACTION_PASSWORD = "sandbox-data-action-password"
 ENVIRONMENT = "sandbox"

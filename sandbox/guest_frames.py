@@ -13,10 +13,12 @@ from typing import Any
 
 from . import flow
 from .models import custom_data_bytes, frame, is_str_map, structured_message
-from .state import AuthRefused, State
+from .state import AuthRefused, SessionRefused, State
 
 Send = Callable[[dict[str, Any]], None]
 ACTIONS = {"configureSession", "configureAuthenticatedSession", "onMessage", "echo", "getJwt"}
+# An expired session (transport SDK Response.kt): configuring it again answers this, a message 4006.
+SESSION_EXPIRED_EVENT = frame("response", "SessionExpiredEvent", 200, {})
 # The transport SDK's health-check echo carries this customMessageId (base64 "HealthCheckMessageId").
 HEALTH_CHECK_ID = "SGVhbHRoQ2hlY2tNZXNzYWdlSWQ="
 
@@ -47,27 +49,42 @@ def handle(state: State, raw: str, send: Send, attach: Callable[[str], None]) ->
     if not isinstance(token, str) or not 8 <= len(token) <= 200:
         send(error(400, "A frame needs a token of 8 to 200 characters."))
         return
-    if action == "configureSession":
+    if action in {"configureSession", "configureAuthenticatedSession"}:
         deployment_id = data.get("deploymentId")
-        if not isinstance(deployment_id, str) or not deployment_id:
-            send(error(400, "configureSession needs a deploymentId."))
+        if not isinstance(deployment_id, str) or state.config.deployment(deployment_id) is None:
+            send(error(400, "configureSession needs the deploymentId of one of the org's deployments."))
             return
-        body = state.configure_session(token, deployment_id)
+        if state.session_expired(token):
+            send(SESSION_EXPIRED_EVENT)
+            return
+    if action == "configureSession":
+        try:
+            body = state.configure_session(token, deployment_id)
+        except SessionRefused as refused:
+            send(error(refused.code, str(refused)))
+            return
         attach(token)
         send(frame("response", "SessionResponse", 200, body))
         return
     if action == "configureAuthenticatedSession":
         _configure_authenticated(state, token, data, send, attach)
         return
+    if state.session_expired(token):
+        send(error(4006, "Session expired"))
+        return
     if not state.has_session(token):
-        send(error(404, "Session not found: send configureSession first."))
+        send(error(4007, "Session not found: send configureSession first."))
         return
     if action == "getJwt":
         send(frame("response", "JwtResponse", 200, state.issue_guest_jwt(token)))
     elif action == "echo":
+        # The transport SDK's health check: answered as a response carrying the request's tracingId.
         echo = structured_message("Inbound", str((data.get("message") or {}).get("text", "ping")))
-        echo["metadata"] = {"customMessageId": HEALTH_CHECK_ID}
-        send(frame("message", "StructuredMessage", 200, echo))
+        echo["metadata"] = {**echo["metadata"], "customMessageId": HEALTH_CHECK_ID}
+        answer = frame("response", "StructuredMessage", 200, echo)
+        if isinstance(data.get("tracingId"), str):
+            answer["tracingId"] = data["tracingId"]
+        send(answer)
     else:
         _on_message(state, token, data.get("message"), send)
 
@@ -85,7 +102,11 @@ def _configure_authenticated(
     try:
         body = state.configure_authenticated_session(token, deployment_id, jwt)
     except AuthRefused:
-        send(error(401, "The JWT is not valid: exchange a new code."))
+        # The transport SDK's fixture for a bad or expired JWT (GENESYS.md, More frames).
+        send(error(401, "User is unauthorized"))
+        return
+    except SessionRefused as refused:
+        send(error(refused.code, str(refused)))
         return
     attach(token)
     send(frame("response", "SessionResponse", 200, body))
@@ -100,8 +121,14 @@ def _on_message(state: State, token: str, message: Any, send: Send) -> None:
         # Answered 200, then SessionClearedEvent and ConnectionClosedEvent (State.clear_session).
         echo = frame("message", "StructuredMessage", 200, message)
         if not state.clear_session(token, lambda: send(echo)):
-            # Wording and code of the refusal are unverified.
-            send(error(403, "Conversation clear is not enabled for this deployment."))
+            # The transport SDK's fixture for a refused clear (GENESYS.md, More frames).
+            send(error(403, "Presence events Conversation Clear are not supported"))
+        return
+    if not state.may_send(token):
+        # Authentication on, no session upgrade: "webmessaging sessions can not send messages unless the
+        # end-user is authenticated" (AuthenticationSettings.enabled). The frame's code and text are unverified.
+        state.count("guest_messages_rejected")
+        send(error(401, "User is unauthorized"))
         return
     text = message.get("text")
     if presence != "Join" and (message.get("type") != "Text" or not isinstance(text, str)):
@@ -112,7 +139,7 @@ def _on_message(state: State, token: str, message: Any, send: Send) -> None:
         return
     retry_after = state.throttle_guest(token)
     if retry_after is not None:
-        body = {"retryAfter": retry_after, "errorCode": 4029}
+        body = {"retryAfter": retry_after, "errorCode": 4029, "errorMessage": "Message rate too high for this session"}
         send(frame("response", "TooManyRequestsErrorMessage", 429, body))
         return
     channel = message.get("channel") if isinstance(message.get("channel"), dict) else {}

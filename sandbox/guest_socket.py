@@ -3,15 +3,18 @@
 simple-websocket (with wsproto) on Werkzeug's threaded server, as Flask-Sock does it: the request's thread
 reads frames and answers them (guest_frames.py); one writer thread per socket sends everything the socket says,
 its answers and the session's events (agent messages, presence), in order. After ConnectionClosedEvent the
-server closes the socket, as Genesys does after a clear.
+client closes the socket, not the server (GENESYS.md, More frames). A browser's Origin must be one of the
+deployment's allowed domains, or the sandbox's own (Messenger's frame runs there).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import simple_websocket
 from werkzeug.wrappers import Request, Response
@@ -69,22 +72,35 @@ class GuestSocket:
 
     def _write(self) -> None:
         while (message := self.outbox.get()) is not _CLOSE:
-            try:
+            with contextlib.suppress(simple_websocket.ConnectionClosed, OSError):
                 self.ws.send(json.dumps(message))
-                if message.get("class") == "ConnectionClosedEvent":
-                    self.ws.close(1000, "session cleared")
-            except (simple_websocket.ConnectionClosed, OSError):
-                pass
 
 
 @route("/v1", "GET", "guest", websocket=True)
 def guest_socket(state: State, request: Request) -> Response:
-    """The WebSocket upgrade (Werkzeug matches only upgrades here); without a deploymentId, a 400 frame."""
-    if not request.args.get("deploymentId"):
+    """The WebSocket upgrade (Werkzeug matches only upgrades here); without a deploymentId, a 400 frame; with one
+    that is none of the org's deployments, 404; from a browser page outside the allowed domains, 403."""
+    deployment_id = request.args.get("deploymentId")
+    if not deployment_id:
         body = frame("response", "string", 400, "Expected a WebSocket upgrade to /v1?deploymentId=<id>.")
         return json_response(body, 400)
+    if state.config.deployment(deployment_id) is None:
+        return json_response(frame("response", "string", 404, "Deployment not found."), 404)
+    if not origin_allowed(state, request):
+        return json_response(frame("response", "string", 403, "Origin not allowed for this deployment."), 403)
     GuestSocket(state, request.environ).serve()
     return _SocketDone(status=101)
+
+
+def origin_allowed(state: State, request: Request) -> bool:
+    """No Origin (not a browser), no restriction, the sandbox's own origin, or one of the allowed domains (an
+    entry is a host, `host:port` or a full origin)."""
+    allowed = state.config.allowed_domains
+    origin = request.headers.get("Origin")
+    if not allowed or origin is None or origin == request.host_url.rstrip("/"):
+        return True
+    host = urlsplit(origin).netloc
+    return any(entry in {origin, host, urlsplit(origin).hostname} for entry in allowed)
 
 
 ROUTES = [guest_socket]

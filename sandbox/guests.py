@@ -16,8 +16,21 @@ from .models import Conversation, GuestSession, frame, now_iso, presence_event, 
 Deliver = Callable[[dict[str, Any]], None]
 
 
+# Connections one session may hold; a further one closes the oldest with a ConnectionClosedEvent without a reason
+# (GENESYS.md, More frames: Developer Center limits, third-party reading).
+CONNECTIONS_PER_SESSION = 3
+
+
 class NotFound(LookupError):
     """No such conversation, participant or session."""
+
+
+class SessionRefused(ValueError):
+    """A configure frame the session's state does not allow; `code` is the frame's code."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class GuestSessions:
@@ -30,9 +43,14 @@ class GuestSessions:
     _generation: int
 
     def attach(self, token: str, deliver: Deliver) -> None:
-        """A socket hears the session's events from now on."""
+        """A socket hears the session's events from now on. Past CONNECTIONS_PER_SESSION the oldest connection
+        hears ConnectionClosedEvent (no reason: the limit) and nothing more; its client closes it."""
         with self._lock:
-            self._listeners.setdefault(token, []).append(deliver)
+            listeners = self._listeners.setdefault(token, [])
+            listeners.append(deliver)
+            while len(listeners) > CONNECTIONS_PER_SESSION:
+                listeners.pop(0)(frame("message", "ConnectionClosedEvent", 200, {}))
+                self._stats["guest_connections_closed_by_limit"] += 1
 
     def detach(self, token: str, deliver: Deliver) -> None:
         with self._lock:
@@ -48,7 +66,15 @@ class GuestSessions:
 
     def configure_session(self, token: str, deployment_id: str) -> dict[str, Any]:
         """configureSession: the SessionResponse body. A session whose conversation the agent ended is read-only
-        until the guest writes again (the next message starts a new conversation)."""
+        until the guest writes again (only where the deployment enables conversation disconnect). Raises
+        SessionRefused (4017) for a session configured as authenticated: it cannot go back to anonymous."""
+        with self._lock:
+            session = self._sessions.get(token)
+            if session is not None and session.auth_claims:
+                raise SessionRefused(4017, "Cannot downgrade an authenticated session to an unauthenticated one")
+            return self._configure(token, deployment_id)
+
+    def _configure(self, token: str, deployment_id: str) -> dict[str, Any]:
         with self._lock:
             config = self._config
             session = self._sessions.get(token)
@@ -62,7 +88,9 @@ class GuestSessions:
             return {
                 "connected": True,
                 "newSession": new,
-                "readOnly": conversation is not None and conversation.state == "disconnected",
+                "readOnly": config.conversation_disconnect_enabled
+                and conversation is not None
+                and conversation.state == "disconnected",
                 "maxCustomDataBytes": config.max_custom_data_bytes,
                 "durationSeconds": config.session_duration_seconds,
                 "expirationDate": int(session.expires_at),
@@ -79,6 +107,19 @@ class GuestSessions:
     def has_session(self, token: str) -> bool:
         with self._lock:
             return token in self._sessions
+
+    def session_expired(self, token: str) -> bool:
+        """The session existed and outlived its durationSeconds (its frames answer 4006 / SessionExpiredEvent)."""
+        with self._lock:
+            session = self._sessions.get(token)
+            return session is not None and time.time() >= session.expires_at
+
+    def may_send(self, token: str) -> bool:
+        """An authenticated session, or an anonymous one on a deployment that lets anonymous sessions send."""
+        with self._lock:
+            session = self._sessions[token]
+            deployment = self._config.deployment(session.deployment_id)
+            return bool(session.auth_claims) or (deployment is not None and deployment.anonymous_may_send())
 
     def throttle_guest(self, token: str) -> int | None:
         """Count one guest message against the session's rate; the seconds to wait when it is over, else None."""

@@ -217,6 +217,8 @@ def structured_message(
         "text": text,
         "direction": direction,
         "originatingEntity": "Human",
+        # StructuredMessage bodies carry metadata.correlationId (transport SDK shyrka models).
+        "metadata": {"correlationId": str(uuid.uuid4())},
     }
 
 

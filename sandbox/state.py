@@ -21,10 +21,10 @@ from .auth_sessions import AuthGrant, AuthRefused, AuthSessions, auth_stats
 from .config import Config
 from .conversations import Conflict, Conversations
 from .faults import Fault, FaultDecision
-from .guests import Deliver, GuestSessions, NotFound
+from .guests import Deliver, GuestSessions, NotFound, SessionRefused
 from .models import Conversation, GuestSession
 
-__all__ = ["AuthRefused", "Conflict", "NotFound", "State", "Token"]
+__all__ = ["AuthRefused", "Conflict", "NotFound", "SessionRefused", "State", "Token"]
 
 
 @dataclasses.dataclass
@@ -58,6 +58,7 @@ def _empty_stats() -> dict[str, Any]:
         "conversations_created": 0,
         "clears": 0,
         "clears_refused": 0,
+        "guest_connections_closed_by_limit": 0,
         **auth_stats(),
     }
 

@@ -50,18 +50,37 @@ def history(state: State, request: Request) -> Response:
 TOKEN = "/api/v2/webdeployments/token"
 
 
-@route("/api/v2/webdeployments/deployments/<deployment_id>/messengerconfig", "GET OPTIONS", "guest")
+@route("/webdeployments/v1/deployments/<deployment_id>/config.json", "GET OPTIONS", "guest")
 def deployment_config(state: State, request: Request, deployment_id: str) -> Response:
-    """What Messenger learns of its deployment at start (published as GenesysJS.configurationReceived
-    `{deploymentConfig}`): `auth.enabled` and `messenger.apps.conversations.conversationClear.enabled`. The path
-    and the shape beyond those two fields are the sandbox's (GENESYS.md does not give them)."""
+    """What Messenger reads of its deployment, public and without credentials (api-cdn.<domain>; transport SDK
+    Urls.kt, DeploymentConfig.kt): `auth.enabled`, `auth.allowSessionUpgrade`,
+    `messenger.apps.conversations.conversationClear.enabled` and `conversationDisconnect.enabled`, in
+    DeploymentConfig's shape. `allowedDomains` is the sandbox's addition (the deployment's setting; where a real
+    org publishes it is unverified). An id that is none of the org's deployments 404."""
     if request.method == "OPTIONS":
         return Response(status=204, headers=CORS)
     config = state.config
+    deployment = config.deployment(deployment_id)
+    if deployment is None:
+        return genesys_error(404, headers=CORS)
+    host = request.host_url.rstrip("/")
+    conversations = {
+        "messagingEndpoint": host.replace("http", "ws", 1) + "/v1",
+        "conversationClear": {"enabled": config.conversation_clear_enabled},
+        "conversationDisconnect": {"enabled": config.conversation_disconnect_enabled, "type": "Send"},
+        "autoStart": {"enabled": False},
+    }
     body = {
-        "id": deployment_id,
-        "auth": {"enabled": config.auth_enabled},
-        "messenger": {"apps": {"conversations": {"conversationClear": {"enabled": config.conversation_clear_enabled}}}},
+        "id": deployment.id,
+        "version": "1",
+        "languages": ["en-us"],
+        "defaultLanguage": "en-us",
+        "apiEndpoint": host,
+        "messenger": {"enabled": True, "apps": {"conversations": conversations}},
+        "journeyEvents": {"enabled": False},
+        "status": "Active",
+        "auth": {"enabled": deployment.auth_enabled, "allowSessionUpgrade": deployment.allow_session_upgrade},
+        "allowedDomains": list(config.allowed_domains),
     }
     return json_response(body, 200, CORS)
 
@@ -75,10 +94,11 @@ def exchange(state: State, request: Request) -> Response:
         return Response(status=204, headers=CORS)
     data = request.get_json(silent=True)
     oauth = data.get("oauth") if isinstance(data, dict) else None
-    if not state.config.auth_enabled:
-        return genesys_error(400, message="Authentication is not enabled for this deployment.", headers=CORS)
     if not isinstance(oauth, dict) or not isinstance(data.get("deploymentId"), str):
         return genesys_error(400, message="Expected {deploymentId, oauth: {code, redirectUri, nonce}}.", headers=CORS)
+    deployment = state.config.deployment(data["deploymentId"])
+    if deployment is None or not deployment.auth_enabled:
+        return genesys_error(400, message="Authentication is not enabled for this deployment.", headers=CORS)
     try:
         exchanged = exchange_code(state.config, oauth)
     except ExchangeRefused as refused:

@@ -22,17 +22,41 @@ def sign_in(page: Any, site: str, username: str, password: str = DEMO_PASSWORD) 
     page.wait_for_url(f"{site}/", wait_until="commit")
 
 
+MESSENGER_FRAME = "#genesys-mxg-frame"
+
+
+def messenger(page: Any) -> Any:
+    """Messenger's UI: inside its iframe, served from Genesys' origin (the sandbox's), as a FrameLocator."""
+    return page.frame_locator(MESSENGER_FRAME)
+
+
+def messenger_frame(page: Any) -> Any:
+    """Messenger's iframe as a Frame (to evaluate in Genesys' origin: its localStorage, its focus); waits for it."""
+    handle = page.wait_for_selector(MESSENGER_FRAME, state="attached")
+    frame = handle.content_frame()
+    frame.wait_for_load_state("domcontentloaded")
+    return frame
+
+
+def page_messenger_keys(page: Any) -> list[str]:
+    """Keys of the page's own localStorage that look like Messenger's (there must be none: they live in the frame)."""
+    return page.evaluate(
+        "() => Object.keys(localStorage).filter((k) => /gcmc|gcatkn|gcartkn|_actmu|^_[0-9a-f-]{36}:/.test(k))"
+    )
+
+
 def open_widget(page: Any) -> None:
     # The stand-in builds launcher and panel together and reopens the panel if it was open on the last page:
     # look at the panel only once the launcher is there, or the click would close it.
-    page.locator("#genesys-launcher").wait_for()
-    if not page.locator("#genesys-messenger").is_visible():
-        page.click("#genesys-launcher")
-    page.locator("#genesys-input").wait_for(state="visible")
+    widget = messenger(page)
+    widget.locator("#genesys-launcher").wait_for()
+    if not widget.locator("#genesys-messenger").is_visible():
+        widget.locator("#genesys-launcher").click()
+    widget.locator("#genesys-input").wait_for(state="visible")
 
 
 def send(page: Any, text: str) -> None:
     """Open the widget and send at once: no wait for anything but the controls being there."""
     open_widget(page)
-    page.fill("#genesys-input", text)
-    page.click("#genesys-send")
+    messenger(page).locator("#genesys-input").fill(text)
+    messenger(page).locator("#genesys-send").click()

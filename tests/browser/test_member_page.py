@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.steps import sign_in
+from tests.browser.steps import messenger, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -12,7 +12,7 @@ def test_chat_with_us_opens_messenger_on_the_members_page(page, messenger_site, 
     page.goto(f"{messenger_site}/accounts/me/", wait_until="domcontentloaded")
     assert page.locator("#member-level").inner_text().startswith("Gold")
     assert page.locator("#member-id").inner_text() == str(alice.member_profile.member_id)
-    page.locator("#genesys-launcher").wait_for()  # Messenger is on the page
-    assert not page.locator("#genesys-messenger").is_visible()
+    messenger(page).locator("#genesys-launcher").wait_for()  # Messenger is on the page
+    assert not messenger(page).locator("#genesys-messenger").is_visible()
     page.click("#open-chat")
-    page.locator("#genesys-input").wait_for(state="visible")
+    messenger(page).locator("#genesys-input").wait_for(state="visible")

@@ -17,8 +17,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from sandbox import defaults
+from tests.browser.steps import messenger, messenger_frame, page_messenger_keys
 
 pytestmark = pytest.mark.browser
+
+# Messenger's session key in its frame's localStorage (Developer Center localStorage page).
+SESSION_KEY = f"_{defaults.DEPLOYMENT_ID}:gcmcsessionActive"
 
 EVENTS = [
     "Messenger.ready",
@@ -134,9 +138,9 @@ def open_page(page, site, **attributes):
 
 
 def send(page, text):
-    page.fill("#genesys-input", text)
-    page.press("#genesys-input", "Enter")
-    page.locator("#genesys-transcript [data-direction=Inbound]", has_text=text).wait_for()
+    messenger(page).locator("#genesys-input").fill(text)
+    messenger(page).locator("#genesys-input").press("Enter")
+    messenger(page).locator("#genesys-transcript [data-direction=Inbound]", has_text=text).wait_for()
 
 
 def screenshot(page, name, full_page=False):
@@ -148,13 +152,13 @@ def screenshot(page, name, full_page=False):
 
 def test_message_with_attributes_reaches_the_sandbox_and_the_agent_view(sandbox, site, page, console_errors):
     open_page(page, site, memberId="42", isAuthenticated="true", membershipLevel="Gold", memberToken="tok.en")
-    launcher = page.locator("#genesys-launcher")
+    launcher = messenger(page).locator("#genesys-launcher")
     assert launcher.get_attribute("aria-label") == "Open chat"
     launcher.click()
-    panel = page.get_by_role("dialog", name="Chat")
+    panel = messenger(page).get_by_role("dialog", name="Chat")
     panel.wait_for()
     assert launcher.get_attribute("aria-expanded") == "true"
-    assert page.evaluate("document.activeElement.id") == "genesys-input"
+    assert messenger_frame(page).evaluate("document.activeElement.id") == "genesys-input"
     send(page, "Hello, I need help with <b>my order</b>")
     wait_event(page, "MessagingService.started")
 
@@ -198,7 +202,7 @@ def test_message_with_attributes_reaches_the_sandbox_and_the_agent_view(sandbox,
     agent.get_by_role("button", name="Send reply").click()
     agent.locator("[data-testid=transcript] [data-direction=Outbound]").wait_for()
 
-    page.locator("#genesys-transcript [data-direction=Outbound]", has_text="Let me look").wait_for()
+    messenger(page).locator("#genesys-transcript [data-direction=Outbound]", has_text="Let me look").wait_for()
     screenshot(page, "widget-open.png")
     agent.locator(".ag-item-last", has_text="Let me look").wait_for()  # the list caught up with the reply
     screenshot(agent, "agent-view.png", full_page=True)
@@ -207,7 +211,7 @@ def test_message_with_attributes_reaches_the_sandbox_and_the_agent_view(sandbox,
 
 def test_agent_reply_fires_messages_received(sandbox, site, page, console_errors):
     open_page(page, site, isAuthenticated="false")
-    page.locator("#genesys-launcher").click()
+    messenger(page).locator("#genesys-launcher").click()
     send(page, "Anyone there?")
     [conversation] = sandbox.wait_for(sandbox.conversations)
     reply = sandbox.http.post(
@@ -219,7 +223,7 @@ def test_agent_reply_fires_messages_received(sandbox, site, page, console_errors
         "MessagingService.messagesReceived",
         "e.data.messages.some((m) => m.direction === 'Outbound' && m.text === 'Yes, how can I help?')",
     )
-    page.locator("#genesys-transcript [data-direction=Outbound]", has_text="Yes, how can I help?").wait_for()
+    messenger(page).locator("#genesys-transcript [data-direction=Outbound]", has_text="Yes, how can I help?").wait_for()
     # The agent ends it: Messenger hears of it, and the next message starts a new conversation.
     sandbox.http.post(f"{sandbox.url}/agent/api/conversations/{conversation['id']}/disconnect")
     wait_event(page, "MessagingService.conversationDisconnected")
@@ -230,17 +234,19 @@ def test_agent_reply_fires_messages_received(sandbox, site, page, console_errors
 
 def test_reload_continues_the_conversation(sandbox, site, page, console_errors):
     open_page(page, site, memberId="7", isAuthenticated="true")
-    page.locator("#genesys-launcher").click()
+    messenger(page).locator("#genesys-launcher").click()
     send(page, "First message")
     [conversation] = sandbox.wait_for(sandbox.conversations)
-    stored = page.evaluate(f"localStorage.getItem('_{defaults.DEPLOYMENT_ID}:gcmcSession')")
+    # Messenger's session is kept in its frame's storage (Genesys' origin), none of it in the page's.
+    stored = messenger_frame(page).evaluate(f"localStorage.getItem('{SESSION_KEY}')")
     assert stored and json.loads(stored)["token"]
+    assert page_messenger_keys(page) == []
 
     page.reload()
     wait_event(page, "MessagingService.ready")
     # Messenger remembers it was open, and shows the transcript it restored.
-    page.locator("#genesys-transcript [data-direction=Inbound]", has_text="First message").wait_for()
-    assert page.locator("#genesys-messenger").is_visible()
+    messenger(page).locator("#genesys-transcript [data-direction=Inbound]", has_text="First message").wait_for()
+    assert messenger(page).locator("#genesys-messenger").is_visible()
     send(page, "Second message")
     [same] = sandbox.wait_for(lambda: [c for c in sandbox.conversations() if len(c["messages"]) == 2])
     assert same["id"] == conversation["id"] and len(sandbox.conversations()) == 1
@@ -249,19 +255,18 @@ def test_reload_continues_the_conversation(sandbox, site, page, console_errors):
 
 def test_clear_conversation_ends_it_and_the_next_message_starts_anew(sandbox, site, page, console_errors):
     open_page(page, site, memberId="7", isAuthenticated="true", memberToken="member-7")
-    page.locator("#genesys-launcher").click()
+    messenger(page).locator("#genesys-launcher").click()
     send(page, "Before sign-out")
     [first] = sandbox.wait_for(sandbox.conversations)
-    key = f"_{defaults.DEPLOYMENT_ID}:gcmcSession"
-    old_token = json.loads(page.evaluate(f"localStorage.getItem('{key}')"))["token"]
+    old_token = json.loads(messenger_frame(page).evaluate(f"localStorage.getItem('{SESSION_KEY}')"))["token"]
 
     assert command(page, "MessagingService.clearConversation") == {"resolved": {}}
     wait_event(page, "MessagingService.conversationCleared")
-    assert page.locator("#genesys-transcript [data-direction]").count() == 0
+    assert messenger(page).locator("#genesys-transcript [data-direction]").count() == 0
     # Exactly one new session, and ready is not published again (once per page, as a plugin's ready).
     assert sandbox.stats()["guest_sessions_created"] == 2
     assert page.evaluate("window.__events.filter((e) => e.name === 'MessagingService.ready').length") == 1
-    new_token = json.loads(page.evaluate(f"localStorage.getItem('{key}')"))["token"]
+    new_token = json.loads(messenger_frame(page).evaluate(f"localStorage.getItem('{SESSION_KEY}')"))["token"]
     assert new_token != old_token
     cleared = sandbox.conversation(first["id"])
     assert cleared["state"] == "disconnected" and cleared["cleared"] is True
@@ -276,8 +281,8 @@ def test_clear_conversation_ends_it_and_the_next_message_starts_anew(sandbox, si
     # The reload after clearing does not bring the old transcript back.
     page.reload()
     wait_event(page, "MessagingService.ready")
-    page.locator("#genesys-transcript [data-direction=Inbound]", has_text="After sign-out").wait_for()
-    assert page.locator("#genesys-transcript", has_text="Before sign-out").count() == 0
+    messenger(page).locator("#genesys-transcript [data-direction=Inbound]", has_text="After sign-out").wait_for()
+    assert messenger(page).locator("#genesys-transcript", has_text="Before sign-out").count() == 0
     assert console_errors == []
 
 
@@ -291,12 +296,12 @@ def test_clear_without_a_conversation_resolves_with_one_new_session(sandbox, sit
 
 def test_attributes_over_the_budget_are_rejected_with_4013(sandbox, site, page, console_errors):
     open_page(page, site, memberId="9")
-    page.locator("#genesys-launcher").click()
+    messenger(page).locator("#genesys-launcher").click()
     command(page, "Database.set", {"messaging": {"customAttributes": {"big": "é" * 1100}}})
     answer = command(page, "MessagingService.sendMessage", {"message": "Too much attached"})
     assert answer["code"] == 4013 and "larger than 2048 bytes" in answer["rejected"]
     wait_event(page, "MessagingService.error", "e.data.code === 4013")
-    assert "too much data" in page.locator("#genesys-status").inner_text()
+    assert "too much data" in messenger(page).locator("#genesys-status").inner_text()
     assert sandbox.conversations() == []
     assert sandbox.stats()["guest_messages_rejected"] == 1
     # Within the budget again, the message goes through with the remaining attributes.
@@ -314,21 +319,23 @@ def test_keyboard_and_labels(sandbox, site, page, console_errors):
     page.locator("body").click()
     for _ in range(20):  # Tab until the launcher has focus (the page has no other focusable element before it)
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.id") == "genesys-launcher":
+        if messenger_frame(page).evaluate("document.activeElement.id") == "genesys-launcher":
             break
-    assert page.evaluate("document.activeElement.id") == "genesys-launcher"
+    assert messenger_frame(page).evaluate("document.activeElement.id") == "genesys-launcher"
     page.keyboard.press("Enter")
     wait_event(page, "Messenger.opened")
-    assert page.evaluate("document.activeElement.id") == "genesys-input"
-    page.get_by_label("Message").fill("Typed with the keyboard")
+    assert messenger_frame(page).evaluate("document.activeElement.id") == "genesys-input"
+    messenger(page).get_by_label("Message").fill("Typed with the keyboard")
     page.keyboard.press("Enter")
-    page.locator("#genesys-transcript [data-direction=Inbound]", has_text="Typed with the keyboard").wait_for()
-    assert page.get_by_role("log").count() == 1
+    messenger(page).locator(
+        "#genesys-transcript [data-direction=Inbound]", has_text="Typed with the keyboard"
+    ).wait_for()
+    assert messenger(page).get_by_role("log").count() == 1
     page.keyboard.press("Escape")
     wait_event(page, "Messenger.closed")
-    assert page.locator("#genesys-messenger").is_hidden()
-    assert page.evaluate("document.activeElement.id") == "genesys-launcher"
-    assert page.locator("#genesys-launcher").get_attribute("aria-label") == "Open chat"
+    assert messenger(page).locator("#genesys-messenger").is_hidden()
+    assert messenger_frame(page).evaluate("document.activeElement.id") == "genesys-launcher"
+    assert messenger(page).locator("#genesys-launcher").get_attribute("aria-label") == "Open chat"
     assert console_errors == []
 
 
@@ -352,19 +359,19 @@ def test_database_commands_and_ready_republish(sandbox, site, page):
     assert "Unknown command" in command(page, "Nope.nothing")["rejected"]
     # Messenger.open / close as commands.
     assert command(page, "Messenger.open") == {"resolved": {}}
-    assert page.locator("#genesys-messenger").is_visible()
+    assert messenger(page).locator("#genesys-messenger").is_visible()
     command(page, "Messenger.close")
-    assert page.locator("#genesys-messenger").is_hidden()
+    assert messenger(page).locator("#genesys-messenger").is_hidden()
 
 
 def test_a_failed_send_is_reported_and_the_next_one_goes_through(sandbox, site, page):
     open_page(page, site, memberId="5")
-    page.locator("#genesys-launcher").click()
+    messenger(page).locator("#genesys-launcher").click()
     sandbox.faults(route="WS onMessage", status=503, count=1)
     answer = command(page, "MessagingService.sendMessage", {"message": "Lost?"})
     assert answer["code"] == 503
     wait_event(page, "MessagingService.error", "e.data.code === 503")
-    assert "Message not sent" in page.locator("#genesys-status").inner_text()
+    assert "Message not sent" in messenger(page).locator("#genesys-status").inner_text()
     assert sandbox.conversations() == []
     send(page, "Second try")
     [conversation] = sandbox.wait_for(sandbox.conversations)
@@ -385,7 +392,7 @@ def test_a_ready_subscriber_that_sends_once_sends_once_across_a_clear(sandbox, s
     [conversation] = sandbox.wait_for(sandbox.conversations)
     assert command(page, "MessagingService.clearConversation") == {"resolved": {}}
     wait_event(page, "MessagingService.conversationCleared")
-    page.locator("#genesys-launcher").click()
+    messenger(page).locator("#genesys-launcher").click()
     send(page, "After the clear")  # the new session works; ready did not fire again
     sandbox.wait_for(lambda: len(sandbox.conversations()) == 2)
     texts = [m["text"] for c in sandbox.conversations() for m in c["messages"]]
@@ -397,7 +404,7 @@ def test_a_ready_subscriber_that_sends_once_sends_once_across_a_clear(sandbox, s
 
 def test_attributes_travel_with_the_first_message_after_a_change_only(sandbox, site, page, console_errors):
     open_page(page, site, memberId="8", membershipLevel="Gold")
-    page.locator("#genesys-launcher").click()
+    messenger(page).locator("#genesys-launcher").click()
     send(page, "one")
     send(page, "two")
     command(page, "Database.set", {"messaging": {"customAttributes": {"membershipLevel": "Platinum"}}})
@@ -428,10 +435,10 @@ def test_attributes_travel_with_the_first_message_after_a_change_only(sandbox, s
 def test_a_refused_clear_rejects_and_the_conversation_goes_on(sandbox, site, page):
     sandbox.configure(conversation_clear_enabled=False)
     open_page(page, site, memberId="4")
-    page.locator("#genesys-launcher").click()
+    messenger(page).locator("#genesys-launcher").click()
     send(page, "Before the refused clear")
     answer = command(page, "MessagingService.clearConversation")
-    assert answer["code"] == 403 and "not enabled" in answer["rejected"]
+    assert answer["code"] == 403 and "not supported" in answer["rejected"]
     wait_event(page, "MessagingService.error", "e.data.code === 403")
     send(page, "Still the same conversation")
     [conversation] = sandbox.wait_for(lambda: [c for c in sandbox.conversations() if len(c["messages"]) == 2])
@@ -441,8 +448,8 @@ def test_a_refused_clear_rejects_and_the_conversation_goes_on(sandbox, site, pag
 def test_too_many_messages_are_refused_with_429(sandbox, site, page):
     sandbox.configure(guest_messages_per_minute=1)
     open_page(page, site)
-    page.locator("#genesys-launcher").click()
+    messenger(page).locator("#genesys-launcher").click()
     send(page, "The only one")
     answer = command(page, "MessagingService.sendMessage", {"message": "One too many"})
     assert answer["code"] == 429
-    assert "too many messages" in page.locator("#genesys-status").inner_text()
+    assert "too many messages" in messenger(page).locator("#genesys-status").inner_text()

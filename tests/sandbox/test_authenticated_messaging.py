@@ -239,3 +239,59 @@ def test_the_flow_passes_an_authenticated_customers_sub_and_no_token(provider, a
     (conversation,) = provider.conversations()
     (call,) = conversation["dataActionCalls"]
     assert call["request"] == {"conversationId": conversation["id"], "sub": str(alice.member_profile.member_id)}
+
+
+def test_a_revoke_pushes_logout_event_to_the_session(provider, alice, auth_code_for):
+    jwt = provider.exchange(auth_code_for(alice)).json()["jwt"]
+    guest = provider.signed_in_guest(jwt)
+    revoked = provider.http.delete(
+        f"{provider.url}/api/v2/webdeployments/token/revoke", headers={"Authorization": f"bearer {jwt}"}, timeout=10
+    )
+    assert revoked.status_code == 204
+    assert guest.receive()["class"] == "LogoutEvent"
+    guest.close()
+
+
+def test_an_authenticated_session_cannot_go_back_to_anonymous(provider, alice, auth_code_for):
+    guest = provider.signed_in_guest(provider.exchange(auth_code_for(alice)).json()["jwt"])
+    assert guest.configure()["code"] == 4017
+    guest.close()
+
+
+def test_session_upgrade_keeps_the_guest_conversation_and_closes_the_members_other_devices(
+    provider, alice, auth_code_for
+):
+    phone = provider.signed_in_guest(provider.exchange(auth_code_for(alice)).json()["jwt"])
+    assert phone.send("From my phone")["code"] == 200
+    laptop = provider.guest()
+    assert laptop.configure()["code"] == 200
+    assert laptop.send("As a guest")["code"] == 200
+    jwt = provider.exchange(auth_code_for(alice)).json()["jwt"]
+    upgraded = laptop.ask("configureAuthenticatedSession", deploymentId=defaults.DEPLOYMENT_ID, data={"code": jwt})
+    assert upgraded["code"] == 200 and upgraded["body"]["clearedExistingSession"] is True
+    assert phone.receive() == {
+        "type": "message",
+        "class": "ConnectionClosedEvent",
+        "code": 200,
+        "body": {"reason": "signedIn"},
+    }
+    assert laptop.send("Now signed in")["code"] == 200
+    [guest_conversation] = [c for c in provider.conversations() if c["messages"][0].get("text") == "As a guest"]
+    assert guest_conversation["authenticated"] is True and guest_conversation["authClaims"]["sub"]
+    assert [m["text"] for m in guest_conversation["messages"] if m.get("text")] == ["As a guest", "Now signed in"]
+    phone.close()
+    laptop.close()
+
+
+def test_without_upgrade_signing_in_leaves_the_guest_conversation_behind(provider, alice, auth_code_for):
+    laptop = provider.guest()
+    assert laptop.configure()["code"] == 200
+    assert laptop.send("As a guest")["code"] == 200
+    provider.configure(allow_session_upgrade=False)
+    jwt = provider.exchange(auth_code_for(alice)).json()["jwt"]
+    answer = laptop.ask("configureAuthenticatedSession", deploymentId=defaults.DEPLOYMENT_ID, data={"code": jwt})
+    assert answer["code"] == 200 and answer["body"]["clearedExistingSession"] is False
+    assert laptop.send("Signed in")["code"] == 200
+    texts = {c["id"]: [m.get("text") for m in c["messages"]] for c in provider.conversations()}
+    assert sorted(texts.values()) == [["As a guest"], ["Signed in"]]
+    laptop.close()

@@ -148,4 +148,5 @@ def test_demo_page_renders_the_snippet_with_escaped_attributes(sandbox, http):
     csp = page.headers["Content-Security-Policy"]
     nonce = csp.split("'nonce-")[1].split("'")[0]
     assert page.text.count(f'nonce="{nonce}"') == 2
-    assert f"connect-src 'self' {sandbox.url.replace('http://', 'ws://')};" in csp
+    # Messenger runs in a frame of the sandbox's origin, which opens the socket: the page itself connects nowhere.
+    assert "frame-src 'self';" in csp and "connect-src 'self';" in csp

@@ -1,7 +1,6 @@
 """The guest's one WebSocket (`/v1?deploymentId=`, GENESYS.md Guest transport) and the static Messenger files."""
 
 import pytest
-import simple_websocket
 
 from sandbox import defaults
 
@@ -33,7 +32,8 @@ def test_frames_need_a_token_and_a_known_action(sandbox, guest):
     assert guest.receive()["code"] == 400
     guest.ws.send("not json")
     assert guest.receive()["code"] == 400
-    assert sandbox.guest().ask("onMessage", message={"type": "Text", "text": "x"})["code"] == 404
+    # Session not found (transport SDK Response.kt).
+    assert sandbox.guest().ask("onMessage", message={"type": "Text", "text": "x"})["code"] == 4007
 
 
 def test_plain_http_to_the_socket_path_is_refused(sandbox, http):
@@ -66,7 +66,8 @@ def test_first_message_creates_the_conversation_with_widget_attributes(sandbox, 
     assert sandbox.stats()["guest_messages"] == 3
 
 
-def test_server_pushed_keys_win_over_later_widget_values(sandbox, guest, http):
+def test_a_later_message_overwrites_keys_the_server_pushed(sandbox, guest, http):
+    """Nothing public protects a key the server set (GENESYS.md): the browser writes participant data."""
     guest.send("Hello", {"verified": "false", "membershipLevel": "Bronze"})
     [conversation] = sandbox.conversations()
     token = sandbox.token()
@@ -75,9 +76,10 @@ def test_server_pushed_keys_win_over_later_widget_values(sandbox, guest, http):
         f"/participants/{conversation['customerParticipantId']}/attributes"
     )
     http.patch(url, json={"attributes": {"verified": "true"}}, headers={"Authorization": f"Bearer {token}"})
-    guest.send("Try to overwrite", {"verified": "forged", "membershipLevel": "Platinum"})
+    assert sandbox.conversation(conversation["id"])["attributes"]["verified"] == {"value": "true", "origin": "server"}
+    guest.send("Overwrite", {"verified": "forged", "membershipLevel": "Platinum"})
     attributes = sandbox.conversation(conversation["id"])["attributes"]
-    assert attributes["verified"] == {"value": "true", "origin": "server"}
+    assert attributes["verified"] == {"value": "forged", "origin": "widget"}
     assert attributes["membershipLevel"] == {"value": "Platinum", "origin": "widget"}
 
 
@@ -188,8 +190,9 @@ def test_clear_answers_200_then_session_cleared_then_connection_closed(sandbox, 
     assert answer["code"] == 200
     assert guest.receive()["class"] == "SessionClearedEvent"
     assert guest.receive()["class"] == "ConnectionClosedEvent"
-    with pytest.raises(simple_websocket.ConnectionClosed):
-        guest.ws.receive(5)  # the server closes the socket
+    # The client closes the socket, not the server: it still answers (the session is gone: 4007).
+    assert guest.ask("echo")["code"] == 4007
+    guest.close()
     [conversation] = sandbox.conversations()
     assert conversation["state"] == "disconnected" and conversation["cleared"] is True
     by_purpose = {p["purpose"]: p for p in conversation["participants"]}

@@ -1,6 +1,8 @@
 """`python manage.py genesys_check`: is the Genesys integration configured and can it get a token?
 
-Prints the region, the hosts, the token's lifetime and, in plain words, what failed; exits non-zero on failure.
+Prints the region, the hosts, each Messenger deployment's public settings (config.json: authentication, session
+upgrade, clearing, allowed domains) with where they disagree with the site's settings, the token's lifetime and,
+in plain words, what failed; exits non-zero on failure.
 Works the same against the sandbox (development) and a real org. Never prints the secret or the token.
 """
 
@@ -11,6 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from messaging.app_settings import app_settings
+from messaging.deployment import DeploymentSettings, DeploymentUnreadable, mismatches, read_deployment
 from messaging.genesys.errors import GenesysConfigurationError, GenesysError, GenesysRateLimited
 from messaging.genesys.oauth import AccessToken, get_token_service
 from messaging.regions import UnknownRegion
@@ -34,6 +37,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         failures: list[str] = []
         self._configuration(failures)
+        if not failures and app_settings.MESSENGER_CONFIGURED:
+            self._deployments(failures)
         entry = self._token(failures) if not failures else None
         if entry is not None and not options["no_store"]:
             self._cache(entry, failures)
@@ -70,6 +75,39 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.ERROR("  The API client is not configured: set GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET.")
             )
+
+    def _deployments(self, failures: list[str]) -> None:
+        """Each deployment's public settings (config.json) and where they disagree with the site's settings."""
+        from django.conf import settings
+
+        self.stdout.write("Messenger deployments")
+        ids = {"members": app_settings.DEPLOYMENT_ID, "visitors": app_settings.GUEST_DEPLOYMENT_ID}
+        read: dict[str, DeploymentSettings] = {}
+        for role, deployment_id in ids.items():
+            if not deployment_id:
+                self._line(role, "no deployment of their own (GENESYS_GUEST_DEPLOYMENT_ID not set)")
+                continue
+            try:
+                deployment = read[role] = read_deployment(deployment_id)
+            except DeploymentUnreadable as error:
+                failures.append(f"the {role}' deployment configuration ({error})")
+                self.stdout.write(self.style.ERROR(f"  {role}: FAILED: {error}"))
+                continue
+            domains = deployment.allowed_domains
+            self._line(role, deployment_id)
+            self._line("  auth", "on" if deployment.auth_enabled else "off")
+            self._line("  upgrade", "allowed" if deployment.allow_session_upgrade else "not allowed")
+            self._line("  clearing", "on" if deployment.clear_enabled else "off (clears are refused)")
+            self._line(
+                "  domains", ", ".join(domains) if domains else "all" if domains is not None else "not published"
+            )
+        if "members" not in read:
+            return
+        found = mismatches(read["members"], read.get("visitors"), settings.ALLOWED_HOSTS)
+        for _, sentence in found:
+            self.stdout.write(self.style.WARNING(f"  mismatch: {sentence}"))
+        if not found:
+            self._line("site settings", "agree with the deployments")
 
     def _token(self, failures: list[str]) -> AccessToken | None:
         self.stdout.write("Token")

@@ -2,6 +2,10 @@
 // script). Loaded synchronously (no async, no defer) right after that block, so everything below is queued in
 // window.Genesys before the official snippet's async script can start: the attributes are in Messenger's database
 // before any message can be sent. A static file: no CSP nonce, cached by the browser.
+//
+// Messenger runs in its own iframe and keeps its state in Genesys' origin: this page can neither read nor delete
+// it. Only Messenger's documented commands change it (MessagingService.clearConversation, Auth.logout), and this
+// script waits on their Promises.
 (function () {
   "use strict";
   var element = document.getElementById("genesys-messenger-data");
@@ -9,49 +13,37 @@
   // Data arrives through json_script, never interpolated into code.
   var data = JSON.parse(element.textContent);
 
+  // The site's own markers, in the page's storage (never Messenger's keys).
   var OWNER_KEY = "mm.messenger.owner";
-  var CLEAR_REFUSED_KEY = "mm.messenger.clear_refused";
-  function readOwner() { try { return window.localStorage.getItem(OWNER_KEY); } catch (err) { return undefined; } }
-  function writeOwner(value) { try { window.localStorage.setItem(OWNER_KEY, value); } catch (err) { /* none kept */ } }
+  // Deployments that refused to clear a conversation in this browser: Messenger still holds the previous person's
+  // session there, so this browser never starts them again (a visitor uses the guest deployment when there is
+  // one). A real org switches conversationClear on, and this never happens.
+  var WITHHELD_KEY = "mm.messenger.withheld";
+  function read(key) { try { return window.localStorage.getItem(key); } catch (err) { return undefined; } }
+  function write(key, value) { try { window.localStorage.setItem(key, value); } catch (err) { /* none kept */ } }
+  function readOwner() { return read(OWNER_KEY); }
+  function writeOwner(value) { write(OWNER_KEY, value); }
+  function withheld(deploymentId) { return (read(WITHHELD_KEY) || "").split(" ").indexOf(deploymentId) !== -1; }
+  function withhold(deploymentId) {
+    if (!withheld(deploymentId)) { write(WITHHELD_KEY, ((read(WITHHELD_KEY) || "") + " " + deploymentId).trim()); }
+  }
 
-  // Messenger keeps its session (and an authenticated session's tokens) in this origin's localStorage under keys
-  // naming the deployment: dropping them makes Messenger start with a session of its own.
-  function dropMessengerStorage() {
-    var dropped = false;
-    try {
-      var keys = [];
-      for (var i = 0; i < window.localStorage.length; i++) { keys.push(window.localStorage.key(i)); }
-      keys.forEach(function (key) {
-        if (key && key.indexOf(data.deploymentId) !== -1) { window.localStorage.removeItem(key); dropped = true; }
-      });
-    } catch (err) { /* no storage: Messenger kept no session either */ }
-    return dropped;
+  var isMember = data.owner !== "anonymous";
+  if (withheld(data.deploymentId)) {
+    if (isMember || !data.guestDeploymentId || withheld(data.guestDeploymentId)) { return; }  // no widget here
+    data.deploymentId = data.guestDeploymentId;  // a visitor: the deployment without authentication
   }
 
   // Clear when the server says so (first page after sign-out) or when this browser's Messenger belonged to
-  // someone else (sign-out, another account, an expired session, a guest before a sign-in). No marker at all:
-  // nothing to compare, and without storage Messenger keeps no session either.
+  // someone else (sign-out elsewhere, another account, an expired session). No marker at all: nothing to
+  // compare. With authenticated messaging a member's conversation is theirs (it follows them to every browser):
+  // their page never clears it; Auth.logout ends it in this browser at sign-out, and a guest's conversation is
+  // cleared on the sign-in page, before the form leaves.
   var previous = readOwner();
   var ownerChanged = typeof previous === "string" && previous !== data.owner;
-  var mustClear = data.clear || ownerChanged;
-  var isMember = !!data.auth;
-  // A guest who signs in keeps the guest conversation, which Messenger upgrades to the member's session
-  // (authenticated messaging with session upgrade allowed; GENESYS_GUEST_TO_MEMBER = "upgrade").
-  var upgrade = data.authenticatedMessaging && data.guestToMember === "upgrade" && isMember &&
-    previous === "anonymous" && !data.clear;
-  if (upgrade) { mustClear = false; }
-  if (mustClear && data.authenticatedMessaging) {
-    // With authenticated messaging the clear happens before Messenger loads: its stored session (a guest's, or a
-    // previous member's tokens) is dropped, so a member's page never clears the member's own conversation, which
-    // follows them to every browser, and nobody continues the previous person's session.
-    dropMessengerStorage();
-    mustClear = false;
-  }
-  var clearRefused = false;
-  try { clearRefused = window.localStorage.getItem(CLEAR_REFUSED_KEY) === "1"; } catch (err) { /* none kept */ }
-  if (mustClear && clearRefused) {
-    // This browser's deployment refuses clears: start Messenger without the previous session instead.
-    dropMessengerStorage();
+  var mustClear = (data.clear || ownerChanged) && !(data.authenticatedMessaging && isMember);
+  if (data.authenticatedMessaging && !isMember && previous !== "anonymous" && typeof previous === "string") {
+    // A member's page came before: Auth.logout ended the member's session; nothing of theirs is left to clear.
     mustClear = false;
   }
 
@@ -73,14 +65,16 @@
     });
   }
 
-  // The clear was refused (conversationClear off in the deployment) or failed: the previous person's session
-  // must not go on here. Drop it, remember this page's owner (so the next load does not try again) and reload,
-  // so Messenger starts with a session of its own. Nothing stored: nothing to hide, carry on. The refusal is
-  // remembered: on this browser the next change of owner drops the keys before Messenger loads.
+  // The clear was refused (conversationClear off in the deployment) or failed: Messenger keeps the previous
+  // person's session in its own storage, out of this page's reach. This browser stops using that deployment
+  // (WITHHELD_KEY) and the page loads again without it, so nobody sees that session.
   function refused() {
-    try { window.localStorage.setItem(CLEAR_REFUSED_KEY, "1"); } catch (err) { /* none kept */ }
+    withhold(data.deploymentId);
     writeOwner(data.owner);
-    if (dropMessengerStorage()) { window.location.reload(); } else { apply(true); }
+    window.location.reload();
+  }
+  function clearConversation() {
+    return window.Genesys("command", "MessagingService.clearConversation", {});
   }
 
   // Authenticated messaging, a member's page: the AuthProvider plugin (Genesys' plugin API, as in Genesys' Okta
@@ -116,7 +110,7 @@
       return { authCode: answer.authCode, redirectUri: answer.redirectUri, nonce: answer.nonce, codeVerifier: verifier };
     });
   }
-  if (isMember && data.authenticatedMessaging) {
+  function registerAuthProvider(signedIn) {
     window.Genesys("registerPlugin", "AuthProvider", function (provider) {
       authProvider = provider;
       provider.registerCommand("getAuthCode", function (e) {
@@ -128,24 +122,72 @@
         e.resolve();
       });
       provider.ready();
+      // Registered after Messenger started (anonymous): it authenticates on this, as after a sign-in on the page.
+      if (signedIn) { provider.publish("signedIn", {}); }
     });
   }
+  // A guest's conversation the sign-in form could not clear (Messenger was not ready yet there): cleared here,
+  // while Messenger is still anonymous, and only then does the member authenticate. Refused: the deployment is
+  // withheld in this browser, as after any refused clear.
+  var guestLeftBehind = isMember && data.authenticatedMessaging && previous === "anonymous" &&
+    data.guestToMember !== "upgrade";
+  if (isMember && data.authenticatedMessaging && !guestLeftBehind) {
+    registerAuthProvider(false);
+  } else if (guestLeftBehind) {
+    var clearedOnce = false;
+    window.Genesys("subscribe", "MessagingService.ready", function () {
+      if (clearedOnce) { return; }
+      clearedOnce = true;
+      clearConversation().then(function () { registerAuthProvider(true); }, refused);
+    });
+  }
+  // After the sign-in form cleared the guest's conversation: nothing left for the member's page to clear.
+  var GUEST_CLEARED = "guest-cleared";
 
-  // Sign-out (a form marked data-messenger-signout): Auth.logout first, so Genesys revokes the member's session and
-  // this browser forgets it, then the form goes on to the site's sign-out (whose next page clears Messenger).
-  function signOutFirst(form) {
+  // Messenger's readiness as this page saw it: a command before it would wait on a Messenger that may never come.
+  var messengerReady = false;
+  window.Genesys("subscribe", "MessagingService.ready", function () { messengerReady = true; });
+
+  // Sign-out (a form marked data-messenger-signout) and sign-in (data-messenger-signin): Messenger's own command
+  // first, waiting on its Promise (plugin commands call no callbacks), then the form goes on. Sign-out with
+  // authenticated messaging: Auth.logout (Genesys revokes the member's session; Messenger forgets it here).
+  // Sign-out with member tokens, and a guest's sign-in (unless the deployment upgrades the guest's session):
+  // MessagingService.clearConversation (the agent is asked to wrap up). A refused clear withholds the
+  // deployment in this browser. Messenger not ready yet: nothing of this person reached it, the form goes on at
+  // once. No timer either way.
+  function messengerFirst(form, step) {
     var submitted = false;
     function submit() { if (!submitted) { submitted = true; form.submit(); } }
-    // Never keep the member signed in because Messenger did not answer.
-    window.setTimeout(submit, 3000);
-    authProvider.command("Auth.logout", {}, submit, submit);
+    if (!messengerReady) { submit(); return; }
+    step().then(submit, function () { withhold(data.deploymentId); submit(); });
+  }
+  function stepFor(form) {
+    if (form.hasAttribute("data-messenger-signout")) {
+      if (authProvider) { return function () { return authProvider.command("Auth.logout"); }; }
+      return isMember ? clearConversation : null;
+    }
+    if (form.hasAttribute("data-messenger-signin") && !isMember && data.guestToMember !== "upgrade") {
+      return function () { return clearConversation().then(function () { writeOwner(GUEST_CLEARED); }); };
+    }
+    return null;
   }
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!authProvider || !form || !form.hasAttribute || !form.hasAttribute("data-messenger-signout")) { return; }
+    var step = form && form.hasAttribute ? stepFor(form) : null;
+    if (!step) { return; }
     event.preventDefault();
-    signOutFirst(form);
+    messengerFirst(form, step);
   });
+
+  // A visitor on the member deployment (authenticated messaging, no guest deployment): Genesys lets an anonymous
+  // session send only where the deployment allows session upgrade. The launcher shows once its settings say so.
+  if (!isMember && data.authenticatedMessaging && data.deploymentId !== data.guestDeploymentId) {
+    window.Genesys("command", "Launcher.hide");
+    window.Genesys("subscribe", "GenesysJS.configurationReceived", function (e) {
+      var auth = (e.data && e.data.deploymentConfig && e.data.deploymentConfig.auth) || {};
+      if (!auth.enabled || auth.allowSessionUpgrade) { window.Genesys("command", "Launcher.show"); }
+    });
+  }
 
   var started = false;
   window.Genesys("subscribe", "Database.ready", function () {
@@ -156,7 +198,7 @@
     // message sent right after the clear carries them and nothing of the previous member. Once the clear is
     // done, the attributes again in case the clear reset them, and only then the marker: a clear that never
     // finished is tried again on the next page.
-    window.Genesys("command", "MessagingService.clearConversation", {}, function () { apply(true); }, refused);
+    clearConversation().then(function () { apply(true); }, refused);
     apply(false);
   });
   // A conversation cleared from Messenger's own menu starts the next one with this page's attributes too.
