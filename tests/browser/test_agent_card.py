@@ -29,13 +29,12 @@ FORGE = """() => new Promise((resolve) => Genesys("command", "Database.set",
 @pytest.fixture
 def site(messenger_site, seeded, genesys_oidc_client, settings, sandbox) -> str:
     """The live site with authenticated messaging on; the sandbox's Interaction Widget pointed at its card, the
-    card's redirect URI registered, and (to make the forgery below land) browser-written keys overwriting the
-    server's, as nothing public says Genesys prevents."""
+    card's redirect URI registered. Browser-written keys overwrite the server's there, as nothing public says
+    Genesys prevents, so the forgery below lands in participant data."""
     settings.GENESYS_AUTHENTICATED_MESSAGING = True
     sandbox.configure(
         agent_redirect_uris=f"{messenger_site}{AGENT_CARD_REDIRECT_PATH}",
         interaction_widget_url=WIDGET_TEMPLATE.format(site=messenger_site),
-        widget_overrides_server=True,
     )
     return messenger_site
 
@@ -69,9 +68,9 @@ def sign_in_to_card(desk: Any, card: Any) -> None:
 
 
 def reload_card(desk: Any) -> Any:
-    """Reload the desktop. The card posts the token kept in the frame's session, or, where the browser denies a
-    cross-site frame its storage (this chromium does: the site is localhost, the desktop 127.0.0.1), asks for the
-    one click again."""
+    """Reload the desktop. The card posts the token kept in the frame's session (its sign-in button stays hidden
+    meanwhile), or, where the browser denies a cross-site frame its storage, shows the button for one click
+    again."""
     desk.reload()
     card = desk.frame_locator("#ag-widget")
     button = card.get_by_role("button", name="Sign in with Genesys Cloud")

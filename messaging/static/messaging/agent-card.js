@@ -82,6 +82,7 @@
     if (!button) {
       return;
     }
+    button.hidden = false;
     var pending = null;
     window.addEventListener("message", function (event) {
       var data = event.data || {};
