@@ -135,10 +135,10 @@ def _locked_link(
     """The link row, locked (select_for_update); created with `fresh` when missing. The insert ignores a conflict
     (no savepoint, no IntegrityError: a concurrent creator simply wins), then the row is read under the lock.
     Raises RequirementNotMet when `requires` (read in that SELECT) matches nothing."""
-    locked = ConversationLink.objects.select_for_update().filter(conversation_id=conversation_id)
+    # unique conversation_id: no ORDER BY (the model's default ordering would add one)
+    locked = ConversationLink.objects.select_for_update().filter(conversation_id=conversation_id).order_by()
     if requires is not None:
         locked = locked.annotate(**{_REQUIREMENT: Exists(requires)})
-    # unique conversation_id: no ORDER BY (first() would add one)
     link = None if probably_new else next(iter(locked[:1]), None)
     if link is None:
         ConversationLink.objects.bulk_create(
