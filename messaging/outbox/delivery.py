@@ -47,7 +47,8 @@ class PushClient(Protocol):
 class Attempt:
     """The push to attempt next, marked delivering under the lease. `fresh`: the lease was taken and the push
     marked delivering by the commit that recorded it, just before, so the PATCH needs no re-check first: a newer
-    version recorded in between waits for the lease, and mark_delivered and release_if_done send it next."""
+    version recorded in between stays pending (the lease is held) and goes next, since mark_delivered finds this
+    one superseded and release_if_done finds the newer one open."""
 
     link: ConversationLink
     push: AttributePush
