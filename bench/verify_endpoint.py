@@ -14,13 +14,14 @@ Own time (`--own 60`, 0 to skip; `--own-only` skips the concurrent rounds): the 
 (bench/_in_process.py), one verify at a time through the whole middleware stack, first then repeat, each split into
 own time (wall time minus time in HTTP to Genesys) and SQL statements (every thread, COMMITs apart). `--phases`
 adds the milliseconds per verify spent inside each step of bench/_in_process.PHASES (nested: a step includes the
-steps it calls).
+steps it calls). BENCH_PROFILE=<file> saves a cProfile of the first verifies (main thread) there, for pstats.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import json
 import os
 import statistics
@@ -132,7 +133,13 @@ def own_time(
     phases = PhaseTimer() if with_phases else None
     if phases is not None:
         phases.take(1)  # start counting here: the warm-up is not in the figures
+    profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
+    if profiler is not None:
+        profiler.enable()
     first = [meter.verify(client, conversation_id, token) for conversation_id, token in work]
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(os.environ["BENCH_PROFILE"])
     first_phases = phases.take(len(work)) if phases is not None else None
     first_log = meter.log
     repeat = [meter.verify(client, conversation_id, token) for conversation_id, token in work]

@@ -21,6 +21,7 @@ import uuid
 from enum import StrEnum
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .app_settings import app_settings
@@ -108,13 +109,15 @@ def _confirm_subject(
     return GrantCheck(member, TokenReason.VERIFIED), participant_id
 
 
-def _spend_token(token: str, conversation_id: uuid.UUID) -> bool:
-    """Bind the token to the conversation it verifies; False when a concurrent verify bound it to another. In the
-    data action, inside the transaction that records the push: one COMMIT for both."""
+def _spend_token(token: str, conversation_id: uuid.UUID) -> QuerySet[MemberTokenUse]:
+    """Bind the token to the conversation it verifies. Returns the use that proves the binding: empty when a
+    concurrent verify bound the token to another conversation first. The caller reads it with its next read (the
+    data action: in the SELECT that locks the conversation's link, inside the transaction that records the push:
+    one COMMIT for both)."""
     digest = token_digest(token)
     use = MemberTokenUse(token_digest=digest, conversation_id=conversation_id, used_at=timezone.now())
     MemberTokenUse.objects.bulk_create([use], ignore_conflicts=True)
-    return conversation_of_used_token(digest) == conversation_id
+    return MemberTokenUse.objects.filter(token_digest=digest, conversation_id=conversation_id)
 
 
 def _confirm_member(
@@ -195,24 +198,29 @@ def verify_conversation(
     # The token spent, the push recorded, the lease taken and the push marked delivering in one transaction (one
     # commit: each one is a disk flush), folded into the writes recording makes anyway when the lease is free
     # (records.record_and_start).
-    with transaction.atomic():
-        if spend and not _spend_token(member_token, conversation_id):
-            return unconfirmed(TokenReason.ALREADY_USED)
-        now = timezone.now()
-        member = check.member
-        recorded = records.record_and_start(
-            conversation_id=conversation_id,
-            user_id=member.user_id,
-            attributes=verified_attributes(member, at=now),
-            verified=True,
-            participant_id=participant_id,
-            now=now,
-        )
-        push = recorded.push
-        if recorded.lease_owner:
-            delivery: Delivery | None = Delivery.started(recorded.link, push, recorded.lease_owner)
-        else:
-            delivery = Delivery.begin(push.conversation_id)
+    # A token spent for the first time most likely opens its conversation's link: inserted before it is read.
+    try:
+        with transaction.atomic():
+            bound = _spend_token(member_token, conversation_id) if spend else None
+            now = timezone.now()
+            member = check.member
+            recorded = records.record_and_start(
+                conversation_id=conversation_id,
+                user_id=member.user_id,
+                attributes=verified_attributes(member, at=now),
+                verified=True,
+                participant_id=participant_id,
+                now=now,
+                requires=bound,
+                probably_new=spend,
+            )
+            push = recorded.push
+            if recorded.lease_owner:
+                delivery: Delivery | None = Delivery.started(recorded.link, push, recorded.lease_owner)
+            else:
+                delivery = Delivery.begin(push.conversation_id)
+    except records.RequirementNotMet:  # the token was bound to another conversation meanwhile: all rolled back
+        return unconfirmed(TokenReason.ALREADY_USED)
     try:
         if delivery is not None:
             delivery.run(client, deadline.remaining())

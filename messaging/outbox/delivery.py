@@ -1,7 +1,8 @@
 """One holder of a conversation's lease delivering what is due, newest version first and only.
 
 How nothing lands out of order: deliveries of one conversation hold its lease (lease.py). The holder always
-sends the newest version, marks older ones superseded, re-checks before each PATCH, and only releases the lease
+sends the newest version, marks older ones superseded, re-checks before each PATCH (but the data action's first,
+whose lease and state its own commit set a moment before), and only releases the lease
 when nothing due is left, in a transaction that locks the link row as `records.record_push` does, so a push
 recorded meanwhile is never stranded.
 """
@@ -44,10 +45,14 @@ class PushClient(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class Attempt:
-    """The push to attempt next, marked delivering under the lease."""
+    """The push to attempt next, marked delivering under the lease. `fresh`: the lease was taken and the push
+    marked delivering by the commit that recorded it, just before, so the PATCH needs no re-check first: a newer
+    version recorded in between stays pending (the lease is held) and goes next, since mark_delivered finds this
+    one superseded and release_if_done finds the newer one open."""
 
     link: ConversationLink
     push: AttributePush
+    fresh: bool = False
 
 
 def _next_step(link_id: int, owner: str, attempted: set[int]) -> Attempt | StepEnd:
@@ -147,10 +152,12 @@ def _record_failure(link: ConversationLink, push: AttributePush, error: BaseExce
 
 
 def _attempt(
-    link: ConversationLink, push: AttributePush, owner: str, client: PushClient, deadline: Deadline
+    step: Attempt, owner: str, client: PushClient, deadline: Deadline
 ) -> tuple[AttemptResult, BaseException | None]:
-    """The calls of one attempt: find the customer (once per conversation), check, PATCH. Records nothing but
-    the participant; returns the result and, for ERROR, the error."""
+    """The calls of one attempt: find the customer (once per conversation), check (unless the step is fresh and
+    no call came first), PATCH. Records nothing but the participant; returns the result and, for ERROR, the
+    error."""
+    link, push = step.link, step.push
     conversation_id = str(link.conversation_id)
     try:
         participant_id = link.participant_id
@@ -158,7 +165,7 @@ def _attempt(
         if not participant_id:
             conversation = deadline.call(client.get_message_conversation, conversation_id)
             participant_id = found = str(client.customer_participant(conversation)["id"])
-        current = _still_current(link.pk, push, owner, found)
+        current = CurrentCheck.OK if step.fresh and found is None else _still_current(link.pk, push, owner, found)
         if current is CurrentCheck.LOST:
             return AttemptResult.LOST, None
         if current is CurrentCheck.SUPERSEDED:
@@ -199,7 +206,7 @@ class Delivery:
     def started(cls, link: ConversationLink, push: AttributePush, owner: str) -> Delivery:
         """The holder of a lease taken, and a push marked delivering, by records.record_and_start."""
         delivery = cls(link.pk, owner)
-        delivery.step = Attempt(link, push)
+        delivery.step = Attempt(link, push, fresh=True)
         return delivery
 
     def run(self, client: PushClient, budget_seconds: float | None, max_pushes: int = 10) -> DeliveryOutcome:
@@ -216,7 +223,7 @@ class Delivery:
                     holding = False
                     return outcome
                 self.attempted.add(step.push.pk)
-                result, error = _attempt(step.link, step.push, self.owner, client, deadline)
+                result, error = _attempt(step, self.owner, client, deadline)
                 if result is AttemptResult.LOST:
                     holding = False
                     return DeliveryOutcome.LOST

@@ -71,7 +71,7 @@ def release_if_done(link_id: int, owner: str) -> bool:
     lock, one conditional UPDATE). The link row is locked first, so a push recorded meanwhile (record_push holds
     the same lock) is committed and seen by the UPDATE's check. False: something is left (or the lease is gone);
     the caller takes the general next step. Run it in the caller's transaction."""
-    list(ConversationLink.objects.select_for_update().filter(pk=link_id).values_list("pk"))
+    list(ConversationLink.objects.select_for_update().filter(pk=link_id).order_by().values_list("pk"))
     still_open = AttributePush.objects.filter(conversation_id=link_id, state__in=OPEN_STATES)
     ours = ConversationLink.objects.filter(pk=link_id, lease_token=owner)
     return bool(ours.filter(~Exists(still_open)).update(lease_until=None, lease_token=""))

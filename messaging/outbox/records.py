@@ -15,6 +15,7 @@ from collections.abc import Collection
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
 from .. import metrics
@@ -28,6 +29,7 @@ from .states import OPEN_STATES, PushState
 # Written on a push whose deliverer died mid-call.
 INTERRUPTED = "delivery interrupted (the process stopped mid-call); retrying"
 _VERIFIED_AT = "verifiedAt"
+_REQUIREMENT = "requirement_met"  # the annotation _locked_link reads `requires` into
 
 
 class UnverifiedOverVerified(ValueError):
@@ -38,6 +40,11 @@ class UnverifiedOverVerified(ValueError):
 def _same_attributes(a: dict[str, str], b: dict[str, str]) -> bool:
     """Equal but for when they were verified."""
     return {k: v for k, v in a.items() if k != _VERIFIED_AT} == {k: v for k, v in b.items() if k != _VERIFIED_AT}
+
+
+class RequirementNotMet(Exception):
+    """record_and_start's `requires` matched no row: nothing was recorded (raised inside the caller's transaction,
+    which it rolls back)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,11 +99,18 @@ def record_and_start(
     verified: bool,
     participant_id: str = "",
     now: datetime.datetime,
+    requires: QuerySet[Any] | None = None,
+    probably_new: bool = False,
 ) -> Recorded:
     """record_push for the data action, with the first step of its inline delivery folded into the same writes:
     when the lease is free and the push may be attempted now, the link's UPDATE (or INSERT) also takes the lease
     and remembers the customer participant, and the push's INSERT (or UPDATE) marks it delivering with one more
-    attempt. Same guarantees as record_push then Delivery.begin: the link row is locked throughout."""
+    attempt. Same guarantees as record_push then Delivery.begin: the link row is locked throughout.
+
+    `requires`: rows that must exist, checked in the same SELECT that locks the link; when none does,
+    RequirementNotMet is raised before any push is written (the caller's transaction then rolls back the rest).
+    `probably_new`: the conversation most likely has no link yet, so insert it before reading it (one statement
+    fewer when right, one more when wrong; correct either way)."""
     return _record(
         conversation_id=conversation_id,
         user_id=user_id,
@@ -106,22 +120,35 @@ def record_and_start(
         now=now,
         participant_id=participant_id,
         start=True,
+        requires=requires,
+        probably_new=probably_new,
     )
 
 
-def _locked_link(conversation_id: uuid.UUID, fresh: dict[str, Any]) -> ConversationLink:
+def _locked_link(
+    conversation_id: uuid.UUID,
+    fresh: dict[str, Any],
+    *,
+    requires: QuerySet[Any] | None = None,
+    probably_new: bool = False,
+) -> ConversationLink:
     """The link row, locked (select_for_update); created with `fresh` when missing. The insert ignores a conflict
-    (no savepoint, no IntegrityError: a concurrent creator simply wins), then the row is read under the lock."""
-    locked = ConversationLink.objects.select_for_update().filter(conversation_id=conversation_id)
-    link = locked.first()
-    if link is not None:
-        return link
-    ConversationLink.objects.bulk_create(
-        [ConversationLink(conversation_id=conversation_id, **fresh)], ignore_conflicts=True
-    )
-    link = locked.first()
+    (no savepoint, no IntegrityError: a concurrent creator simply wins), then the row is read under the lock.
+    Raises RequirementNotMet when `requires` (read in that SELECT) matches nothing."""
+    # unique conversation_id: no ORDER BY (the model's default ordering would add one)
+    locked = ConversationLink.objects.select_for_update().filter(conversation_id=conversation_id).order_by()
+    if requires is not None:
+        locked = locked.annotate(**{_REQUIREMENT: Exists(requires)})
+    link = None if probably_new else next(iter(locked[:1]), None)
+    if link is None:
+        ConversationLink.objects.bulk_create(
+            [ConversationLink(conversation_id=conversation_id, **fresh)], ignore_conflicts=True
+        )
+        link = next(iter(locked[:1]), None)
     if link is None:  # inserted by us or a concurrent creator, so only a delete in between could do this
         raise ConversationLink.DoesNotExist(f"conversation link {conversation_id} vanished while being recorded")
+    if requires is not None and not getattr(link, _REQUIREMENT):
+        raise RequirementNotMet(f"conversation {conversation_id}: the required rows are missing")
     return link
 
 
@@ -148,6 +175,8 @@ def _record(
     now: datetime.datetime,
     participant_id: str = "",
     start: bool = False,
+    requires: QuerySet[Any] | None = None,
+    probably_new: bool = False,
 ) -> Recorded:
     link_changes: dict[str, Any] = {}
     if cause == AttributePush.Cause.VERIFY:
@@ -156,7 +185,7 @@ def _record(
         link_changes["participant_id"] = participant_id
     owner, lease_until = (lease.new_owner(), lease.lease_end(now)) if start else ("", None)
     fresh = {**link_changes, "lease_token": owner, "lease_until": lease_until} if start else link_changes
-    link = _locked_link(conversation_id, fresh)
+    link = _locked_link(conversation_id, fresh, requires=requires, probably_new=probably_new)
     # Our owner id on the row: this transaction inserted it, so it has no push yet and the lease is ours.
     created = bool(owner) and link.lease_token == owner
     latest = None if created else latest_push(link)
