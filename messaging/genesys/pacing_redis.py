@@ -16,14 +16,19 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
 from django.utils.module_loading import import_string
-from redis.exceptions import RedisError
 
 from .. import processes
+from ..optional import missing_extra
+
+try:
+    import redis
+    from redis.exceptions import RedisError
+except ModuleNotFoundError as error:
+    raise missing_extra(error, "redis", needed_for="Pacing on a Redis cache") from error
 
 # KEYS: per candidate slot, in the order to try them on a tie: its span's count keys (oldest first, the current
 # bucket last), then its hold key. ARGV: keys per slot, budget, now (ms), TTL of a count key (s).
