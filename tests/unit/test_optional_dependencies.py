@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core import checks
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(60)
@@ -63,3 +64,22 @@ def test_a_module_missing_inside_an_installed_package_is_not_mistaken_for_an_abs
     assert isinstance(missing_extra(absent, "redis", needed_for="x"), MissingExtra)
     assert missing_extra(broken, "redis", needed_for="x") is broken
     assert missing_extra(other, "redis", needed_for="x") is other
+
+
+def test_check_refuses_a_database_the_outbox_never_ran_on():
+    """A third-party backend (here one that says it is "exotic") is refused by `check` before a push is lost to
+    SQL it cannot run; the site's own databases and every supported vendor pass."""
+    from django.db.utils import ConnectionHandler
+
+    from messaging.database_checks import database_problems, supported_databases
+
+    assert supported_databases() == []
+    handler = ConnectionHandler(
+        {
+            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+            "legacy": {"ENGINE": "tests.fixtures.exotic_db", "NAME": ":memory:"},
+        }
+    )
+    problems = database_problems(handler)
+    assert [(p.id, p.level) for p in problems] == [("messaging.E010", checks.ERROR)]
+    assert "'legacy' is 'exotic'" in problems[0].msg
