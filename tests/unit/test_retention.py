@@ -140,5 +140,10 @@ def test_the_workers_sweep_runs_retention(monkeypatch):
     calls = []
     monkeypatch.setattr(deliver_pushes, "sweep_outbox", lambda grace: calls.append("sweep"))
     monkeypatch.setattr(deliver_pushes, "prune_expired", lambda: (calls.append("retention"), stop.set()))
-    deliver_pushes._sweep_forever(0.0, None, stop)
+    # On its own thread, as the worker runs it: its close_old_connections must not close the test's connection
+    # (inside the test's transaction, on a database with CONN_MAX_AGE, that breaks the transaction).
+    sweeper = threading.Thread(target=deliver_pushes._sweep_forever, args=(0.0, None, stop))
+    sweeper.start()
+    sweeper.join(timeout=30)
+    assert not sweeper.is_alive()
     assert calls == ["sweep", "retention"]
