@@ -180,6 +180,6 @@ def issue_auth_code(
         raise AuthCodeRefused(error.error, error.description) from None
     answer = parse_qs(urlsplit(headers.get("Location", "")).query)
     if "code" not in answer:
-        error = answer.get("error", ["server_error"])[0]
-        raise AuthCodeRefused(error, answer.get("error_description", ["No code was issued."])[0])
+        code_error = answer.get("error", ["server_error"])[0]
+        raise AuthCodeRefused(code_error, answer.get("error_description", ["No code was issued."])[0])
     return IssuedCode(code=answer["code"][0], redirect_uri=redirect_uri, nonce=nonce)
