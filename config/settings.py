@@ -105,12 +105,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
 else:
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
-        # MariaDB/MySQL through PyMySQL (pure Python, pinned in requirements-dev.txt; mysqlclient needs C headers).
-        import pymysql
-
-        pymysql.install_as_MySQLdb()
-        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("charset", "utf8mb4")
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":  # MariaDB via PyMySQL (pure Python)
+        __import__("pymysql").install_as_MySQLdb()
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(

@@ -42,7 +42,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -52,17 +51,10 @@ from django.core.cache.backends.redis import RedisCache
 
 from .. import metrics, processes
 from ..app_settings import app_settings
-from ..optional import MissingExtra
-
-try:
-    from . import pacing_redis
-except MissingExtra:  # no redis package (extra `redis`): no Redis cache to script either; the generic path
-    pacing_redis = None  # type: ignore[assignment]
+from . import pacing_redis
 from .errors import GenesysRateLimited
+from .pacing_redis import Redis
 from .ratelimit_headers import RateLimitHeaders, header_number, read_rate_limit_headers
-
-if TYPE_CHECKING:
-    from redis import Redis
 
 logger = logging.getLogger("messaging.genesys.pacing")
 
@@ -144,8 +136,6 @@ class RateLimiter:
     def redis(self) -> Redis | None:
         if self._cache is not None:
             return self._redis
-        if pacing_redis is None:
-            return None
         return pacing_redis.client_for_alias(DEFAULT_CACHE_ALIAS)
 
     @staticmethod

@@ -40,11 +40,20 @@ def test_the_site_starts_without_redis_and_prometheus_client_and_names_the_extra
 
     assert ran["check"] == "ok"
     imports = ran["imports"]
-    assert imports["messaging.genesys.pacing"] == "ok"  # pacing takes the generic path
-    assert imports["messaging.genesys.pacing_redis"].startswith("MissingExtra: ")
-    assert "pip install 'django-genesys-messaging[redis]'" in imports["messaging.genesys.pacing_redis"]
+    assert imports["messaging.genesys.pacing"] == "ok"  # no cache is Redis: pacing takes the generic path
+    assert imports["messaging.genesys.pacing_redis"] == "ok"
     assert imports["messaging.monitoring.urls"].startswith("MissingExtra: ")
     assert "pip install 'django-genesys-messaging[metrics]'" in imports["messaging.monitoring.urls"]
+
+
+def test_a_redis_cache_without_the_redis_package_names_the_extra(settings, monkeypatch):
+    from messaging.genesys import pacing_redis
+    from messaging.optional import MissingExtra
+
+    settings.CACHES = {**settings.CACHES, "shared": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
+    monkeypatch.setattr(pacing_redis, "redis", None)  # as the failed import leaves it
+    with pytest.raises(MissingExtra, match=r"pip install 'django-genesys-messaging\[redis\]'"):
+        pacing_redis.client_for_alias("shared")
 
 
 def test_recording_without_prometheus_client_is_a_no_op():
