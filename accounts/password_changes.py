@@ -15,7 +15,7 @@ from typing import Any
 
 class EndAuthenticatedMessagingOnPasswordChange:
     """A password "validator" that accepts every password and, once a new one is saved, revokes the member's
-    OpenID Connect tokens (accounts.oidc.revoke_member_tokens) in the same transaction as the new password, so
+    OpenID Connect tokens (messaging.oidc.provider.revoke_member_tokens) in the same transaction as the new password, so
     both happen or neither."""
 
     def validate(self, password: str, user: Any = None) -> None:
@@ -24,7 +24,9 @@ class EndAuthenticatedMessagingOnPasswordChange:
     def password_changed(self, password: str, user: Any = None) -> None:
         if user is None or user.pk is None:
             return
-        from .oidc import revoke_member_tokens  # oidc imports the provider's models: read once apps are ready
+        from messaging.oidc.provider import (
+            revoke_member_tokens,
+        )  # oidc imports the provider's models: read once apps are ready
 
         revoke_member_tokens(user_id=user.pk)
 

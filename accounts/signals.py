@@ -4,7 +4,6 @@ silently; the services (services.py) record and re-push their own changes direct
 member's OpenID Connect tokens."""
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -56,12 +55,3 @@ def repush_on_level_rename(sender, instance: MembershipLevel, created, raw=False
             user_ids=MemberProfile.objects.filter(level_id=level_id).values_list("user_id", flat=True).iterator()
         )
     )
-
-
-@receiver(user_logged_out, dispatch_uid="accounts.revoke_provider_tokens_on_logout")
-def revoke_provider_tokens_on_logout(sender, request, user, **kwargs) -> None:
-    """Sign-out ends the member's authenticated messaging at the provider too: Genesys' next refresh is refused."""
-    if user is not None:
-        from .oidc import revoke_member_tokens
-
-        revoke_member_tokens(user_id=user.pk)

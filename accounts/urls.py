@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import messenger_views, views
+from . import views
 from .ratelimits import (
     limit_password_attempts,
     password_checking_username,
@@ -15,7 +15,6 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     # A POST with the current password (to change the email) is a password attempt like the forms below.
     path("me/", limit_password_attempts(views.member_page, username_of=password_checking_username), name="member_page"),
-    path("messenger/auth-code", messenger_views.messenger_auth_code, name="messenger_auth_code"),
     path(
         "password/change/",
         limit_password_attempts(views.PasswordChangeView.as_view(), username_of=signed_in_username),

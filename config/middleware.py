@@ -8,24 +8,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 
-from messaging import metrics
-
 logger = logging.getLogger("config.middleware")
 
 RETRY_AFTER_SECONDS = "5"
-
-
-class ResponseMetricsMiddleware:
-    """Counts every response by status class (messaging_http_responses_total); first in MIDDLEWARE, so it sees the
-    final answer, 500s from unhandled errors and 503s from DatabaseUnavailableMiddleware included."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        metrics.http_response(response.status_code)
-        return response
 
 
 class DatabaseUnavailableMiddleware:

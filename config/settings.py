@@ -10,10 +10,10 @@ import environ
 from csp.constants import NONCE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from accounts.signing_keys import SigningKeyMissing, active_key, split_pems
 from config import production
 from config.genesys_env import read_genesys_env
 from config.log_settings import logging_settings
+from messaging.oidc.signing_keys import SigningKeyMissing, active_key, split_pems
 from sandbox import defaults as sandbox_defaults
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -52,11 +52,12 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "accounts",
     "messaging",
+    "messaging.oidc",  # the OpenID Connect provider for authenticated messaging
     "health",
 ]
 
 MIDDLEWARE = [
-    "config.middleware.ResponseMetricsMiddleware",
+    "messaging.monitoring.middleware.ResponseMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -104,6 +105,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":  # MariaDB via PyMySQL (pure Python)
+        __import__("pymysql").install_as_MySQLdb()
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
@@ -299,7 +302,7 @@ if GENESYS_SANDBOX:
 GENESYS_MEMBER_ADAPTER = "accounts.adapter.MembershipMemberAdapter"
 
 # --- The site as OpenID Connect provider for Genesys' authenticated web messaging (django-oauth-toolkit; README,
-# "Authenticated messaging"). Genesys exchanges a code the page obtained (POST /accounts/messenger/auth-code) at
+# "Authenticated messaging"). Genesys exchanges a code the page obtained (POST /o/messenger/auth-code) at
 # /o/token/ with the client below and checks the ID token against /o/.well-known/jwks.json. ---
 # Read here as well as in messaging (its default is there too): production must refuse to start without a key.
 _AUTHENTICATED_MESSAGING = _GENESYS.get("GENESYS_AUTHENTICATED_MESSAGING", GENESYS_SANDBOX)
@@ -323,7 +326,7 @@ GENESYS_OIDC_REDIRECT_URIS = env.list(
     ],
 )
 # Failed client authentications at /o/token/ allowed per client address and per client id named; beyond either, 429
-# before any secret is hashed (accounts/token_endpoint.py). Successful exchanges and refreshes never count.
+# before any secret is hashed (messaging/oidc/token_endpoint.py). Successful exchanges and refreshes never count.
 OIDC_TOKEN_AUTH_FAILURES_PER_IP = env.str("OIDC_TOKEN_AUTH_FAILURES_PER_IP", default="10/m")
 OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT = env.str("OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT", default="60/m")
 # Codes for the page's getAuthCode allowed per member (a page asks once per session and on reAuthenticate).
@@ -345,7 +348,7 @@ OAUTH2_PROVIDER = {
     "OIDC_RSA_PRIVATE_KEYS_INACTIVE": split_pems(env.str("OIDC_RSA_PRIVATE_KEYS_INACTIVE", default="")),
     # Empty: derived from the request (https behind the proxy's X-Forwarded-Proto).
     "OIDC_ISS_ENDPOINT": env.str("OIDC_ISSUER", default=""),
-    "OAUTH2_VALIDATOR_CLASS": "accounts.oidc.MemberClaimsValidator",
+    "OAUTH2_VALIDATOR_CLASS": "messaging.oidc.provider.MemberClaimsValidator",
     "SCOPES": {"openid": "Your identity", "email": "Your email address", "profile": "Your name"},
     "DEFAULT_SCOPES": ["openid", "email", "profile"],
     # Authorization code with PKCE, S256 only; the code is short-lived and works once.

@@ -17,7 +17,7 @@ from .services import retry_pushes
 
 
 def _attributes_block(attributes: dict) -> str:
-    # Styled from static/css/admin-push.css: the CSP admits no inline style.
+    # Styled from messaging/static/messaging/admin-push.css: the CSP admits no inline style.
     return format_html('<pre class="push-attributes">{}</pre>', json.dumps(attributes, indent=2, sort_keys=True))
 
 
@@ -63,7 +63,7 @@ class ConversationLinkAdmin(ReadOnlyAdmin):
     inlines = [AttributePushInline]
 
     class Media:
-        css = {"all": ["css/admin-push.css"]}
+        css = {"all": ["messaging/admin-push.css"]}
 
     # Not date_hierarchy: its year links come from a SELECT DISTINCT over the whole table on every page (cost
     # growing with the outbox); the date filter above needs no query to render and uses the created_at index.
@@ -110,7 +110,7 @@ class AttributePushAdmin(ReadOnlyAdmin):
     show_full_result_count = False  # one COUNT per page, not two, when filtered
 
     class Media:
-        css = {"all": ["css/admin-push.css"]}
+        css = {"all": ["messaging/admin-push.css"]}
 
     @admin.display(description="conversation", ordering="conversation__conversation_id")
     def conversation_id_display(self, obj: AttributePush) -> str:

@@ -10,7 +10,7 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         # Imported here because they need the app registry: system checks, signal receivers, and the task queue
         # that becomes the outbox's scheduler (so delivery never imports tasks).
-        from . import checks, receivers, tasks  # noqa: F401
+        from . import checks, database_checks, receivers, tasks  # noqa: F401
         from .outbox.schedule import set_scheduler
 
         set_scheduler(tasks.TaskScheduler())

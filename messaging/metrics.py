@@ -18,7 +18,12 @@ import functools
 import re
 from collections.abc import Iterable
 
-from prometheus_client import Counter, Histogram, disable_created_metrics
+try:
+    from prometheus_client import Counter, Histogram, disable_created_metrics
+except ModuleNotFoundError as error:  # optional (extra `metrics`): without it every recording below is dropped
+    if error.name != "prometheus_client":
+        raise
+    from .no_metrics import Counter, Histogram, disable_created_metrics  # type: ignore[assignment]
 
 NAMESPACE = "messaging"
 

@@ -51,12 +51,16 @@ class TaskScheduler:
         return {args_kwargs["args"][0] for args_kwargs in waiting}
 
     def prune_finished(self, *, before: datetime.datetime, limit: int) -> int:
-        """Finished rows (succeeded or failed, any queue of this backend) older than `before`: at most `limit`."""
+        """The app's finished rows (succeeded or failed; its queue, its tasks) older than `before`: at most
+        `limit`. The host site's own task rows, on any queue, are the host's to keep or prune."""
         if not isinstance(deliver_conversation_pushes.get_backend(), DatabaseBackend):
             return 0
         ids = list(
             DBTaskResult.objects.filter(
-                status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED], finished_at__lt=before
+                status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
+                finished_at__lt=before,
+                queue_name=QUEUE,
+                task_path=deliver_conversation_pushes.module_path,
             ).values_list("pk", flat=True)[:limit]
         )
         return DBTaskResult.objects.filter(pk__in=ids).delete()[0] if ids else 0

@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.redis_outage",
     "tests.fixtures.oidc",
+    "tests.fixtures.app_tests",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

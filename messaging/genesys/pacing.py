@@ -48,12 +48,12 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
-from redis import Redis
 
 from .. import metrics, processes
 from ..app_settings import app_settings
 from . import pacing_redis
 from .errors import GenesysRateLimited
+from .pacing_redis import Redis
 from .ratelimit_headers import RateLimitHeaders, header_number, read_rate_limit_headers
 
 logger = logging.getLogger("messaging.genesys.pacing")

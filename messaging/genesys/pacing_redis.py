@@ -16,14 +16,23 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
 from django.utils.module_loading import import_string
-from redis.exceptions import RedisError
 
 from .. import processes
+from ..optional import missing_extra
+
+try:
+    import redis
+    from redis import Redis
+    from redis.exceptions import RedisError
+except ModuleNotFoundError as missing:  # extra `redis`: without it no cache is Redis, so pacing never scripts
+    if missing.name != "redis":
+        raise
+    redis = Redis = None  # type: ignore[assignment, misc]
+    RedisError = OSError  # type: ignore[assignment, misc]
 
 # KEYS: per candidate slot, in the order to try them on a tie: its span's count keys (oldest first, the current
 # bucket last), then its hold key. ARGV: keys per slot, budget, now (ms), TTL of a count key (s).
@@ -90,6 +99,8 @@ def client_for_alias(alias: str) -> redis.Redis | None:
     backend = config.get("BACKEND")
     if not backend or not issubclass(import_string(backend), RedisCache):
         return None
+    if redis is None:
+        raise missing_extra(ModuleNotFoundError(name="redis"), "redis", needed_for=f"Pacing on the {alias!r} cache")
     location = config.get("LOCATION") or ""
     url = (location.split(",") if isinstance(location, str) else list(location))[0].strip()
     # The socket timeouts bound what a hung Redis costs a call, as they do for the cache; the other OPTIONS

@@ -17,11 +17,17 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from prometheus_client.registry import Collector
 
-from .backlog import BacklogCollector
+from ..optional import missing_extra
+
+try:
+    from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+    from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+    from prometheus_client.registry import Collector
+
+    from .backlog import BacklogCollector
+except ModuleNotFoundError as error:
+    raise missing_extra(error, "metrics", needed_for="The /metrics page (messaging.monitoring.urls)") from error
 
 BACKLOG = BacklogCollector()
 PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")

@@ -122,7 +122,7 @@ def test_a_forged_code_ends_in_auth_error_and_an_anonymous_session(page, site, s
         response = route.fetch()
         route.fulfill(response=response, json={**response.json(), "authCode": "forged-code-0123456789"})
 
-    recording(page).route("**/accounts/messenger/auth-code", forge)
+    recording(page).route("**/o/messenger/auth-code", forge)
     sign_in(page, site, "alice")
     wait_for_auth_event(page, "Auth.error")
     assert "Auth.authenticated" not in page.evaluate("() => window.__authEvents")
@@ -141,7 +141,7 @@ def test_bob_cannot_get_a_code_that_authenticates_as_alice(page, site, sandbox):
         body = {**route.request.post_data_json, "sub": alice, "username": "alice", "user": "alice"}
         route.continue_(post_data=__import__("json").dumps(body))
 
-    recording(page).route("**/accounts/messenger/auth-code", name_alice)
+    recording(page).route("**/o/messenger/auth-code", name_alice)
     sign_in(page, site, "bob")
     wait_for_auth_event(page, "Auth.authenticated")
     send(page, "Hello, this is bob")

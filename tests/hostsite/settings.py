@@ -3,13 +3,16 @@
 app installs as messaging/README.md says.
 
 Read from the environment (tests/integration/test_host_site.py sets them): HOSTSITE_DATABASE (a SQLite file) and
-the GENESYS_* settings that point messaging at a sandbox.
+the GENESYS_* settings that point messaging at a sandbox. With GENESYS_AUTHENTICATED_MESSAGING=true the site also
+installs the optional OpenID Connect provider (messaging.oidc, on django-oauth-toolkit) as the README says.
 """
 
 import os
 from pathlib import Path
 
 from csp.constants import NONCE, SELF
+
+from messaging.oidc.signing_keys import active_key
 
 SECRET_KEY = "host-site-test-key-not-secret-" + "x" * 40
 DEBUG = False
@@ -31,6 +34,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "messaging.monitoring.middleware.ResponseMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,3 +77,21 @@ for _name, _value in os.environ.items():
         globals()[_name] = _value
 GENESYS_SANDBOX = os.environ.get("GENESYS_SANDBOX", "") == "true"
 GENESYS_AUTHENTICATED_MESSAGING = os.environ.get("GENESYS_AUTHENTICATED_MESSAGING", "") == "true"
+
+if GENESYS_AUTHENTICATED_MESSAGING:
+    INSTALLED_APPS += ["oauth2_provider", "messaging.oidc"]
+    GENESYS_OIDC_REDIRECT_URIS = ["http://testserver/"]
+    OAUTH2_PROVIDER = {
+        "OIDC_ENABLED": True,
+        # A development key beside the database file (production sets OIDC_RSA_PRIVATE_KEY).
+        "OIDC_RSA_PRIVATE_KEY": active_key(
+            os.environ.get("OIDC_RSA_PRIVATE_KEY", ""),
+            required=False,
+            development_path=Path(os.environ["HOSTSITE_DATABASE"]).with_suffix(".oidc-key.pem"),
+        ),
+        "OAUTH2_VALIDATOR_CLASS": "messaging.oidc.provider.MemberClaimsValidator",
+        "SCOPES": {"openid": "Your identity", "email": "Your email address", "profile": "Your name"},
+        "DEFAULT_SCOPES": ["openid", "email", "profile"],
+        "PKCE_REQUIRED": True,
+        "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    }

@@ -1,5 +1,7 @@
-"""The host site's pages: one page with the widget, the admin, and messaging's data action endpoint."""
+"""The host site's pages: one page with the widget, the admin, messaging's data action endpoint, and (when
+installed) the OpenID Connect provider with the page's auth-code endpoint."""
 
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
@@ -9,3 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("messaging/", include("messaging.urls")),
 ]
+
+if apps.is_installed("messaging.oidc"):
+    urlpatterns.append(path("o/", include("messaging.oidc.urls")))

@@ -214,4 +214,33 @@ def test_the_push_detail_page_has_no_inline_style_for_the_csp_to_block(admin_cli
     assert "membershipLevel" in body
     assert "style=" not in body and "<style" not in body
     assert 'class="push-attributes"' in body
-    assert "/static/css/admin-push." in body  # the rule that replaced the inline one, from our own origin
+    assert "/static/messaging/admin-push." in body  # the rule that replaced the inline one, from our own origin
+
+
+def test_the_push_pages_answer_under_manifest_static_storage(admin_client, alice, tmp_path, settings):
+    """A host site collecting static files with Django's ManifestStaticFilesStorage (a file missing from the
+    manifest is a 500) gets every messaging admin page: each file they link is the app's own, collected from
+    messaging/static/messaging/ under a hashed name (this site's static/ no longer holds any of them)."""
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    link = _link(alice)
+    push = AttributePush.objects.create(conversation=link, user=alice, version=1, attributes={"a": "b"})
+
+    for url in (
+        reverse("admin:messaging_attributepush_changelist"),
+        reverse("admin:messaging_attributepush_change", args=[push.pk]),
+        reverse("admin:messaging_conversationlink_changelist"),
+        reverse("admin:messaging_conversationlink_change", args=[link.pk]),
+        reverse("messaging-health"),
+    ):
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+    listing = admin_client.get(reverse("admin:messaging_attributepush_changelist")).content.decode()
+    hashed = re.search(r"/static/(messaging/admin-push\.[0-9a-f]{12}\.css)", listing)
+    assert hashed and (settings.STATIC_ROOT / hashed.group(1)).is_file()

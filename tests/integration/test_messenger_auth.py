@@ -41,7 +41,7 @@ def test_a_members_page_asks_for_codes_and_carries_no_member_token(client, alice
     client.login(username="alice", password=DEMO_PASSWORD)
     data = page_data(client)
     assert data["authenticatedMessaging"] is True
-    assert data["auth"]["codeUrl"] == "/accounts/messenger/auth-code"
+    assert data["auth"]["codeUrl"] == "/o/messenger/auth-code"
     assert data["auth"]["csrfToken"]
     assert "memberToken" not in data["attributes"] and "memberToken" in data["removeKeys"]
     assert data["attributes"]["memberId"] == str(alice.member_profile.member_id)
@@ -54,9 +54,9 @@ def test_the_pages_csrf_token_lets_the_script_get_a_code(alice, genesys_oidc_cli
     token = page_data(client)["auth"]["csrfToken"]
     _, challenge = pkce()
     body = {"codeChallenge": challenge, "nonce": "n-1"}
-    refused = client.post("/accounts/messenger/auth-code", body, content_type="application/json")
+    refused = client.post("/o/messenger/auth-code", body, content_type="application/json")
     assert refused.status_code == 403
-    answer = client.post("/accounts/messenger/auth-code", body, content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    answer = client.post("/o/messenger/auth-code", body, content_type="application/json", HTTP_X_CSRFTOKEN=token)
     assert answer.status_code == 200 and answer.json()["authCode"]
 
 

@@ -1,5 +1,5 @@
 """The site as OpenID Connect provider for Genesys: discovery, JWKS, the code endpoint, the token endpoint with
-PKCE, the ID token's claims and userinfo (accounts/oidc.py, accounts/messenger_views.py)."""
+PKCE, the ID token's claims and userinfo (messaging/oidc/provider.py, messaging/oidc/views.py)."""
 
 import base64
 import io
@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from jwcrypto import jwk, jwt
 
-from accounts.signing_keys import generate_pem, split_pems
+from messaging.oidc.signing_keys import generate_pem, split_pems
 from tests.fixtures.oidc import AUTH_CODE_URL
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import secrets
 import pytest
 from jwcrypto import jwk
 
-from accounts.signing_keys import generate_pem
+from messaging.oidc.signing_keys import generate_pem
 from sandbox import defaults
 
 
@@ -59,7 +59,7 @@ def test_a_wrong_nonce_is_refused(provider, alice, auth_code_for):
 
 
 def test_an_id_token_for_another_audience_is_refused(provider, alice, auth_code_for, monkeypatch):
-    from accounts.oidc import MemberClaimsValidator
+    from messaging.oidc.provider import MemberClaimsValidator
 
     original = MemberClaimsValidator.get_id_token_dictionary
 

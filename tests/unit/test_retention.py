@@ -109,6 +109,24 @@ def test_finished_task_rows_go_and_waiting_ones_stay():
     assert prune_expired(now=NOW, days=30).tasks == 0
 
 
+def test_the_host_sites_own_finished_task_rows_stay():
+    """Installing the app must not prune the host's tasks: rows of its queues, or of its own tasks on any queue."""
+    for _ in range(3):
+        deliver_conversation_pushes.enqueue(1)
+    ours, host_queue, host_task = DBTaskResult.objects.order_by("pk")
+    DBTaskResult.objects.update(status="SUCCESSFUL", finished_at=OLD)
+    DBTaskResult.objects.filter(pk=host_queue.pk).update(queue_name="default")
+    DBTaskResult.objects.filter(pk=host_task.pk).update(task_path="shop.tasks.send_receipt")
+
+    assert prune_expired(now=NOW, days=30).tasks == 1
+    assert set(DBTaskResult.objects.values_list("pk", flat=True)) == {host_queue.pk, host_task.pk}
+
+
+def test_the_worker_serves_only_the_apps_queue():
+    parser = deliver_pushes.Command().create_parser("manage.py", "deliver_pushes")
+    assert parser.parse_args([]).queue_name == "genesys"
+
+
 def test_small_batches_and_a_bound_per_run():
     for _ in range(7):
         link_with(State.DELIVERED)
@@ -122,5 +140,10 @@ def test_the_workers_sweep_runs_retention(monkeypatch):
     calls = []
     monkeypatch.setattr(deliver_pushes, "sweep_outbox", lambda grace: calls.append("sweep"))
     monkeypatch.setattr(deliver_pushes, "prune_expired", lambda: (calls.append("retention"), stop.set()))
-    deliver_pushes._sweep_forever(0.0, None, stop)
+    # On its own thread, as the worker runs it: its close_old_connections must not close the test's connection
+    # (inside the test's transaction, on a database with CONN_MAX_AGE, that breaks the transaction).
+    sweeper = threading.Thread(target=deliver_pushes._sweep_forever, args=(0.0, None, stop))
+    sweeper.start()
+    sweeper.join(timeout=30)
+    assert not sweeper.is_alive()
     assert calls == ["sweep", "retention"]

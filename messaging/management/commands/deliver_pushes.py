@@ -64,8 +64,9 @@ class Command(DbWorkerCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        # The push queue first (and "default", so nothing enqueued there waits forever); no reload unless asked.
-        parser.set_defaults(queue_name=f"{QUEUE},default", reload=False)
+        # The app's queue only: the host site's own queues are its workers' (its Procfile runs db_worker for
+        # them). No reload unless asked.
+        parser.set_defaults(queue_name=QUEUE, reload=False)
         parser.add_argument(
             "--sweep-interval",
             type=float,

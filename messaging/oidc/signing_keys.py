@@ -1,4 +1,4 @@
-"""The OpenID Connect signing keys, read by config/settings.py before Django starts (so no Django import here).
+"""The OpenID Connect signing keys, read by a site's settings before Django starts (so no Django import here).
 
 Production gives the active key in OIDC_RSA_PRIVATE_KEY (PEM) and the keys being retired in
 OIDC_RSA_PRIVATE_KEYS_INACTIVE (PEMs one after another); JWKS lists them all, ID tokens are signed with the active

@@ -1,7 +1,8 @@
 """The site as OpenID Connect provider for Genesys' authenticated web messaging (django-oauth-toolkit).
 
 - `MemberClaimsValidator` (settings OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"]): the claims of the ID token and
-  userinfo. `sub` is the member's public id (MemberProfile.member_id), never the database key.
+  userinfo. `sub` is the member's public id as the member adapter (GENESYS_MEMBER_ADAPTER) gives it, never the
+  database key; the data action reads it back through the same adapter (member_for_public_id): one owner.
 - `issue_auth_code`: an authorization code for the signed-in member, made by django-oauth-toolkit's own grant
   machinery (oauthlib's authorization endpoint with our validator) for the Genesys application, which is trusted
   (no consent screen). The page's AuthProvider plugin hands it to Messenger; Genesys exchanges it at /o/token/.
@@ -15,7 +16,6 @@ import hashlib
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -31,7 +31,8 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib import oauth2
 
-from .models import MemberProfile
+from ..identity.adapter import get_member_adapter
+from .conf import setting
 
 SCOPES = "openid email profile"
 # How long a used authorization code is remembered, so that its replay revokes what its first exchange issued.
@@ -45,9 +46,11 @@ class MemberClaimsValidator(OAuth2Validator):
 
     def get_claim_dict(self, request: Any) -> dict[str, Any]:
         user = request.user
-        profile = MemberProfile.objects.only("member_id").get(user=user)
+        member = get_member_adapter().member_for_user(user)
+        if member is None:  # a code is only issued to a member; one who stopped being one has no claims
+            raise oauth2.AccessDeniedError(description="Not a member.")
         return {
-            "sub": str(profile.member_id),
+            "sub": member.public_id,
             "email": user.email,
             # The site never confirms an address (the member types it, with their password), so it says so
             # (OpenID Connect Core 5.1): a relying party that needs a verified address must not take this one.
@@ -124,7 +127,7 @@ class IssuedCode:
 
 def genesys_application():
     """The OAuth application Genesys uses (GENESYS_OIDC_CLIENT_ID), or None before `genesys_oidc_client` ran."""
-    client_id = settings.GENESYS_OIDC_CLIENT_ID
+    client_id = setting("GENESYS_OIDC_CLIENT_ID")
     if not client_id:
         return None
     return get_application_model().objects.filter(client_id=client_id).first()
@@ -145,7 +148,7 @@ def issue_auth_code(
     application = genesys_application()
     if application is None:
         raise AuthCodeRefused("unauthorized_client", "Authenticated messaging has no OpenID Connect client.")
-    if not MemberProfile.objects.filter(user=user).exists():
+    if get_member_adapter().member_for_user(user) is None:
         raise AuthCodeRefused("access_denied", "Only members can sign in to the chat.")
     if not code_challenge or not nonce:
         raise AuthCodeRefused("invalid_request", "codeChallenge and nonce are required.")
@@ -177,6 +180,6 @@ def issue_auth_code(
         raise AuthCodeRefused(error.error, error.description) from None
     answer = parse_qs(urlsplit(headers.get("Location", "")).query)
     if "code" not in answer:
-        error = answer.get("error", ["server_error"])[0]
-        raise AuthCodeRefused(error, answer.get("error_description", ["No code was issued."])[0])
+        code_error = answer.get("error", ["server_error"])[0]
+        raise AuthCodeRefused(code_error, answer.get("error_description", ["No code was issued."])[0])
     return IssuedCode(code=answer["code"][0], redirect_uri=redirect_uri, nonce=nonce)

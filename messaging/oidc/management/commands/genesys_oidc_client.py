@@ -1,9 +1,9 @@
 """Create or update the OpenID Connect client Genesys uses (idempotent; `make run` runs it for the sandbox)."""
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.oidc_client import register_genesys_client
+from ...client import register_genesys_client
+from ...conf import setting
 
 
 class Command(BaseCommand):
@@ -14,14 +14,14 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
-        client_id = settings.GENESYS_OIDC_CLIENT_ID
-        client_secret = settings.GENESYS_OIDC_CLIENT_SECRET
+        client_id = setting("GENESYS_OIDC_CLIENT_ID")
+        client_secret = setting("GENESYS_OIDC_CLIENT_SECRET")
         if not client_id or not client_secret:
             raise CommandError("Set GENESYS_OIDC_CLIENT_ID and GENESYS_OIDC_CLIENT_SECRET in the environment.")
-        if not settings.GENESYS_OIDC_REDIRECT_URIS:
+        if not setting("GENESYS_OIDC_REDIRECT_URIS"):
             raise CommandError("Set GENESYS_OIDC_REDIRECT_URIS (at least one URL of the site's pages).")
         application, created = register_genesys_client(
-            client_id=client_id, client_secret=client_secret, redirect_uris=settings.GENESYS_OIDC_REDIRECT_URIS
+            client_id=client_id, client_secret=client_secret, redirect_uris=setting("GENESYS_OIDC_REDIRECT_URIS")
         )
         verb = "created" if created else "updated"
         self.stdout.write(

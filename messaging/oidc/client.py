@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from oauth2_provider.models import AbstractApplication, get_application_model
@@ -10,7 +12,7 @@ GENESYS_APPLICATION_NAME = "Genesys Cloud authenticated messaging"
 
 
 @transaction.atomic
-def register_genesys_client(*, client_id: str, client_secret: str, redirect_uris: list[str]) -> tuple[object, bool]:
+def register_genesys_client(*, client_id: str, client_secret: str, redirect_uris: list[str]) -> tuple[Any, bool]:
     """Create or update the Genesys application (found by its name, so a new client id replaces the old one):
     confidential, authorization code, RS256 ID tokens, trusted (no consent screen). Returns (application,
     created). The secret is stored hashed and only rewritten when it changed.

@@ -19,7 +19,6 @@ import base64
 import binascii
 from urllib.parse import unquote_plus
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_ratelimit.core import get_usage
@@ -27,7 +26,8 @@ from oauth2_provider.models import get_application_model
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import RevokeTokenView, TokenView
 
-from messaging import metrics
+from .. import metrics
+from .conf import setting
 
 ADDRESS_GROUP = "oidc-token-auth-failures-ip"
 CLIENT_GROUP = "oidc-token-auth-failures-client"
@@ -56,10 +56,10 @@ def named_client(request: HttpRequest) -> tuple[str, str]:
 
 
 def _budgets(client_id: str) -> list[tuple[str, object, str]]:
-    budgets: list[tuple[str, object, str]] = [(ADDRESS_GROUP, "ip", settings.OIDC_TOKEN_AUTH_FAILURES_PER_IP)]
+    budgets: list[tuple[str, object, str]] = [(ADDRESS_GROUP, "ip", str(setting("OIDC_TOKEN_AUTH_FAILURES_PER_IP")))]
     if client_id:
         key = client_id[:CLIENT_ID_KEY_LENGTH]
-        budgets.append((CLIENT_GROUP, lambda group, request: key, settings.OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT))
+        budgets.append((CLIENT_GROUP, lambda group, request: key, str(setting("OIDC_TOKEN_AUTH_FAILURES_PER_CLIENT"))))
     return budgets
 
 

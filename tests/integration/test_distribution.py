@@ -1,0 +1,57 @@
+"""The distribution django-genesys-messaging (packaging/django-genesys-messaging): its wheel, built from this
+repository as `.ci/run` would, holds the app with everything it renders or serves, its optional provider and the
+sandbox, and nothing of this site; its metadata names the extras the import errors name."""
+
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("dist")
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(out)]
+        + [str(ROOT / "packaging" / "django-genesys-messaging")],
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    (path,) = out.glob("django_genesys_messaging-*.whl")
+    return zipfile.ZipFile(path)
+
+
+def test_the_wheel_holds_the_app_its_files_the_provider_and_the_sandbox_only(wheel):
+    names = set(wheel.namelist())
+    for needed in (
+        "messaging/apps.py",
+        "messaging/migrations/0001_initial.py",
+        "messaging/static/messaging/admin-push.css",
+        "messaging/static/messaging/messenger.js",
+        "messaging/templates/admin/messaging/health.html",
+        "messaging/oidc/urls.py",
+        "messaging/oidc/management/commands/genesys_oidc_client.py",
+        "sandbox/__main__.py",
+    ):
+        assert needed in names, needed
+    tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert tops == {"messaging", "sandbox"}  # no accounts, config, health or tests
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+
+
+def test_the_metadata_names_the_extras_and_the_supported_versions(wheel):
+    (metadata_name,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+    metadata = Parser().parsestr(wheel.read(metadata_name).decode())
+    assert metadata["Name"] == "django-genesys-messaging"
+    assert set(metadata.get_all("Provides-Extra")) == {"redis", "metrics", "oidc", "sandbox"}
+    assert "Framework :: Django :: 5.2" in metadata.get_all("Classifier")
+    assert metadata["Requires-Python"] == ">=3.11"
+    assert "# Member Messaging" in metadata.get_payload()  # messaging/README.md is the package's README
