@@ -8,7 +8,6 @@ import dataclasses
 import datetime
 import uuid
 from enum import StrEnum
-from typing import Any
 
 from ..identity.adapter import LevelChangeFact, active_member_for_user_id, get_member_adapter
 from ..models import ConversationLink
@@ -48,12 +47,6 @@ class MemberCard:
     verified_by: VerifiedBy
     push_state: str
     other_conversations: tuple[OtherConversation, ...]
-
-
-def customer_authenticated(conversation: dict[str, Any]) -> bool:
-    """Genesys' `authenticated` on the conversation's customer participant."""
-    participants = conversation.get("participants") or []
-    return any(p.get("purpose") == "customer" and p.get("authenticated") is True for p in participants)
 
 
 def member_card(conversation_id: uuid.UUID, *, authenticated: bool) -> MemberCard | None:

@@ -28,10 +28,11 @@ from django_ratelimit.core import is_ratelimited
 
 from .. import metrics
 from ..app_settings import app_settings
-from ..genesys.client import get_client
+from ..genesys.client import GenesysClient, get_client
+from ..genesys.errors import GenesysNotFound
 from ..metrics import CardOutcome
 from .agents import AgentRefusal, check_agent
-from .selectors import customer_authenticated, member_card
+from .selectors import member_card
 
 RATE_GROUP = "messaging.agent-card"
 MAX_TOKEN_LENGTH = 4096  # Genesys' access tokens are far shorter; anything longer is not one
@@ -94,6 +95,15 @@ def _shell_context(request: HttpRequest, conversation_id: uuid.UUID | None, lang
     }
 
 
+def _customer_authenticated(client: GenesysClient, conversation: dict[str, Any]) -> bool:
+    """Genesys' own `authenticated` on the conversation's customer, chosen by the client's one rule (the one the
+    data action verified)."""
+    try:
+        return client.customer_participant(conversation).get("authenticated") is True
+    except GenesysNotFound:
+        return False
+
+
 @never_cache
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
@@ -117,12 +127,13 @@ def card(request: HttpRequest) -> HttpResponse:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             context.update(reason="bad_token", clear_token=True)
             return _page(request, "refused.html", context, 401, CardOutcome.BAD_TOKEN)
-        check = check_agent(get_client(), token, str(conversation_id))
+        client = get_client()
+        check = check_agent(client, token, str(conversation_id))
         if check.refusal is not None:
             outcome, status = _REFUSALS[check.refusal]
             context.update(reason=check.refusal.value, clear_token=check.refusal is AgentRefusal.BAD_TOKEN)
             return _page(request, "refused.html", context, status, outcome)
-        found = member_card(conversation_id, authenticated=customer_authenticated(check.conversation))
+        found = member_card(conversation_id, authenticated=_customer_authenticated(client, check.conversation))
         context.update(card=found, agent_name=check.user_name)
         return _page(request, "card.html", context, 200, CardOutcome.MEMBER if found else CardOutcome.GUEST)
 
