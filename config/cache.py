@@ -32,7 +32,8 @@ from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from messaging import metrics, processes
+from config import metrics
+from messaging import processes
 
 logger = logging.getLogger("config.cache")
 
@@ -145,8 +146,9 @@ class ResilientRedisCache(RedisCache):
         return self.shared.fallback
 
     @property
-    def degraded(self) -> bool:
-        """True while this process serves the cache from its own memory."""
+    def serving_fallback(self) -> bool:
+        """True while this process serves the cache from its own memory (messaging.cache_contract.FallbackSignal:
+        messaging then keeps off the Redis-only paths)."""
         return self.circuit.is_open
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:

@@ -258,7 +258,7 @@ def test_an_unreachable_redis_paces_from_process_memory(unreachable_redis_url, c
     )
     limiter = RateLimiter(cache=cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
     assert [p.used for p in take_all(limiter)] == list(range(1, 19))
-    assert cache.degraded
+    assert cache.serving_fallback
     cache.close()
 
 
