@@ -10,7 +10,9 @@ of the cache:
   service's cache.add lock holds across the process's threads);
 - a hung Redis costs one request one socket timeout (REDIS_SOCKET_TIMEOUT, 0.1 s by default), after which the open
   circuit keeps every call off the socket;
-- nothing raises into a page. Each switch (to the fallback and back) is logged once, as a warning.
+- nothing raises into a page. Each switch (to the fallback and back) is logged once, as a warning, and each call
+  the fallback answers counts in site_cache_fallbacks_total (config.metrics);
+- it says so (messaging.cache_contract.FallbackSignal), so messaging's pacing leaves its Redis script meanwhile.
 
 Django makes one backend instance per thread (`caches` is thread-local), so the fallback store and the circuit
 are per process (messaging.processes), keyed by LOCATION and KEY_PREFIX, and made anew in a forked child.
