@@ -56,9 +56,18 @@ class FallbackSignal(Protocol):
     def serving_fallback(self) -> bool: ...
 
 
+# Whether each cache class has FallbackSignal, found on its first instance: an isinstance check against a
+# runtime-checkable Protocol walks the Protocol's members on every call, too slow for every paced API call.
+_SIGNALS_FALLBACK: dict[type, bool] = {}
+
+
 def serving_fallback(cache: object) -> bool:
-    """Whether `cache` says it serves from its fallback right now; False for a cache without FallbackSignal."""
-    return isinstance(cache, FallbackSignal) and bool(cache.serving_fallback)
+    """Whether `cache` says it serves from its fallback right now; False for a cache without FallbackSignal.
+    Whether a cache has FallbackSignal is decided once per class."""
+    signals = _SIGNALS_FALLBACK.get(type(cache))
+    if signals is None:
+        signals = _SIGNALS_FALLBACK[type(cache)] = isinstance(cache, FallbackSignal)
+    return signals and bool(cache.serving_fallback)  # type: ignore[attr-defined]
 
 
 def cache_problem(cache: object) -> str | None:
