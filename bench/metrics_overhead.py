@@ -55,7 +55,6 @@ def main() -> None:
         "oauth_token_request": lambda: metrics.oauth_token_request(metrics.TokenOutcome.ISSUED),
         "pacing_wait": lambda: metrics.pacing_wait(0.01),
         "pacing_fail_fast": metrics.pacing_fail_fast,
-        "cache_fallback": metrics.cache_fallback,
     }
     results = {name: round(best_ns_per_call(case, args.calls, args.repeats), 1) for name, case in cases.items()}
     report = {

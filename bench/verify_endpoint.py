@@ -153,7 +153,7 @@ def own_time(
 
 
 RECORDING = ("verify_answered", "push_finished", "push_delivered", "push_latency", "genesys_call", "genesys_retry",
-             "oauth_token_request", "pacing_wait", "pacing_fail_fast", "cache_fallback", "http_response")  # fmt: skip
+             "oauth_token_request", "pacing_wait", "pacing_fail_fast", "http_response")  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -10,7 +10,9 @@ of the cache:
   service's cache.add lock holds across the process's threads);
 - a hung Redis costs one request one socket timeout (REDIS_SOCKET_TIMEOUT, 0.1 s by default), after which the open
   circuit keeps every call off the socket;
-- nothing raises into a page. Each switch (to the fallback and back) is logged once, as a warning.
+- nothing raises into a page. Each switch (to the fallback and back) is logged once, as a warning, and each call
+  the fallback answers counts in site_cache_fallbacks_total (config.metrics);
+- it says so (messaging.cache_contract.FallbackSignal), so messaging's pacing leaves its Redis script meanwhile.
 
 Django makes one backend instance per thread (`caches` is thread-local), so the fallback store and the circuit
 are per process (messaging.processes), keyed by LOCATION and KEY_PREFIX, and made anew in a forked child.
@@ -32,7 +34,8 @@ from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from messaging import metrics, processes
+from config import metrics
+from messaging import processes
 
 logger = logging.getLogger("config.cache")
 
@@ -145,8 +148,9 @@ class ResilientRedisCache(RedisCache):
         return self.shared.fallback
 
     @property
-    def degraded(self) -> bool:
-        """True while this process serves the cache from its own memory."""
+    def serving_fallback(self) -> bool:
+        """True while this process serves the cache from its own memory (messaging.cache_contract.FallbackSignal:
+        messaging then keeps off the Redis-only paths)."""
         return self.circuit.is_open
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:

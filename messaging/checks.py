@@ -1,13 +1,16 @@
 """System checks of the Genesys integration: the attribute configuration (mapping vs byte budget), the middleware
-that gives Messenger its CSP sources, and (deploy) the data action's credentials."""
+that gives Messenger its CSP sources, the caches messaging shares between processes, and (deploy) the data
+action's credentials."""
 
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.checks import CheckMessage, Error, Info, Tags, Warning, register
 
 from .app_settings import app_settings
 from .attributes import configuration_problems
+from .cache_contract import cache_problem, per_process
 
 DATA_ACTION_SETTINGS = ("GENESYS_DATA_ACTION_USERNAME", "GENESYS_DATA_ACTION_PASSWORD")
 # A machine-to-machine secret typed once into Genesys' credential store: no reason for it to be short.
@@ -164,6 +167,43 @@ def check_cache_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
     if problem is None:
         return []
     return [Warning(problem, hint="Set REDIS_URL (see README, Settings).", id="messaging.W001")]
+
+
+def messaging_cache_aliases() -> list[str]:
+    """The caches messaging uses: the default (tokens, pacing, spent codes) and django-ratelimit's."""
+    aliases = [DEFAULT_CACHE_ALIAS, getattr(settings, "RATELIMIT_USE_CACHE", DEFAULT_CACHE_ALIAS)]
+    return [alias for alias in dict.fromkeys(aliases) if alias in settings.CACHES]
+
+
+@register(Tags.caches)
+def check_cache_contract(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Each cache messaging uses can do what messaging.cache_contract.SharedCache says."""
+    return [
+        Error(
+            f"CACHES[{alias!r}]: {problem}",
+            hint="Use Django's Redis cache (or its database cache): see messaging/README.md, Settings.",
+            id="messaging.E006",
+        )
+        for alias in messaging_cache_aliases()
+        if (problem := cache_problem(caches[alias])) is not None
+    ]
+
+
+@register(Tags.caches, deploy=True)
+def check_cache_shared_by_processes(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """`check --deploy`: production runs several processes (web workers, the push worker), which must share the
+    cache, or each fetches its own Genesys token and spends the token's API budget and the rate limits alone."""
+    return [
+        Warning(
+            f"CACHES[{alias!r}] is process memory ({type(caches[alias]).__name__}): with several processes each "
+            "fetches its own Genesys token, paces its API calls as if alone (Genesys answers 429 once together "
+            "they pass the per-token budget) and counts its own rate limits.",
+            hint="Use Django's Redis cache (or its database cache): see messaging/README.md, Settings.",
+            id="messaging.W009",
+        )
+        for alias in messaging_cache_aliases()
+        if per_process(caches[alias])
+    ]
 
 
 # One warning id per disagreement between the site's settings and its Messenger deployments (messaging.deployment).

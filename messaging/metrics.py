@@ -132,11 +132,6 @@ PACING_WAIT = Histogram(
 PACING_FAIL_FAST = Counter(
     "pacing_fail_fast", "API calls refused at once because no token had budget in time.", namespace=NAMESPACE
 )
-CACHE_FALLBACKS = Counter(
-    "cache_fallbacks",
-    "Times the shared cache (Redis) was unreachable and the local fallback served.",
-    namespace=NAMESPACE,
-)
 CODE_EXCHANGES = Counter(
     "code_exchanges",
     "Authenticated messaging: authorization code exchanges by outcome.",
@@ -182,7 +177,6 @@ METRIC_NAMES: frozenset[str] = frozenset(
         "oauth_token_requests_total",
         "pacing_wait_seconds",
         "pacing_fail_fast_total",
-        "cache_fallbacks_total",
         "code_exchanges_total",
         "http_responses_total",
         "card_views_total",
@@ -281,11 +275,6 @@ def pacing_fail_fast() -> None:
 def http_response(status: int) -> None:
     """The site answered a request with `status` (counted by class: 2xx, 3xx, 4xx, 5xx)."""
     HTTP_RESPONSES.labels(f"{status // 100}xx").inc()
-
-
-def cache_fallback() -> None:
-    """The shared cache was unreachable and the per-process fallback answered."""
-    CACHE_FALLBACKS.inc()
 
 
 def code_exchange(outcome: CodeExchangeOutcome | str) -> None:

@@ -3,9 +3,10 @@
 One token serves the whole site (Genesys' Token Duration is a day by default). It lives in the cache under a key
 naming the login host, the client id and a slot (never the secret), for `expires_in` minus a safety margin.
 When it is missing, exactly one caller fetches it: the one that wins `cache.add()` on a lock key; the others
-poll the cache for the new token for at most TOKEN_LOCK_TIMEOUT. With Redis (production) the lock is
-cluster-wide; with the database cache every local process shares it. While Redis is unreachable the lock holds
-within each process (config/cache.py keeps one fallback per process, shared by its threads): one fetch per process.
+poll the cache for the new token for at most TOKEN_LOCK_TIMEOUT. The lock is as wide as the cache's `add` is
+atomic (messaging.cache_contract): with Redis (production) cluster-wide; with the database cache every local
+process shares it. A cache serving a per-process fallback (the site's, while Redis is unreachable) holds it
+within each process, as long as the fallback is one per process, shared by its threads: one fetch per process.
 
 Each slot of the token pool (messaging.genesys.pool) is one TokenService. `get_access_token()` and
 `invalidate_token()` are slot 0.

@@ -22,6 +22,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.utils.module_loading import import_string
 
 from .. import processes
+from ..cache_contract import serving_fallback
 from ..optional import missing_extra
 
 try:
@@ -110,9 +111,9 @@ def client_for_alias(alias: str) -> redis.Redis | None:
 
 
 def usable(cache: BaseCache, client: redis.Redis | None) -> bool:
-    """Whether admission can run as a script: a Redis client for the cache, which is not serving from a fallback
-    right now (the site's Redis cache says `degraded` while Redis is unreachable)."""
-    return client is not None and not getattr(cache, "degraded", False)
+    """Whether admission can run as a script: a Redis client for the cache, which does not say it serves from a
+    fallback right now (cache_contract.FallbackSignal: the script would count where the cache does not read)."""
+    return client is not None and not serving_fallback(cache)
 
 
 def admit(

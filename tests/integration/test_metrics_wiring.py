@@ -83,11 +83,11 @@ def test_a_wrong_client_secret_counts_as_a_refused_grant(genesys, alice, member_
 
 def test_the_redis_fallback_is_counted(settings, unreachable_redis_url):
     settings.CACHES = resilient_caches_at(unreachable_redis_url, prefix="wiring")
-    before = value("messaging_cache_fallbacks_total")
+    before = value("site_cache_fallbacks_total")
     cache = caches["default"]
     cache.set("k", "v")
     assert cache.get("k") == "v"
-    assert value("messaging_cache_fallbacks_total") == before + 2
+    assert value("site_cache_fallbacks_total") == before + 2
 
 
 def test_every_response_is_counted_by_status_class(client):

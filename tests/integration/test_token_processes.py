@@ -30,13 +30,15 @@ THREADS = 16
 CHILD = racing_script(
     prepare="""
     import hashlib
+    from django.core.cache import caches
     from messaging.genesys.oauth import get_access_token
     """,
     work="""
     started = time.monotonic()
     token = get_access_token()
     digest = hashlib.sha256(token.encode()).hexdigest()[:16]
-    print(json.dumps({"token": digest, "ms": (time.monotonic() - started) * 1000}))
+    backend = type(caches["default"]).__name__
+    print(json.dumps({"token": digest, "ms": (time.monotonic() - started) * 1000, "cache": backend}))
     """,
 )
 
@@ -68,16 +70,38 @@ def _in_memory_sqlite() -> bool:
     return db.vendor == "sqlite" and db.is_in_memory_db()
 
 
-@pytest.fixture(params=["configured", "locmem", "redis-refused", "redis-hung"])
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+# messaging works on any cache that fits messaging.cache_contract: Django's own Redis cache and the site's.
+REDIS_BACKENDS = {
+    "django-redis": "django.core.cache.backends.redis.RedisCache",
+    "site-redis": "config.cache.ResilientRedisCache",
+}
+
+
+@pytest.fixture(
+    params=[
+        "configured",
+        "locmem",
+        "redis-refused",
+        "redis-hung",
+        *(pytest.param(name, marks=pytest.mark.needs_services) for name in REDIS_BACKENDS),
+    ]
+)
 def shared_cache(request, settings):
-    """The configured cache (database cache or Redis), a process-local cache running the same lock code, and
-    production's Redis cache during an outage (nothing listening; a Redis that never answers): then the threads'
-    backend instances must share one fallback, so the lock still holds within the process.
+    """The configured cache (database cache or Redis), a process-local cache running the same lock code, Django's
+    Redis cache and the site's on a real Redis, and the site's Redis cache during an outage (nothing listening; a
+    Redis that never answers): then the threads' backend instances must share one fallback, so the lock still
+    holds within the process.
     The tests are marked django_db(transaction=True) statically: threads use their own connections, so rows
     must be committed (and pytest-django only creates the test database for statically marked tests)."""
     if request.param == "locmem":
         settings.CACHES = {
             "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
+        }
+    elif request.param in REDIS_BACKENDS:
+        backend = REDIS_BACKENDS[request.param]
+        settings.CACHES = {
+            "default": {"BACKEND": backend, "LOCATION": REDIS_URL, "KEY_PREFIX": f"threads-{uuid.uuid4().hex[:8]}"}
         }
     elif request.param.startswith("redis-"):
         url = (
@@ -157,15 +181,24 @@ def test_processes_sharing_the_database_cache_get_one_token(sandbox, tmp_path):
 
 
 @pytest.mark.needs_services
-def test_processes_sharing_redis_get_one_token(sandbox, tmp_path):
-    """Production's shared cache: several OS processes, cold caches, one Redis; the sandbox issues one token."""
+@pytest.mark.parametrize(
+    "settings_module,backend",
+    [("config.settings", "ResilientRedisCache"), ("tests.plain_redis_settings", "RedisCache")],
+)
+def test_processes_sharing_redis_get_one_token(sandbox, tmp_path, settings_module, backend):
+    """Production's shared cache: several OS processes, cold caches, one Redis; the sandbox issues one token.
+    With the site's Redis cache, and with Django's own (tests/plain_redis_settings.py)."""
     # In CI's first pass REDIS_URL is unset but CI's Redis runs: use it (_child_env gives a key prefix of its own).
-    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     # No database at all: opening this file would fail, so the children prove the token path never touches it.
-    env = _child_env(sandbox.url, REDIS_URL=redis_url, DATABASE_URL="sqlite:////nonexistent-dir/no.sqlite3")
+    env = _child_env(
+        sandbox.url,
+        REDIS_URL=REDIS_URL,
+        DATABASE_URL="sqlite:////nonexistent-dir/no.sqlite3",
+        DJANGO_SETTINGS_MODULE=settings_module,
+    )
     sandbox.faults(route="token", latency_ms=300)
     results = race(tmp_path, env, CHILD, PROCESSES)
-    assert len(results) == PROCESSES
+    assert len(results) == PROCESSES and {r["cache"] for r in results} == {backend}
     assert len({r["token"] for r in results}) == 1
     assert sandbox.stats()["tokens_issued"] == 1
     # And the token they share is the one this process now reads from Redis.

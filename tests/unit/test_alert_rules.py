@@ -1,5 +1,5 @@
 """deploy/prometheus/alerts.yml parses, every rule is complete, and every metric it names is one messaging
-exposes (or one Prometheus or blackbox_exporter makes): a renamed metric must not silence an alert."""
+or the site exposes (or one Prometheus or blackbox_exporter makes): a renamed metric must not silence an alert."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from config.metrics import METRIC_NAMES as SITE_METRIC_NAMES
 from messaging.metrics import METRIC_NAMES
 from messaging.monitoring.backlog import BACKLOG_METRIC_NAMES
 
@@ -32,7 +33,7 @@ def metrics_named(expression: str) -> set[str]:
 
 
 def exposed(name: str) -> bool:
-    known = METRIC_NAMES | BACKLOG_METRIC_NAMES
+    known = METRIC_NAMES | BACKLOG_METRIC_NAMES | SITE_METRIC_NAMES
     return name in known or any(name.endswith(s) and name.removesuffix(s) in known for s in SUFFIXES)
 
 

@@ -3,6 +3,7 @@ sliding span, the bounded wait and the fail-fast error, slot choice, the correct
 pool and client around it (HTTP replaced)."""
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -19,6 +20,7 @@ from django.core.cache.backends.redis import RedisCache
 
 from config.cache import ResilientRedisCache
 from messaging import processes
+from messaging.cache_contract import FallbackSignal, serving_fallback
 from messaging.genesys.client import GenesysClient, pacing_wait
 from messaging.genesys.errors import GenesysRateLimited
 from messaging.genesys.oauth import AccessToken, TokenService
@@ -53,26 +55,50 @@ def locmem():
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 
-def redis_cache() -> RedisCache:
-    """Django's Redis cache on CI's Redis, under a key prefix no other test uses."""
-    return RedisCache(REDIS_URL, {"KEY_PREFIX": f"pacing-test-{os.getpid()}-{time.monotonic_ns()}"})
+def redis_cache(backend: type[RedisCache] = RedisCache) -> RedisCache:
+    """Django's Redis cache (or the site's, a subclass) on CI's Redis, under a key prefix no other test uses."""
+    return backend(REDIS_URL, {"KEY_PREFIX": f"pacing-test-{os.getpid()}-{time.monotonic_ns()}"})
 
 
-def limiter_on(cache, **kwargs) -> RateLimiter:
-    """A limiter on `cache`; on Redis, with the client its atomic script runs on (as the site's default has)."""
-    client = redis.Redis.from_url(REDIS_URL) if isinstance(cache, RedisCache) else None
+def limiter_on(cache, *, script: bool = True, **kwargs) -> RateLimiter:
+    """A limiter on `cache`; on Redis, with the client its atomic script runs on (as the site's default has)
+    unless `script` is False (then the generic path: read, increment, check)."""
+    client = redis.Redis.from_url(REDIS_URL) if script and isinstance(cache, RedisCache) else None
     return RateLimiter(cache=cache, redis=client, **kwargs)
 
 
-@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.needs_services)])
-def shared_cache(request, locmem):
+@dataclasses.dataclass
+class Backend:
+    """A cache every process shares, and whether admission runs the Redis script on it."""
+
+    cache: BaseCache
+    script: bool
+
+    def limiter(self, **kwargs) -> RateLimiter:
+        return limiter_on(self.cache, script=self.script, **kwargs)
+
+
+@pytest.fixture(
+    params=[
+        "locmem",
+        # Django's own Redis cache and the site's (messaging.cache_contract: both fit), each with the script and
+        # on the generic path.
+        pytest.param("redis", marks=pytest.mark.needs_services),
+        pytest.param("redis-generic", marks=pytest.mark.needs_services),
+        pytest.param("resilient", marks=pytest.mark.needs_services),
+        pytest.param("resilient-generic", marks=pytest.mark.needs_services),
+    ]
+)
+def backend(request, locmem):
     """The cache every process shares: local memory (the generic path: read, increment, check) or Redis (one
-    atomic script, messaging.genesys.pacing_redis). The limiter's behaviour must not tell them apart."""
+    atomic script, messaging.genesys.pacing_redis, or the generic path). The limiter's behaviour must not tell
+    them apart."""
     if request.param == "locmem":
-        yield locmem
+        yield Backend(locmem, script=False)
         return
-    cache = redis_cache()
-    yield cache
+    kind, _, path = request.param.partition("-")
+    cache = redis_cache(ResilientRedisCache if kind == "resilient" else RedisCache)
+    yield Backend(cache, script=path != "generic")
     cache.close()
 
 
@@ -102,8 +128,8 @@ def clock():
 
 
 @pytest.fixture
-def limiter(shared_cache, clock):
-    return limiter_on(shared_cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
+def limiter(backend, clock):
+    return backend.limiter(window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
 
 
 def take_all(limiter: RateLimiter, slots: int = 1) -> list[Permit]:
@@ -185,10 +211,10 @@ def test_fails_fast_when_budget_frees_after_the_bound(limiter, clock):
     assert caught.value.retry_after == pytest.approx(WINDOW + STEP - 10)
 
 
-def test_any_sixty_seconds_stay_within_the_limit_wherever_genesys_minute_starts(shared_cache, clock):
+def test_any_sixty_seconds_stay_within_the_limit_wherever_genesys_minute_starts(backend, clock):
     """A simulated Genesys that counts like the sandbox (a fixed minute per token, opened by the first request
     after the previous one closed) never refuses a paced call, under random bursty load far above the limit."""
-    limiter = limiter_on(shared_cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
+    limiter = backend.limiter(window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
     rng = random.Random(7)
     window_start, window_count, refused, admitted = -1e18, 0, 0, 0
     start = clock.now
@@ -212,8 +238,8 @@ def test_any_sixty_seconds_stay_within_the_limit_wherever_genesys_minute_starts(
     assert admitted >= 0.9 * 18 * (30 * WINDOW) / (WINDOW + STEP)
 
 
-def test_threads_together_admit_exactly_the_budget(shared_cache):
-    limiter = limiter_on(shared_cache)
+def test_threads_together_admit_exactly_the_budget(backend):
+    limiter = backend.limiter()
     admitted, refused = [], []
     barrier = threading.Barrier(8)
 
@@ -235,8 +261,9 @@ def test_threads_together_admit_exactly_the_budget(shared_cache):
 
 
 @pytest.mark.needs_services
-def test_on_redis_one_script_admits_and_holds_without_the_generic_read(clock, monkeypatch):
-    cache = redis_cache()
+@pytest.mark.parametrize("backend_class", [RedisCache, ResilientRedisCache], ids=["redis", "resilient"])
+def test_on_redis_one_script_admits_and_holds_without_the_generic_read(backend_class, clock, monkeypatch):
+    cache = redis_cache(backend_class)
     limiter = limiter_on(cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
     generic = pytest.fail  # the read-then-increment path must not run while Redis answers
     monkeypatch.setattr(cache, "get_many", lambda *args, **kwargs: generic("the generic read ran"))
@@ -258,8 +285,39 @@ def test_an_unreachable_redis_paces_from_process_memory(unreachable_redis_url, c
     )
     limiter = RateLimiter(cache=cache, window=WINDOW, buckets=BUCKETS, clock=clock, sleep=clock.sleep)
     assert [p.used for p in take_all(limiter)] == list(range(1, 19))
-    assert cache.degraded
+    assert cache.serving_fallback
     cache.close()
+
+
+def test_a_cache_serving_its_fallback_keeps_admission_off_the_script(unreachable_redis_url, clock):
+    """messaging.cache_contract.FallbackSignal: the script would count in Redis while the cache reads its own
+    memory, so while the cache says it serves its fallback the generic path counts where the cache reads."""
+    cache = ResilientRedisCache(
+        unreachable_redis_url, {"KEY_PREFIX": "pacing", "OPTIONS": {"socket_connect_timeout": 0.1}}
+    )
+
+    class NoScript:
+        def eval(self, *args, **kwargs):
+            pytest.fail("the script ran while the cache served its fallback")
+
+    limiter = RateLimiter(cache=cache, redis=NoScript(), window=WINDOW, buckets=BUCKETS, clock=clock)
+    cache.get("anything")  # Redis does not answer: the circuit opens
+    assert cache.serving_fallback
+    assert [p.used for p in take_all(limiter)] == list(range(1, 19))
+    cache.close()
+
+
+def test_only_a_cache_that_says_so_serves_a_fallback(unreachable_redis_url):
+    plain = RedisCache(unreachable_redis_url, {})
+    site = ResilientRedisCache(unreachable_redis_url, {"OPTIONS": {"socket_connect_timeout": 0.1}})
+    assert isinstance(site, FallbackSignal) and not isinstance(plain, FallbackSignal)
+    assert not serving_fallback(plain) and not serving_fallback(site)
+    site.get("anything")
+    with pytest.raises(redis.exceptions.ConnectionError):  # Django's own cache has no fallback
+        plain.get("anything")
+    assert serving_fallback(site) and not serving_fallback(plain)
+    site.close()
+    plain.close()
 
 
 class SlowIncrementCache(LocMemCache):

@@ -72,7 +72,7 @@ def test_an_unreachable_redis_falls_back_to_process_memory_and_says_so_once(unre
         assert cache.decr("counter") == 1
         cache.delete("token")
         assert cache.get("token", "gone") == "gone"
-    assert cache.degraded
+    assert cache.serving_fallback
     warnings = [r for r in caplog.records if r.name == "config.cache"]
     assert len(warnings) == 1 and "unreachable" in warnings[0].getMessage()
 
@@ -81,7 +81,7 @@ def test_instances_of_one_process_share_the_fallback_and_the_circuit(unreachable
     # Django makes one backend instance per thread: they must behave as one cache.
     first, second = resilient(unreachable_redis_url), resilient(unreachable_redis_url)
     assert first.add("lock", "first", timeout=10) is True
-    assert second.degraded  # the circuit first opened is second's too
+    assert second.serving_fallback  # the circuit first opened is second's too
     assert second.add("lock", "second", timeout=10) is False
     assert second.get("lock") == "first"
     other_prefix = resilient(unreachable_redis_url, prefix="other")
@@ -115,7 +115,7 @@ def test_after_the_open_period_one_caller_probes_and_the_others_stay_off_redis(u
     clock = FakeClock()
     cache.circuit.clock = clock
     cache.get("x")
-    assert cache.degraded
+    assert cache.serving_fallback
     assert cache.circuit.route() == FALLBACK
     clock.now += cache.circuit.open_seconds + 0.01
     assert cache.circuit.route() == PROBE
@@ -124,7 +124,7 @@ def test_after_the_open_period_one_caller_probes_and_the_others_stay_off_redis(u
     assert cache.circuit.route() == FALLBACK
     clock.now += cache.circuit.open_seconds + 0.01
     cache.get("x")  # this call is the probe: refused again, back on the fallback
-    assert cache.degraded
+    assert cache.serving_fallback
     assert cache.circuit.route() == FALLBACK
 
 
@@ -138,11 +138,11 @@ def test_a_probe_that_gets_an_answer_closes_the_circuit_and_empties_the_fallback
     with caplog.at_level(logging.WARNING, logger="config.cache"), pytest.MonkeyPatch.context() as patch:
         patch.setattr(RedisCache, "get", lambda self, key, default=None, version=None: "from-redis")
         assert cache.get("session") == "from-redis"  # the probe, answered by "Redis"
-    assert not cache.degraded
+    assert not cache.serving_fallback
     assert "reachable again" in caplog.records[-1].getMessage()
     # Redis down once more: nothing from the earlier outage comes back (a session since ended, an old counter).
     assert cache.get("session") is None
-    assert cache.degraded
+    assert cache.serving_fallback
 
 
 def test_a_hung_redis_costs_one_timeout_then_calls_stay_off_the_socket(hung_redis):
@@ -150,7 +150,7 @@ def test_a_hung_redis_costs_one_timeout_then_calls_stay_off_the_socket(hung_redi
     started = time.monotonic()
     cache.get("first")
     first_ms = (time.monotonic() - started) * 1000
-    assert cache.degraded
+    assert cache.serving_fallback
     # 0.1 s timeouts: without them (redis-py's default is none) this call would never return. The bound only
     # tells the two apart, with room for a loaded machine; the circuit is shown by the socket staying untouched.
     assert first_ms < 5000
@@ -166,11 +166,12 @@ def test_a_hung_redis_costs_one_timeout_then_calls_stay_off_the_socket(hung_redi
 def test_a_forked_child_starts_with_a_fresh_fallback_and_circuit(unreachable_cache):
     cache = unreachable_cache
     cache.set("parent-only", 1)
-    assert cache.degraded
+    assert cache.serving_fallback
     parent_state = cache.shared
     pid = os.fork()
     if pid == 0:  # the child: report through the exit code only, never run pytest's machinery here
-        ok = cache.shared is not parent_state and not cache.degraded and cache.fallback.get("parent-only") is None
+        fresh = cache.shared is not parent_state and not cache.serving_fallback
+        ok = fresh and cache.fallback.get("parent-only") is None
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
@@ -185,7 +186,7 @@ def test_with_redis_up_values_are_shared_between_cache_instances():
     try:
         first.set("shared", "yes", timeout=10)
         assert second.get("shared") == "yes"
-        assert not first.degraded and not second.degraded
+        assert not first.serving_fallback and not second.serving_fallback
         first.delete("shared")
     finally:
         first.close()
