@@ -12,7 +12,7 @@ SANDBOX_DATA_ACTION_URL ?= http://127.0.0.1:$(PORT)/messaging/genesys/verify
 SANDBOX_OIDC_DISCOVERY_URL ?= http://127.0.0.1:$(PORT)/o/.well-known/openid-configuration
 export PORT SANDBOX_PORT SANDBOX_DATA_ACTION_URL SANDBOX_OIDC_DISCOVERY_URL
 
-.PHONY: run test install install-sandbox install-dev install-load chromium lint migrate seed loadtest clean
+.PHONY: run test install install-sandbox install-dev install-load chromium lint migrate seed loadtest package-check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ test: install-dev chromium
 # DATABASE_URL (PostgreSQL) and REDIS_URL default to 127.0.0.1, as on CI.
 loadtest: install-load
 	$(PY) bench/loadtest.py $(LOADTEST_ARGS)
+
+# The distribution as a Django developer installs it: wheel + sdist, a new virtualenv (dependencies from the
+# package index), a fresh startproject with only messaging/README.md's blocks, both identity modes verified.
+package-check: install-dev
+	$(PY) packaging/check_install.py $(PACKAGE_CHECK_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,12 @@
 """The distribution django-genesys-messaging (packaging/django-genesys-messaging): its wheel, built from this
 repository as `.ci/run` would, holds the app with everything it renders or serves, its optional provider and the
-sandbox, and nothing of this site; its metadata names the extras the import errors name."""
+sandbox, and nothing of this site; its metadata names the extras the import errors name. Its sdist builds, unpacked
+anywhere, the same wheel."""
 
+import hashlib
 import subprocess
 import sys
+import tarfile
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -11,15 +14,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+PROJECT = ROOT / "packaging" / "django-genesys-messaging"
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> zipfile.ZipFile:
-    out = tmp_path_factory.mktemp("dist")
+def pip_wheel(source: Path, out: Path) -> zipfile.ZipFile:
+    """The wheel pip builds from `source` (a project folder or an sdist), offline, with this venv's hatchling."""
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(out)]
-        + [str(ROOT / "packaging" / "django-genesys-messaging")],
+        [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(out), str(source)],
         capture_output=True,
         text=True,
         timeout=110,
@@ -27,6 +29,37 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     assert built.returncode == 0, built.stderr[-3000:]
     (path,) = out.glob("django_genesys_messaging-*.whl")
     return zipfile.ZipFile(path)
+
+
+def contents(wheel: zipfile.ZipFile) -> dict[str, str]:
+    """{file: sha256} of every file but RECORD (which lists the same hashes)."""
+    return {name: hashlib.sha256(wheel.read(name)).hexdigest() for name in wheel.namelist() if "RECORD" not in name}
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> zipfile.ZipFile:
+    return pip_wheel(PROJECT, tmp_path_factory.mktemp("dist"))
+
+
+def test_the_sdist_unpacked_elsewhere_builds_the_same_wheel(wheel, tmp_path):
+    built = subprocess.run(
+        [sys.executable, "-c", "import sys; from hatchling.build import build_sdist; build_sdist(sys.argv[1])"]
+        + [str(tmp_path / "sdist")],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    (sdist,) = (tmp_path / "sdist").glob("django_genesys_messaging-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        tops = {Path(name).parts[1] for name in archive.getnames() if len(Path(name).parts) > 1}
+    assert {"messaging", "sandbox", "pyproject.toml", "PKG-INFO"} <= tops
+    assert not tops & {"accounts", "config", "health", "tests"}
+
+    from_sdist = pip_wheel(sdist, tmp_path / "wheel")  # pip unpacks it in a temporary folder of its own
+
+    assert contents(from_sdist) == contents(wheel)
 
 
 def test_the_wheel_holds_the_app_its_files_the_provider_and_the_sandbox_only(wheel):
