@@ -237,7 +237,7 @@ def verify_conversation(
         state = PushState.DELIVERED
     else:
         push.refresh_from_db(fields=["state"])
-        state = push.state
+        state = PushState(push.state)
     return VerifyResult(
         attributes={key: value for key, value in push.attributes.items() if key != MEMBER_TOKEN},
         push_state=state if state in (PushState.DELIVERED, PushState.FAILED) else "pending",
