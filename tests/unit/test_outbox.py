@@ -23,7 +23,7 @@ from messaging.genesys.errors import (
     GenesysUnavailable,
 )
 from messaging.identity.adapter import get_member_adapter
-from messaging.identity.grants import GrantCheck, check_member_token
+from messaging.identity.grants import TokenCheck, check_member_token
 from messaging.models import AttributePush, ConversationLink
 from messaging.outbox import lease
 from messaging.outbox.delivery import deliver_conversation, deliver_from_task
@@ -208,7 +208,7 @@ def test_a_revoked_grant_proves_nothing(alice, member_token):
 
     token = member_token(alice)
     MemberTokenGrant.objects.update(revoked_at=timezone.now())
-    assert check_member_token(token) == GrantCheck(None, "revoked")
+    assert check_member_token(token) == TokenCheck(None, "revoked")
 
 
 def test_expired_token_proves_nothing(alice, settings, member_token):
