@@ -464,7 +464,7 @@ def test_a_slow_genesys_cannot_hold_the_answer(client, genesys, alice, settings,
     push = AttributePush.objects.get()
     assert push.last_error == "Genesys took longer than the 1s inline deadline"
     assert push.state == "pending" and push.attempts == 1
-    assert ConversationLink.objects.get().lease_token  # kept for the call in flight
+    assert ConversationLink.objects.get().lease_owner  # kept for the call in flight
     inline_calls.wait()  # the call in flight ends before the database is flushed
     assert genesys.conversation(cid)["attributes"]["verified"] == {"value": "true", "origin": "server"}  # it landed
 
