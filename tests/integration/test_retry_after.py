@@ -5,6 +5,7 @@ clock django-ratelimit reads is held still and moved by the test (rate_limit_clo
 
 import pytest
 
+from messaging.rate_limit import seconds_to_wait
 from tests.data_action import PASSWORD, USERNAME, basic, post
 
 WRONG = basic(password="wrong")
@@ -34,3 +35,8 @@ def test_verify_retry_after_is_when_the_limit_lifts(client, credentials, rate_li
     assert post(client, {}, auth=WRONG).status_code == 429  # a second early: still closed
     rate_limit_clock.advance(1)
     assert post(client, {}, auth=WRONG).status_code == 401  # on time: counted again, and refused only for the password
+
+
+def test_a_limit_closed_by_a_failed_cache_still_names_a_wait():
+    # django-ratelimit closes the limit when its cache fails, with time_left -1: Retry-After must stay positive.
+    assert seconds_to_wait({"count": 0, "limit": 0, "should_limit": True, "time_left": -1}) == 1
