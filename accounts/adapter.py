@@ -60,7 +60,7 @@ class MembershipMemberAdapter(MemberAdapter):
         return Member(
             user_id=user.pk,
             public_id=str(profile.member_id),
-            level=profile.level.name if profile.level_id else "",
+            level=profile.level.name if profile.level is not None else "",
             is_active=user.is_active,
             user=user,
         )

@@ -5,6 +5,10 @@ confirmation page that says what it will do, as Django's delete does.
 Auth's "Users" stays Django's own (passwords, permissions, staff); a member is the same row, shown for membership.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -24,6 +28,19 @@ from messaging.selectors import open_conversation_count
 from .models import LevelChange, Member, MemberProfile, MembershipLevel
 from .services import ensure_member_profile, move_members_to_level, save_member_profile
 
+if TYPE_CHECKING:
+    import datetime
+
+    from django_stubs_ext import WithAnnotations  # a typing helper of django-stubs, not needed at run time
+
+
+class _MemberCount(TypedDict):
+    _member_count: int
+
+
+class _LastChange(TypedDict):
+    _last_change: datetime.datetime | None
+
 
 @admin.register(MembershipLevel)
 class MembershipLevelAdmin(admin.ModelAdmin):
@@ -37,7 +54,7 @@ class MembershipLevelAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(_member_count=Count("members"))
 
     @admin.display(description=_("members"), ordering="_member_count")
-    def member_count(self, obj: MembershipLevel) -> int:
+    def member_count(self, obj: WithAnnotations[MembershipLevel, _MemberCount]) -> int:
         return obj._member_count
 
     def save_model(self, request: HttpRequest, obj: MembershipLevel, form, change: bool) -> None:
@@ -64,8 +81,7 @@ class LevelChangeInline(admin.TabularInline):
 
     model = LevelChange
     fk_name = "member"
-    fields = ["changed_at", "from_name", "to_name", "via", "changed_by"]
-    readonly_fields = fields
+    fields = readonly_fields = ("changed_at", "from_name", "to_name", "via", "changed_by")
     ordering = ["-changed_at", "-pk"]
     extra = 0
     can_delete = False
@@ -150,7 +166,7 @@ class MemberAdmin(UserAdmin):
         return date_format(timezone.localtime(obj.date_joined), "j M Y")
 
     @admin.display(description=_("level changed"), ordering="_last_change")
-    def last_change(self, obj: Member) -> str:
+    def last_change(self, obj: WithAnnotations[Member, _LastChange]) -> str:
         return date_format(timezone.localtime(obj._last_change), "j M Y") if obj._last_change else "—"
 
     @admin.display(description=_("member id"))

@@ -1,9 +1,11 @@
 """Forms of the member's own pages."""
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 
 class MemberDetailsForm(forms.Form):
@@ -22,7 +24,7 @@ class MemberDetailsForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, *args, user: AbstractBaseUser, **kwargs) -> None:
+    def __init__(self, *args, user: User, **kwargs) -> None:
         kwargs.setdefault("initial", {"first_name": user.first_name, "last_name": user.last_name, "email": user.email})
         super().__init__(*args, **kwargs)
         self.user = user
@@ -40,28 +42,29 @@ class MemberDetailsForm(forms.Form):
         new = self.cleaned_data.get("email")
         return new is not None and new.casefold() != (self.user.email or "").casefold()
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if self.email_changed() and not self.user.check_password(cleaned.get("current_password", "")):
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        if self.email_changed() and not self.user.check_password(self.cleaned_data.get("current_password", "")):
             self.add_error("current_password", "Enter your current password to change your email address.")
-        return cleaned
+        return self.cleaned_data
 
     def details(self) -> dict[str, str]:
         """The cleaned name and email (the password is only a check)."""
         return {name: self.cleaned_data[name] for name in ("first_name", "last_name", "email")}
 
 
-class _RulesUnderTheNewPassword:
+class _RulesUnderTheNewPassword(SetPasswordForm):
     """Django reports a new password's broken rules ("too common") on the confirmation box; ours report them on
     the new password's own box, under the rules they break. Both boxes must still match."""
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any] | None:
         self.validate_passwords("new_password1", "new_password2")
         self.validate_password_for_user(self.user, "new_password1")
+        # Not SetPasswordForm.clean: that one reports the rules on the confirmation box.
         return forms.Form.clean(self)
 
 
-class NewPasswordForm(_RulesUnderTheNewPassword, SetPasswordForm):
+class NewPasswordForm(_RulesUnderTheNewPassword):
     """The new password behind a reset link."""
 
 

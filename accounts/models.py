@@ -15,6 +15,9 @@ class MembershipLevel(models.Model):
     )
     description = models.CharField(max_length=255, blank=True)
 
+    # The name as last read or saved (from_db, signals.py); absent on a level never saved.
+    _loaded_name: str
+
     class Meta:
         ordering = ["rank"]
 
@@ -42,6 +45,12 @@ class MemberProfile(models.Model):
     member_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     level = models.ForeignKey(MembershipLevel, on_delete=models.PROTECT, related_name="members", null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # The level id as last read or saved (from_db, signals.py); absent on a profile never saved.
+    _loaded_level_id: int | None
+    # Set by services.save_member_profile for the save it makes: that change is recorded and re-pushed there, so
+    # the safety net in signals.py leaves it alone.
+    _level_change_attributed: bool
 
     class Meta:
         verbose_name = "member profile"

@@ -7,7 +7,7 @@ request never waits for the mail server). Who gets which:
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from .tasks import send_notice
@@ -19,7 +19,7 @@ def masked(email: str) -> str:
     return f"{local[:1]}***@{domain}" if domain else "***"
 
 
-def _context(user: AbstractBaseUser, **extra: str) -> dict[str, str]:
+def _context(user: User, **extra: str) -> dict[str, str]:
     return {
         "name": user.get_short_name() or user.get_username(),
         "username": user.get_username(),
@@ -28,13 +28,13 @@ def _context(user: AbstractBaseUser, **extra: str) -> dict[str, str]:
     }
 
 
-def email_changed(*, user: AbstractBaseUser, old_email: str) -> None:
+def email_changed(*, user: User, old_email: str) -> None:
     """Tell `old_email` that the account's address is now the user's current one."""
     if old_email:
         send_notice.enqueue(old_email, "email_changed", _context(user, new_email=masked(user.email)))
 
 
-def password_changed(*, user: AbstractBaseUser) -> None:
+def password_changed(*, user: User) -> None:
     """Tell the account's address that its password was changed."""
     if user.email:
         send_notice.enqueue(user.email, "password_changed", _context(user))

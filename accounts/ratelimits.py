@@ -15,16 +15,16 @@ Mounting another password form limited is one call in its URLconf:
 
 import functools
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
-from django_ratelimit.core import get_usage
+
+from messaging import rate_limit
 
 # Group names predate the other forms; kept so that counters in a running cache stay valid across the deploy.
 ADDRESS_GROUP = "login-ip"
@@ -33,7 +33,7 @@ USERNAME_GLOBAL_GROUP = "login-user"
 USERNAME_KEY_LENGTH = 150
 
 UsernameOf = Callable[[HttpRequest], str | None]
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def normalised_username(username: str) -> str:
@@ -78,18 +78,18 @@ def at_each_address(group: str, value: str) -> str:
 
 
 # (django-ratelimit group, key: "ip" or a callable(group, request), rate such as "5/m")
-Budget = tuple[str, Any, str]
+Budget = tuple[str, rate_limit.Key, str]
 
 
 def count_against(request: HttpRequest, budgets: list[Budget]) -> int | None:
     """Count this POST against every budget (all of them, even when one is already spent). None when it may go
     ahead; else the seconds until the spent budgets' windows end (for Retry-After)."""
-    waits = []
-    for group, key, rate in budgets:
-        usage = get_usage(request, group=group, key=key, rate=rate, method="POST", increment=True)
-        if usage and usage["should_limit"]:
-            waits.append(max(usage["time_left"], 1))
-    return max(waits) if waits else None
+    waits = [
+        rate_limit.seconds_until_allowed(request, group=group, key=key, rate=rate, method="POST")
+        for group, key, rate in budgets
+    ]
+    spent = [wait for wait in waits if wait is not None]
+    return max(spent) if spent else None
 
 
 def seconds_until_allowed(request: HttpRequest, username: str) -> int | None:
@@ -119,7 +119,7 @@ def limit_password_attempts(view: View, *, username_of: UsernameOf = typed_usern
     """
 
     @functools.wraps(view)
-    def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def limited(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if request.method == "POST":
             username = username_of(request)
             if username is not None:

@@ -12,7 +12,7 @@ password-attempt budgets of accounts.ratelimits instead.
 import functools
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 from .ratelimits import Budget, View, at_each_address, count_against, too_many_attempts
 
@@ -43,7 +43,7 @@ def limit_reset_requests(view: View) -> View:
     """`view` with every POST counted against the reset-request budgets, answering 429 beyond them."""
 
     @functools.wraps(view)
-    def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def limited(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if request.method == "POST":
             retry_after = seconds_until_reset_allowed(request)
             if retry_after is not None:

@@ -1,6 +1,6 @@
 """Reads about members and levels."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from .models import MemberProfile, MembershipLevel
 
@@ -10,7 +10,7 @@ def default_level() -> MembershipLevel | None:
     return MembershipLevel.objects.order_by("rank").first()
 
 
-def member_profile_for(user: AbstractBaseUser | AnonymousUser) -> MemberProfile | None:
+def member_profile_for(user: User | AnonymousUser) -> MemberProfile | None:
     """The signed-in user's profile with its level, or None for an anonymous visitor."""
     if not user.is_authenticated:
         return None

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from messaging.services import repush_member
@@ -14,7 +14,7 @@ from .selectors import default_level
 Via = LevelChange.Via
 
 
-def ensure_member_profile(*, user: AbstractBaseUser) -> MemberProfile:
+def ensure_member_profile(*, user: User) -> MemberProfile:
     """The user's profile, created with the default level if it is missing."""
     profile, _ = MemberProfile.objects.get_or_create(user=user, defaults={"level": default_level()})
     return profile
@@ -25,7 +25,7 @@ def record_level_change(
     profile: MemberProfile,
     from_level_id: int | None,
     via: LevelChange.Via,
-    actor: AbstractBaseUser | None = None,
+    actor: User | AnonymousUser | None = None,
 ) -> LevelChange:
     """Write one row of the member's level history: from `from_level_id` to the profile's current level."""
     from_level = MembershipLevel.objects.filter(pk=from_level_id).first() if from_level_id else None
@@ -52,7 +52,7 @@ def save_member_profile(
     *,
     profile: MemberProfile,
     via: LevelChange.Via,
-    actor: AbstractBaseUser | None = None,
+    actor: User | AnonymousUser | None = None,
     update_fields: Iterable[str] | None = None,
 ) -> LevelChange | None:
     """Save the profile as it is in memory; when its level differs from the stored one, the change is recorded
@@ -74,7 +74,7 @@ def change_member_level(
     profile: MemberProfile,
     level: MembershipLevel | None,
     via: LevelChange.Via,
-    actor: AbstractBaseUser | None = None,
+    actor: User | AnonymousUser | None = None,
 ) -> LevelChange | None:
     """Move the member to `level`, recording the change (None when they were there already)."""
     profile.level = level
@@ -85,7 +85,7 @@ def change_member_level(
 
 @transaction.atomic
 def move_members_to_level(
-    *, users: Iterable[AbstractBaseUser], level: MembershipLevel, actor: AbstractBaseUser | None = None
+    *, users: Iterable[User], level: MembershipLevel, actor: User | AnonymousUser | None = None
 ) -> int:
     """Set each user's level and return how many changed.
 
@@ -99,7 +99,7 @@ def move_members_to_level(
         if change_member_level(profile=profile, level=level, via=Via.BULK_ACTION, actor=actor) is None:
             continue
         changed += 1
-        if actor is not None:
+        if actor is not None and actor.is_authenticated:
             LogEntry.objects.log_actions(
                 user_id=actor.pk,
                 queryset=[user],
@@ -110,7 +110,7 @@ def move_members_to_level(
     return changed
 
 
-def update_member_details(*, user: AbstractBaseUser, first_name: str, last_name: str, email: str) -> None:
+def update_member_details(*, user: User, first_name: str, last_name: str, email: str) -> None:
     """The member's own edit of their name and email (never their level)."""
     user.first_name = first_name
     user.last_name = last_name

@@ -14,12 +14,6 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django_tasks import task
 
-RESET_TEMPLATES = {
-    "subject_template_name": "registration/password_reset_subject.txt",
-    "email_template_name": "registration/password_reset_email.txt",
-    "html_email_template_name": "registration/password_reset_email.html",
-}
-
 
 @task()
 def send_password_reset(email: str, domain: str, use_https: bool) -> int:
@@ -33,7 +27,9 @@ def send_password_reset(email: str, domain: str, use_https: bool) -> int:
         domain_override=domain,
         use_https=use_https,
         extra_email_context={"timeout_minutes": max(settings.PASSWORD_RESET_TIMEOUT // 60, 1)},
-        **RESET_TEMPLATES,
+        subject_template_name="registration/password_reset_subject.txt",
+        email_template_name="registration/password_reset_email.txt",
+        html_email_template_name="registration/password_reset_email.html",
     )
     return len(users)
 

@@ -1,7 +1,10 @@
+from __future__ import annotations
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -16,6 +19,12 @@ from .ratelimits import too_many_attempts
 from .selectors import member_profile_for
 from .services import update_member_details
 from .tasks import send_password_reset
+
+
+class MemberRequest(HttpRequest):
+    """A request login_required let through: its user is signed in (django-stubs' pattern for such views)."""
+
+    user: User
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -57,7 +66,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     form_class = NewPasswordForm
     success_url = reverse_lazy("password_reset_complete")
 
-    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
+    def form_valid(self, form: SetPasswordForm[User]) -> HttpResponse:
         response = super().form_valid(form)
         notices.password_changed(user=form.user)
         return response
@@ -69,7 +78,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     form_class = MemberPasswordChangeForm
 
-    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         response = super().form_valid(form)
         notices.password_changed(user=form.user)
         return response
@@ -77,7 +86,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def member_page(request: HttpRequest) -> HttpResponse:
+def member_page(request: MemberRequest) -> HttpResponse:
     """The member's own page: who they are, their level, the chat; name and email editable, the level not. A new
     email needs the current password (the POST then counts as a password attempt, accounts/urls.py) and the old
     address is told."""

@@ -31,8 +31,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class AttributePushInline(admin.TabularInline):
     model = AttributePush
-    fields = ["version", "cause", "state", "verified", "attempts", "last_error", "delivered_at", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "version",
+        "cause",
+        "state",
+        "verified",
+        "attempts",
+        "last_error",
+        "delivered_at",
+        "created_at",
+    )
     ordering = ["-version"]
     extra = 0
     can_delete = False
@@ -48,7 +56,7 @@ class ConversationLinkAdmin(ReadOnlyAdmin):
     list_filter = ["state", "verified", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["conversation_id", "user__username"]
     list_select_related = ["user"]
-    readonly_fields = [
+    fields = readonly_fields = (
         "conversation_id",
         "user",
         "verified",
@@ -58,8 +66,7 @@ class ConversationLinkAdmin(ReadOnlyAdmin):
         "updated_at",
         "last_verified_at",
         "lease_until",
-    ]
-    fields = readonly_fields
+    )
     inlines = [AttributePushInline]
 
     class Media:
@@ -70,31 +77,19 @@ class ConversationLinkAdmin(ReadOnlyAdmin):
     show_full_result_count = False  # one COUNT per page, not two, when filtered
 
 
+# What a push is and where it stands: the same columns in the list and on a push's page.
+_PUSH_FACTS = ("version", "user", "cause", "state", "verified", "attempts")
+
+
 @admin.register(AttributePush)
 class AttributePushAdmin(ReadOnlyAdmin):
-    list_display = [
-        "conversation_id_display",
-        "version",
-        "user",
-        "cause",
-        "state",
-        "verified",
-        "attempts",
-        "short_error",
-        "created_at",
-        "delivered_at",
-    ]
+    list_display = ("conversation_id_display", *_PUSH_FACTS, "short_error", "created_at", "delivered_at")
     list_filter = ["state", "cause", "verified", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["conversation__conversation_id", "user__username"]
     list_select_related = ["conversation", "user"]
-    readonly_fields = [
+    fields = readonly_fields = (
         "conversation",
-        "version",
-        "user",
-        "cause",
-        "state",
-        "verified",
-        "attempts",
+        *_PUSH_FACTS,
         "next_attempt_at",
         "last_attempt_at",
         "last_error",
@@ -102,8 +97,7 @@ class AttributePushAdmin(ReadOnlyAdmin):
         "created_at",
         "updated_at",
         "attributes_display",
-    ]
-    fields = readonly_fields
+    )
     actions = ["retry_now"]
     # Not date_hierarchy: its year links come from a SELECT DISTINCT over the whole table on every page (cost
     # growing with the outbox); the date filter above needs no query to render and uses the created_at index.

@@ -55,7 +55,7 @@ class ConversationLink(models.Model):
     # Delivery lease: whoever holds it is the only one talking to Genesys about this conversation. Claimed and
     # released with conditional UPDATEs (works the same on SQLite and PostgreSQL); an expired lease is free.
     lease_until = models.DateTimeField(null=True, blank=True)
-    lease_token = models.CharField(max_length=32, blank=True)
+    lease_owner = models.CharField(max_length=32, blank=True)
 
     class Meta:
         verbose_name = "conversation link"

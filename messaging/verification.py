@@ -27,9 +27,10 @@ from django.utils import timezone
 from .app_settings import app_settings
 from .attributes import MEMBER_TOKEN, unverified_attributes, verified_attributes
 from .genesys.errors import GenesysNotFound
-from .identity.adapter import Member, get_member_adapter
-from .identity.grants import GrantCheck, check_member_token
+from .identity.adapter import Member
+from .identity.grants import TokenCheck, check_member_token
 from .identity.member_token import TokenReason, token_digest
+from .identity.subject import SubCheck, SubReason, check_sub
 from .models import MemberTokenUse
 from .outbox import records
 from .outbox.deadline import Deadline, InlineTimeout, NoTimeLeft
@@ -40,6 +41,10 @@ from .outbox.selectors import conversation_of_used_token
 from .outbox.states import PushState
 
 logger = logging.getLogger("messaging.outbox")
+
+# What the request names, and why it does or does not prove a member: a member token's or a `sub`'s.
+Claim = TokenCheck | SubCheck
+Reason = TokenReason | SubReason
 
 
 class TokenOnConversation(StrEnum):
@@ -87,7 +92,7 @@ def _shown_identity(participant: dict) -> str | None:
 
 def _confirm_subject(
     conversation_id: uuid.UUID, sub: str, member: Member, client: PushClient, deadline: Deadline
-) -> tuple[GrantCheck, str]:
+) -> tuple[SubCheck, str]:
     """`member` (the active member `sub` names) once the Platform API shows that this conversation's customer is
     `authenticated: true` as that very `sub` (Genesys checked the site's ID token; GENESYS_VERIFY_SUB_ON_FROM_ADDRESS);
     else why not. Unlike a token, a sub is never accepted unchecked: it carries no proof of its own."""
@@ -95,18 +100,18 @@ def _confirm_subject(
         conversation = deadline.call(client.get_message_conversation, str(conversation_id))
         participant = client.customer_participant(conversation)
     except GenesysNotFound:
-        return GrantCheck(None, TokenReason.WRONG_CONVERSATION), ""
+        return SubCheck(None, SubReason.WRONG_CONVERSATION), ""
     except (NoTimeLeft, InlineTimeout):
-        return GrantCheck(None, TokenReason.UNCONFIRMED), ""
+        return SubCheck(None, SubReason.UNCONFIRMED), ""
     except Exception as error:
         logger.warning("verify conversation=%s: customer unreadable: %s", conversation_id, describe_error(error))
-        return GrantCheck(None, TokenReason.UNCONFIRMED), ""
+        return SubCheck(None, SubReason.UNCONFIRMED), ""
     participant_id = str(participant["id"])
     if participant.get("authenticated") is not True:
-        return GrantCheck(None, TokenReason.NOT_AUTHENTICATED), participant_id
+        return SubCheck(None, SubReason.NOT_AUTHENTICATED), participant_id
     if app_settings.VERIFY_SUB_ON_FROM_ADDRESS and _shown_identity(participant) != sub:
-        return GrantCheck(None, TokenReason.SUB_MISMATCH), participant_id
-    return GrantCheck(member, TokenReason.VERIFIED), participant_id
+        return SubCheck(None, SubReason.SUB_MISMATCH), participant_id
+    return SubCheck(member, SubReason.VERIFIED), participant_id
 
 
 def _spend_token(token: str, conversation_id: uuid.UUID) -> QuerySet[MemberTokenUse]:
@@ -121,18 +126,18 @@ def _spend_token(token: str, conversation_id: uuid.UUID) -> QuerySet[MemberToken
 
 
 def _confirm_member(
-    conversation_id: uuid.UUID, token: str, check: GrantCheck, client: PushClient, deadline: Deadline
-) -> tuple[GrantCheck, str, bool]:
+    conversation_id: uuid.UUID, token: str, check: TokenCheck, client: PushClient, deadline: Deadline
+) -> tuple[TokenCheck, str, bool]:
     """The member the token (its grant already checked: `check`) proves for this conversation, or why not; the
     customer participant when found; and whether the check holds only once the token is spent on this
     conversation (_spend_token)."""
     outcome, participant_id = _token_on_conversation(conversation_id, token, client, deadline)
     if outcome is TokenOnConversation.UNCHECKED:
-        return GrantCheck(check.member, TokenReason.VERIFIED_UNCHECKED), participant_id, True
+        return TokenCheck(check.member, TokenReason.VERIFIED_UNCHECKED), participant_id, True
     if outcome is TokenOnConversation.ALREADY_USED:
-        return GrantCheck(None, TokenReason.ALREADY_USED), participant_id, False
+        return TokenCheck(None, TokenReason.ALREADY_USED), participant_id, False
     if outcome is TokenOnConversation.WRONG_CONVERSATION:
-        return GrantCheck(None, TokenReason.WRONG_CONVERSATION), participant_id, False
+        return TokenCheck(None, TokenReason.WRONG_CONVERSATION), participant_id, False
     return check, participant_id, outcome is TokenOnConversation.OK
 
 
@@ -146,23 +151,19 @@ class VerifyResult:
     # newer version that is); NOT_PUSHED when nothing was recorded (no member confirmed).
     push_state: str
     verified: bool
-    reason: TokenReason
+    reason: Reason
     version: int
 
 
-def claimed_member(*, member_token: str, sub: str) -> GrantCheck:
-    """The member the request names, checked without Genesys: a `sub` naming an active member, or a token with a
-    good signature, age and live session grant. GrantCheck(None, why) for a guest (neither given: NO_TOKEN), an
-    unknown or inactive `sub`, or a dead token. At most one indexed SELECT; never a Genesys call."""
-    if sub:
-        member = get_member_adapter().member_for_public_id(sub)
-        if member is None or not member.is_active:
-            return GrantCheck(None, TokenReason.UNKNOWN_MEMBER)
-        return GrantCheck(member, TokenReason.VERIFIED)
-    return check_member_token(member_token)
+def claimed_member(*, member_token: str, sub: str) -> Claim:
+    """The member the request names, checked without Genesys: a `sub` naming an active member (a SubCheck), or a
+    token with a good signature, age and live session grant (a TokenCheck). No member, and why, for a guest
+    (neither given: NO_TOKEN), an unknown or inactive `sub`, or a dead token. At most one indexed SELECT; never a
+    Genesys call."""
+    return check_sub(sub) if sub else check_member_token(member_token)
 
 
-def unconfirmed(reason: TokenReason) -> VerifyResult:
+def unconfirmed(reason: Reason) -> VerifyResult:
     """The answer to a call that confirmed no member: verified "false", every member key empty, `reason` for the
     flow. Nothing is recorded or pushed, so the conversation keeps whatever verified attributes it has."""
     attributes = unverified_attributes(at=timezone.now())
@@ -176,7 +177,7 @@ def verify_conversation(
     client: PushClient,
     budget_seconds: float | None,
     sub: str = "",
-    claimed: GrantCheck | None = None,
+    claimed: Claim | None = None,
 ) -> VerifyResult:
     """The data action: `claimed_member` (given as `claimed` when the caller already ran it), then Genesys' view of
     the conversation: the customer carries the token, or is authenticated as the `sub`. Only a confirmed member
@@ -189,7 +190,8 @@ def verify_conversation(
         return unconfirmed(claimed.reason)
     deadline = Deadline(budget_seconds)
     spend = False
-    if sub:
+    check: Claim
+    if isinstance(claimed, SubCheck):
         check, participant_id = _confirm_subject(conversation_id, sub, claimed.member, client, deadline)
     else:
         check, participant_id, spend = _confirm_member(conversation_id, member_token, claimed, client, deadline)
@@ -237,7 +239,7 @@ def verify_conversation(
         state = PushState.DELIVERED
     else:
         push.refresh_from_db(fields=["state"])
-        state = push.state
+        state = PushState(push.state)
     return VerifyResult(
         attributes={key: value for key, value in push.attributes.items() if key != MEMBER_TOKEN},
         push_state=state if state in (PushState.DELIVERED, PushState.FAILED) else "pending",

@@ -17,18 +17,17 @@ import time
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django_ratelimit.core import is_ratelimited
 
 from .app_settings import app_settings
 from .forms import VerifyRequestForm
 from .genesys.client import get_client
-from .monitoring.verify import observe_verify
+from .monitoring.verify import VerifyAnswer, observe_verify
+from .rate_limit import seconds_until_allowed
 from .verification import claimed_member, unconfirmed, verify_conversation
 
 logger = logging.getLogger("messaging.verify")
 
 REALM = "genesys-data-action"
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 GROUP = "messaging.verify"  # django-ratelimit groups: authenticated calls, and failed credentials on their own
 FAILED_AUTH_GROUP = "messaging.verify.failed-auth"
 
@@ -39,17 +38,10 @@ def _error(status: int, error: str, **extra) -> JsonResponse:
     return response
 
 
-def _rate_limited(rate: str) -> JsonResponse:
+def _rate_limited(retry_after: int) -> JsonResponse:
     response = _error(429, "rate_limited")
-    response["Retry-After"] = str(_rate_period(rate))
+    response["Retry-After"] = str(retry_after)
     return response
-
-
-def _rate_period(rate: str) -> int:
-    """Seconds of a django-ratelimit rate's window ("600/m" -> 60, "10/5m" -> 300), for Retry-After."""
-    period = rate.partition("/")[2].strip().lower() or "s"
-    digits = period.rstrip("smhd")
-    return int(digits or 1) * _PERIODS.get(period[len(digits) :] or "s", 1)
 
 
 class _DuplicateKey(ValueError):
@@ -115,8 +107,9 @@ def verify(request: HttpRequest) -> JsonResponse:
         # The credential check is a constant-time comparison, cheap enough to run before any limit; a wrong
         # guess never reaches Genesys' own budget below.
         failed_rate = app_settings.VERIFY_FAILED_AUTH_RATE
-        if is_ratelimited(request, group=FAILED_AUTH_GROUP, key="ip", rate=failed_rate, method="POST", increment=True):
-            return _rate_limited(failed_rate)
+        retry_after = seconds_until_allowed(request, group=FAILED_AUTH_GROUP, key="ip", rate=failed_rate, method="POST")
+        if retry_after is not None:
+            return _rate_limited(retry_after)
         response = _error(401, "unauthorized")
         response["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
         return response
@@ -149,8 +142,9 @@ def verify(request: HttpRequest) -> JsonResponse:
         result = unconfirmed(claimed.reason)  # costs Genesys nothing: not counted
     else:
         rate = app_settings.VERIFY_RATE
-        if is_ratelimited(request, group=GROUP, key="ip", rate=rate, method="POST", increment=True):
-            return _rate_limited(rate)
+        retry_after = seconds_until_allowed(request, group=GROUP, key="ip", rate=rate, method="POST")
+        if retry_after is not None:
+            return _rate_limited(retry_after)
         result = verify_conversation(
             conversation_id=form.cleaned_data["conversationId"],
             member_token=member_token,
@@ -169,7 +163,8 @@ def verify(request: HttpRequest) -> JsonResponse:
         result.push_state,
         (time.monotonic() - started) * 1000,
     )
-    response = JsonResponse({**result.attributes, "pushState": result.push_state, "reason": str(result.reason)})
+    response = VerifyAnswer(
+        {**result.attributes, "pushState": result.push_state, "reason": str(result.reason)}, verified=result.verified
+    )
     response["Cache-Control"] = "no-store"
-    response.verified = result.verified  # for the metrics (observe_verify)
     return response

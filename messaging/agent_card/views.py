@@ -24,13 +24,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
-from django_ratelimit.core import is_ratelimited
 
 from .. import metrics
 from ..app_settings import app_settings
 from ..genesys.client import GenesysClient, get_client
 from ..genesys.errors import GenesysNotFound
 from ..metrics import CardOutcome
+from ..rate_limit import seconds_until_allowed
 from .agents import AgentRefusal, check_agent
 from .selectors import member_card
 
@@ -118,10 +118,11 @@ def card(request: HttpRequest) -> HttpResponse:
             return _page(request, "refused.html", {**context, "reason": "bad_request"}, 400, CardOutcome.BAD_REQUEST)
         if request.method == "GET":
             return _page(request, "shell.html", {**context, "auto_submit": True}, 200, None)
-        if is_ratelimited(request, group=RATE_GROUP, key="ip", rate=app_settings.AGENT_CARD_RATE, increment=True):
+        retry_after = seconds_until_allowed(request, group=RATE_GROUP, key="ip", rate=app_settings.AGENT_CARD_RATE)
+        if retry_after is not None:
             context.update(reason="rate_limited")
             response = _page(request, "refused.html", context, 429, CardOutcome.RATE_LIMITED)
-            response["Retry-After"] = "60"
+            response["Retry-After"] = str(retry_after)
             return response
         token = request.POST.get("access_token", "")
         if not token or len(token) > MAX_TOKEN_LENGTH:

@@ -91,40 +91,41 @@ def revoke_session_grant(session: Any, *, now: datetime.datetime | None = None) 
 
 
 @dataclasses.dataclass(frozen=True)
-class GrantCheck:
-    """The member a token proves (None: it proves nothing) and why."""
+class TokenCheck:
+    """The member a member token proves (None: it proves nothing) and why: after its grant (check_member_token),
+    then after the conversation it is presented for (verification.py)."""
 
     member: Member | None
     reason: TokenReason
 
 
-def check_member_token(token: str, *, now: datetime.datetime | None = None) -> GrantCheck:
+def check_member_token(token: str, *, now: datetime.datetime | None = None) -> TokenCheck:
     """The active member a token proves, or why it proves nothing: signature and age first (no query), then its
     grant with the user and what the member adapter reads of it, in one indexed SELECT."""
     if not token:
-        return GrantCheck(None, TokenReason.NO_TOKEN)
+        return TokenCheck(None, TokenReason.NO_TOKEN)
     try:
         claims = read_member_token_claims(token)
     except InvalidMemberToken as error:
-        return GrantCheck(None, error.reason)
+        return TokenCheck(None, error.reason)
     adapter = get_member_adapter()
     relations = ["user", *(f"user__{relation}" for relation in adapter.user_relations)]
     # grant_id is unique: no ORDER BY (first() would add one).
     grant = next(iter(MemberTokenGrant.objects.select_related(*relations).filter(grant_id=claims.grant_id)[:1]), None)
     if grant is None:
         # No such grant: the member was deleted (grants go with them) or the grants were purged.
-        return GrantCheck(None, TokenReason.UNKNOWN_MEMBER)
+        return TokenCheck(None, TokenReason.UNKNOWN_MEMBER)
     member = adapter.member_for_user(grant.user)
     if member is None:
-        return GrantCheck(None, TokenReason.UNKNOWN_MEMBER)
+        return TokenCheck(None, TokenReason.UNKNOWN_MEMBER)
     if uuid.UUID(member.public_id) != claims.member_id:
-        return GrantCheck(None, TokenReason.REVOKED)
+        return TokenCheck(None, TokenReason.REVOKED)
     if grant.revoked_at is not None:
-        return GrantCheck(None, TokenReason.REVOKED)
+        return TokenCheck(None, TokenReason.REVOKED)
     if grant.expires_at <= (now or timezone.now()):
-        return GrantCheck(None, TokenReason.SESSION_EXPIRED)
+        return TokenCheck(None, TokenReason.SESSION_EXPIRED)
     if not member.is_active:
-        return GrantCheck(None, TokenReason.UNKNOWN_MEMBER)
+        return TokenCheck(None, TokenReason.UNKNOWN_MEMBER)
     if grant.auth_digest != auth_digest(grant.user):
-        return GrantCheck(None, TokenReason.PASSWORD_CHANGED)
-    return GrantCheck(member, TokenReason.VERIFIED)
+        return TokenCheck(None, TokenReason.PASSWORD_CHANGED)
+    return TokenCheck(member, TokenReason.VERIFIED)

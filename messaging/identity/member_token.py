@@ -31,8 +31,8 @@ _ZERO_ID = str(uuid.UUID(int=0))
 
 
 class TokenReason(StrEnum):
-    """Why a member token (or a `sub`) proves a member for a conversation, or why not. For the logs and the
-    flow's routing (the data action answers it as `reason`); it names no token and no member."""
+    """Why a member token proves a member for a conversation, or why not. For the logs and the flow's routing (the
+    data action answers it as `reason`); it names no token and no member. A `sub`'s reasons: subject.SubReason."""
 
     VERIFIED = "verified"
     # The token itself (read_member_token_claims).
@@ -49,10 +49,6 @@ class TokenReason(StrEnum):
     WRONG_CONVERSATION = "wrong_conversation"
     ALREADY_USED = "already_used"
     VERIFIED_UNCHECKED = "verified_unchecked"  # Genesys could not show the conversation in time
-    # An authenticated participant's `sub` (authenticated messaging; verification.py).
-    NOT_AUTHENTICATED = "not_authenticated"  # the customer participant is not authenticated: the sub is a claim
-    SUB_MISMATCH = "sub_mismatch"  # the customer Genesys authenticated is someone else (fromAddress)
-    UNCONFIRMED = "unconfirmed"  # Genesys could not show the conversation in time: a sub is never taken unchecked
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,6 +27,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import RevokeTokenView, TokenView
 
 from .. import metrics
+from ..rate_limit import seconds_to_wait
 from .conf import setting
 
 ADDRESS_GROUP = "oidc-token-auth-failures-ip"
@@ -70,7 +71,7 @@ def seconds_until_allowed(request: HttpRequest, client_id: str) -> int | None:
     for group, key, rate in _budgets(client_id):
         usage = get_usage(request, group=group, key=key, rate=rate, method="POST", increment=False)
         if usage and usage["count"] >= usage["limit"]:  # a cache failure answers limit 0: closed, as ratelimit is
-            waits.append(max(usage["time_left"], 1))
+            waits.append(seconds_to_wait(usage))
     return max(waits) if waits else None
 
 

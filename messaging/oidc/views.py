@@ -25,19 +25,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
-from django_ratelimit.decorators import ratelimit
 from oauth2_provider.models import AbstractApplication
 from oauth2_provider.views import ConnectDiscoveryInfoView, UserInfoView
 
+from ..rate_limit import seconds_until_allowed
 from .conf import setting
 from .forms import AuthCodeRequestForm
 from .provider import AuthCodeRefused, issue_auth_code
 
 AUTH_CODE_GROUP = "messenger-auth-code"
-
-
-def _auth_code_rate(group: str, request: HttpRequest) -> str:
-    return str(setting("OIDC_AUTH_CODE_RATE"))
 
 
 def invalid_request(description: str) -> JsonResponse:
@@ -46,18 +42,19 @@ def invalid_request(description: str) -> JsonResponse:
 
 @never_cache
 @require_POST
-@ratelimit(group=AUTH_CODE_GROUP, key="user_or_ip", rate=_auth_code_rate, block=False)
 def messenger_auth_code(request: HttpRequest) -> JsonResponse:
     """POST (CSRF token in X-CSRFToken) `{"codeChallenge", "nonce", "redirectUri"?}` ->
     200 `{"authCode", "redirectUri", "nonce"}`; 403 for a visitor; 400 `{"error", "error_description"}` for a
     body that is not a JSON object of strings, a field too long or malformed (AuthCodeRequestForm), or a
     request the provider refuses; 429 with Retry-After beyond OIDC_AUTH_CODE_RATE per member.
     """
+    rate = str(setting("OIDC_AUTH_CODE_RATE"))
+    retry_after = seconds_until_allowed(request, group=AUTH_CODE_GROUP, key="user_or_ip", rate=rate)
     if not request.user.is_authenticated:
         return JsonResponse({"error": "login_required", "error_description": "Sign in first."}, status=403)
-    if getattr(request, "limited", False):
+    if retry_after is not None:
         response = JsonResponse({"error": "slow_down", "error_description": "Too many codes asked for."}, status=429)
-        response["Retry-After"] = "60"
+        response["Retry-After"] = str(retry_after)
         return response
     try:
         body = json.loads(request.body or b"{}")

@@ -63,7 +63,7 @@ def _next_step(link_id: int, owner: str, attempted: set[int]) -> Attempt | StepE
     # No savepoint: nothing here is rolled back on its own (an error rolls back the caller's transaction too).
     with transaction.atomic(savepoint=False):
         link = ConversationLink.objects.select_for_update().filter(pk=link_id).first()
-        if link is None or link.lease_token != owner:
+        if link is None or link.lease_owner != owner:
             return StepEnd.LOST
         push = latest_push(link)
         if push is not None:

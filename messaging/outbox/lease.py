@@ -2,7 +2,7 @@
 
 Claimed, renewed and released with conditional UPDATEs on the ConversationLink row (portable across Django's
 databases); an expired lease is free. Its owner is a random id made by whoever claimed it (stored in the row's
-`lease_token` column): every renew and release names the owner, so only the holder can extend or end it.
+`lease_owner` column): every renew and release names the owner, so only the holder can extend or end it.
 """
 
 import datetime
@@ -38,7 +38,7 @@ def claim(link_id: int) -> str | None:
     claimed = (
         ConversationLink.objects.filter(pk=link_id)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=lease_end(now), lease_token=owner)
+        .update(lease_until=lease_end(now), lease_owner=owner)
     )
     return owner if claimed else None
 
@@ -50,7 +50,7 @@ def renew(link_id: int, owner: str, *, participant_id: str = "", until: datetime
     changes: dict[str, str | datetime.datetime] = {"lease_until": lease_until}
     if participant_id:
         changes["participant_id"] = participant_id
-    return bool(ConversationLink.objects.filter(pk=link_id, lease_token=owner).update(**changes))
+    return bool(ConversationLink.objects.filter(pk=link_id, lease_owner=owner).update(**changes))
 
 
 def renew_if_current(link_id: int, owner: str, *, push_id: int, version: int, participant_id: str = "") -> bool:
@@ -62,7 +62,7 @@ def renew_if_current(link_id: int, owner: str, *, push_id: int, version: int, pa
         changes["participant_id"] = participant_id
     delivering = AttributePush.objects.filter(pk=push_id, state=PushState.DELIVERING)
     newer = AttributePush.objects.filter(conversation_id=link_id, version__gt=version)
-    ours = ConversationLink.objects.filter(pk=link_id, lease_token=owner)
+    ours = ConversationLink.objects.filter(pk=link_id, lease_owner=owner)
     return bool(ours.filter(Exists(delivering), ~Exists(newer)).update(**changes))
 
 
@@ -73,13 +73,13 @@ def release_if_done(link_id: int, owner: str) -> bool:
     the caller takes the general next step. Run it in the caller's transaction."""
     list(ConversationLink.objects.select_for_update().filter(pk=link_id).order_by().values_list("pk"))
     still_open = AttributePush.objects.filter(conversation_id=link_id, state__in=OPEN_STATES)
-    ours = ConversationLink.objects.filter(pk=link_id, lease_token=owner)
-    return bool(ours.filter(~Exists(still_open)).update(lease_until=None, lease_token=""))
+    ours = ConversationLink.objects.filter(pk=link_id, lease_owner=owner)
+    return bool(ours.filter(~Exists(still_open)).update(lease_until=None, lease_owner=""))
 
 
 def release(link_id: int, owner: str) -> None:
     """Give the lease back (only if it is still ours)."""
-    ConversationLink.objects.filter(pk=link_id, lease_token=owner).update(lease_until=None, lease_token="")
+    ConversationLink.objects.filter(pk=link_id, lease_owner=owner).update(lease_until=None, lease_owner="")
 
 
 def seconds_left(link_id: int, *, now: datetime.datetime) -> float | None:

@@ -184,10 +184,10 @@ def _record(
     if participant_id:
         link_changes["participant_id"] = participant_id
     owner, lease_until = (lease.new_owner(), lease.lease_end(now)) if start else ("", None)
-    fresh = {**link_changes, "lease_token": owner, "lease_until": lease_until} if start else link_changes
+    fresh = {**link_changes, "lease_owner": owner, "lease_until": lease_until} if start else link_changes
     link = _locked_link(conversation_id, fresh, requires=requires, probably_new=probably_new)
     # Our owner id on the row: this transaction inserted it, so it has no push yet and the lease is ours.
-    created = bool(owner) and link.lease_token == owner
+    created = bool(owner) and link.lease_owner == owner
     latest = None if created else latest_push(link)
     if not verified and latest is not None and latest.verified:
         raise UnverifiedOverVerified(f"conversation {conversation_id} is verified: an unverified push is refused")
@@ -221,7 +221,7 @@ def _record(
             **({"state": PushState.DELIVERING, "attempts": 1, "last_attempt_at": now} if start else {}),
         )
     if not created:
-        changes = {**link_changes, **({"lease_token": owner, "lease_until": lease_until} if start else {})}
+        changes = {**link_changes, **({"lease_owner": owner, "lease_until": lease_until} if start else {})}
         if changes:
             ConversationLink.objects.filter(pk=link.pk).update(**changes, updated_at=now)
             for field, value in changes.items():

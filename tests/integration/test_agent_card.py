@@ -165,7 +165,7 @@ def test_rate_limited(card_sandbox, alices_conversation, alice, settings):
     assert [card(alices_conversation, token).status_code for _ in range(2)] == [200, 200]
     refused = card(alices_conversation, token)
     assert_refused(refused, 429, "rate_limited", alice)
-    assert refused["Retry-After"] == "60"
+    assert 1 <= int(refused["Retry-After"]) <= 60  # the rest of the window (test_retry_after.py)
 
 
 def directives(response) -> dict[str, str]:

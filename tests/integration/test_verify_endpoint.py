@@ -258,7 +258,7 @@ def test_rate_limited_with_json_and_retry_after(client, genesys, alice, member_t
     response = post(client, body)
     assert response.status_code == 429
     assert response.json() == {"error": "rate_limited"}
-    assert response["Retry-After"] == "60"
+    assert 1 <= int(response["Retry-After"]) <= 60  # the exact wait: test_retry_after.py
 
 
 @pytest.mark.django_db(transaction=True)
@@ -292,7 +292,7 @@ def test_bad_credentials_beyond_their_own_limit_get_429(client, credentials, set
     assert statuses == [401, 401, 401, 429, 429]
     response = post(client, {}, auth="")
     assert response.status_code == 429 and response.json() == {"error": "rate_limited"}
-    assert response["Retry-After"] == "60"
+    assert 1 <= int(response["Retry-After"]) <= 60  # the exact wait: test_retry_after.py
     assert "WWW-Authenticate" not in response
 
 
@@ -464,7 +464,7 @@ def test_a_slow_genesys_cannot_hold_the_answer(client, genesys, alice, settings,
     push = AttributePush.objects.get()
     assert push.last_error == "Genesys took longer than the 1s inline deadline"
     assert push.state == "pending" and push.attempts == 1
-    assert ConversationLink.objects.get().lease_token  # kept for the call in flight
+    assert ConversationLink.objects.get().lease_owner  # kept for the call in flight
     inline_calls.wait()  # the call in flight ends before the database is flushed
     assert genesys.conversation(cid)["attributes"]["verified"] == {"value": "true", "origin": "server"}  # it landed
 

@@ -23,7 +23,7 @@ from messaging.genesys.errors import (
     GenesysUnavailable,
 )
 from messaging.identity.adapter import get_member_adapter
-from messaging.identity.grants import GrantCheck, check_member_token
+from messaging.identity.grants import TokenCheck, check_member_token
 from messaging.models import AttributePush, ConversationLink
 from messaging.outbox import lease
 from messaging.outbox.delivery import deliver_conversation, deliver_from_task
@@ -208,7 +208,7 @@ def test_a_revoked_grant_proves_nothing(alice, member_token):
 
     token = member_token(alice)
     MemberTokenGrant.objects.update(revoked_at=timezone.now())
-    assert check_member_token(token) == GrantCheck(None, "revoked")
+    assert check_member_token(token) == TokenCheck(None, "revoked")
 
 
 def test_expired_token_proves_nothing(alice, settings, member_token):
@@ -275,7 +275,7 @@ def test_new_conversation_costs_one_get_and_one_patch_and_a_repeat_one_patch(ali
     link = push.conversation
     link.refresh_from_db()
     assert link.participant_id == f"customer-{str(cid)[:8]}"
-    assert link.lease_token == "" and link.lease_until is None
+    assert link.lease_owner == "" and link.lease_until is None
     assert client.patched() == [push.attributes]
 
     record(cid, profile)
@@ -398,7 +398,7 @@ def test_a_held_lease_makes_others_wait_and_an_expired_one_is_taken(alice):
     push = record(uuid.uuid4(), member_of(alice))
     link = push.conversation
     ConversationLink.objects.filter(pk=link.pk).update(
-        lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="someone-else"
+        lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_owner="someone-else"
     )
     client = FakeClient()
     assert deliver_conversation(link_id=link.pk, client=client) == "busy"
@@ -412,7 +412,7 @@ def test_sweep_recovers_a_delivery_whose_process_died(alice, settings):
     link = push.conversation
     # A worker claimed it, marked it delivering, and died: its lease ran out.
     ConversationLink.objects.filter(pk=link.pk).update(
-        lease_until=timezone.now() - datetime.timedelta(seconds=1), lease_token="dead-worker"
+        lease_until=timezone.now() - datetime.timedelta(seconds=1), lease_owner="dead-worker"
     )
     AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERING, attempts=1)
     report = sweep_outbox(grace=30)
@@ -429,7 +429,7 @@ def test_sweep_recovers_a_delivery_whose_process_died(alice, settings):
 def test_a_live_lease_is_left_alone_by_the_sweep(alice):
     push = record(uuid.uuid4(), member_of(alice))
     ConversationLink.objects.filter(pk=push.conversation_id).update(
-        lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="alive"
+        lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_owner="alive"
     )
     AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERING)
     assert sweep_outbox(grace=30).recovered == 0
@@ -472,7 +472,7 @@ def test_the_inline_deadline_bounds_a_slow_genesys(alice, settings, inline_calls
         link.refresh_from_db()
         assert push.last_error == "Genesys took longer than the 0.5s inline deadline"
         # The call may still land: the lease is kept until it expires and the retry is set for then.
-        assert push.state == State.PENDING and link.lease_token
+        assert push.state == State.PENDING and link.lease_owner
         assert abs((push.next_attempt_at - link.lease_until).total_seconds()) < 1
         assert tasks().get().run_after > link.lease_until
     finally:
@@ -488,7 +488,7 @@ def test_an_exhausted_budget_defers_without_sending(alice):
     push.refresh_from_db()
     link = push.conversation
     link.refresh_from_db()
-    assert push.state == State.PENDING and not link.lease_token
+    assert push.state == State.PENDING and not link.lease_owner
     assert tasks().count() == 1
 
 
@@ -517,7 +517,7 @@ def test_a_verify_costs_few_statements_and_answers_without_rereading(alice, memb
     push = AttributePush.objects.get(conversation__conversation_id=cid)
     link = push.conversation
     assert push.state == State.DELIVERED and push.attempts == 1
-    assert (link.lease_token, link.lease_until) == ("", None) and link.participant_id
+    assert (link.lease_owner, link.lease_until) == ("", None) and link.participant_id
 
 
 def test_a_version_recorded_while_the_data_action_sends_goes_next_and_lands_last(alice, member_token):
@@ -538,7 +538,7 @@ def test_a_version_recorded_while_the_data_action_sends_goes_next_and_lands_last
     assert states == {1: State.SUPERSEDED, 2: State.DELIVERED}
     assert result.version == 1 and result.push_state == "pending"  # overtaken: the flow reads "on its way"
     link = ConversationLink.objects.get(conversation_id=cid)
-    assert (link.lease_token, link.lease_until) == ("", None)
+    assert (link.lease_owner, link.lease_until) == ("", None)
 
 
 def test_verify_conversation_end_to_end_with_a_fake(alice, member_token):
@@ -623,7 +623,7 @@ def test_retry_delay_grows_caps_and_respects_retry_after(settings):
 def test_a_task_that_finds_the_lease_taken_looks_again_shortly(alice):
     push = record(uuid.uuid4(), member_of(alice))
     ConversationLink.objects.filter(pk=push.conversation_id).update(
-        lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="someone-else"
+        lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_owner="someone-else"
     )
     before = timezone.now()
     assert deliver_from_task(link_id=push.conversation_id, client=FakeClient()) == "busy"
@@ -653,7 +653,7 @@ def test_the_answer_says_pending_while_another_delivery_holds_the_conversation(a
     cid = uuid.uuid4()
     push = record(cid, profile)
     ConversationLink.objects.filter(pk=push.conversation_id).update(
-        lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_token="someone-else"
+        lease_until=timezone.now() + datetime.timedelta(seconds=60), lease_owner="someone-else"
     )
     AttributePush.objects.filter(pk=push.pk).update(state=State.DELIVERING)
     token = member_token(profile)
@@ -751,7 +751,7 @@ def test_the_lease_statements_written_as_sql_check_what_they_say(alice):
     assert not lease.release_if_done(link.pk, "not-ours")
     assert lease.release_if_done(link.pk, token)
     released = ConversationLink.objects.get(pk=link.pk)
-    assert released.lease_token == "" and released.lease_until is None
+    assert released.lease_owner == "" and released.lease_until is None
 
 
 def test_the_latest_push_is_the_highest_version_with_its_attributes(alice):

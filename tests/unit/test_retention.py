@@ -71,7 +71,7 @@ def test_a_conversation_recently_verified_pushed_or_leased_stays():
     verified = link_with(State.DELIVERED, verified_at=RECENT)
     pushed = link_with(State.DELIVERED)
     AttributePush.objects.filter(conversation=pushed).update(updated_at=RECENT)
-    leased = link_with(State.DELIVERED, lease_until=NOW + datetime.timedelta(seconds=60), lease_token="t")
+    leased = link_with(State.DELIVERED, lease_until=NOW + datetime.timedelta(seconds=60), lease_owner="t")
     prune_expired(now=NOW, days=30)
     assert ConversationLink.objects.filter(pk__in=[verified.pk, pushed.pk, leased.pk]).count() == 3
 

@@ -7,7 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.test import RequestFactory
 from prometheus_client import REGISTRY
 
-from messaging.monitoring.verify import observe_verify
+from messaging.monitoring.verify import VerifyAnswer, observe_verify
 
 
 def count(outcome: str) -> float:
@@ -17,10 +17,9 @@ def count(outcome: str) -> float:
 def answering(status: int, verified: bool | None = None):
     @observe_verify
     def view(request):
-        response = JsonResponse({}, status=status) if status == 200 else HttpResponse(status=status)
-        if verified is not None:
-            response.verified = verified
-        return response
+        if status != 200:
+            return HttpResponse(status=status)
+        return JsonResponse({}) if verified is None else VerifyAnswer({}, verified=verified)
 
     return view
 
