@@ -256,7 +256,8 @@ def test_visitors_use_the_guest_deployment_and_members_the_authenticated_one(pag
     guest = conversation_with(sandbox, "Hello from a visitor", pushed=False)
     assert guest["deploymentId"] == defaults.GUEST_DEPLOYMENT_ID and guest["authenticated"] is False
     sign_in(recording(page), site, "alice")
-    assert sandbox.conversation(guest["id"])["cleared"] is True
+    # The member page clears the visitor's conversation once it has loaded, after sign-in has answered.
+    sandbox.wait_for(lambda: sandbox.conversation(guest["id"])["cleared"] is True)
     wait_for_auth_event(page, "Auth.authenticated")
     send(page, "Hello, authenticated on the member deployment")
     member = conversation_with(sandbox, "Hello, authenticated on the member deployment")
