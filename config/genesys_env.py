@@ -1,14 +1,11 @@
-"""The GENESYS_* environment variables the settings read: only those that are set (and not empty), each cast to
-the type of its default. The names and defaults are messaging/app_settings.py's (AppSettings.declared), so every
-setting can be set from the environment and none is typed twice; each default and derived value lives there."""
+"""The GENESYS_* environment variables the site's settings read: messaging's own, through messaging.environment
+(names, defaults and types from the app's settings, so none is typed twice here), plus the site's sandbox opt-in."""
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
-import environ
-from django.core.exceptions import ImproperlyConfigured
-
-from messaging.app_settings import AppSettings
-from messaging.regions import UnknownRegion, get_region
+from messaging.environment import cast, defaults, genesys_settings
 
 # The site's own, beyond the app's settings: the sandbox allowed with DEBUG off (config/production.py).
 SITE_ONLY = {"GENESYS_SANDBOX_IN_PRODUCTION": False}
@@ -16,19 +13,11 @@ SITE_ONLY = {"GENESYS_SANDBOX_IN_PRODUCTION": False}
 
 def variables() -> dict[str, type]:
     """{variable: the type its value is cast to} for every GENESYS_* variable the settings read."""
-    return {name: type(default) for name, default in {**AppSettings.declared(), **SITE_ONLY}.items()}
+    return {name: type(default) for name, default in {**defaults(), **SITE_ONLY}.items()}
 
 
-def read_genesys_env(env: environ.Env) -> dict[str, Any]:
+def read_genesys_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """{name: typed value} for each GENESYS_* variable that is set and not empty (a dict or list default is read
-    as JSON). An unknown region stops start-up with the list of valid ones."""
-    casts = {bool: env.bool, int: env.int, float: env.float, dict: env.json, list: env.json}
-    values = {
-        name: casts.get(kind, env.str)(name) for name, kind in variables().items() if env.str(name, default="") != ""
-    }
-    if "GENESYS_REGION" in values:
-        try:
-            get_region(values["GENESYS_REGION"])
-        except UnknownRegion as error:
-            raise ImproperlyConfigured(str(error)) from None
-    return values
+    as JSON; a wrongly typed value or an unknown region stops start-up naming the variable)."""
+    site = {name: cast(name, environ[name], default) for name, default in SITE_ONLY.items() if environ.get(name)}
+    return {**genesys_settings(environ), **site}

@@ -251,7 +251,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # --- Genesys Cloud. Only the variables that are set (and not empty) are read here; every default and derived value
 # (hosts from the region, the Messenger environment, timeouts, budgets) lives in messaging/app_settings.py. ---
-_GENESYS = read_genesys_env(env)
+_GENESYS = read_genesys_env()
 vars().update(_GENESYS)
 
 # The sandbox is on by default only in development with no Genesys client configured. GENESYS_SANDBOX=true

@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .app_settings import AppSettings
 from .oidc.conf import DEFAULTS as OIDC_DEFAULTS
+from .regions import UnknownRegion, get_region
 
 TRUE = {"true", "1", "yes", "on"}
 FALSE = {"false", "0", "no", "off"}
@@ -47,7 +48,14 @@ def cast(name: str, raw: str, default: Any) -> Any:
 
 
 def genesys_settings(environ: Mapping[str, str]) -> dict[str, Any]:
-    """{GENESYS_<NAME>: typed value} for each of messaging's settings whose variable is set in `environ`."""
-    return {
+    """{GENESYS_<NAME>: typed value} for each of messaging's settings whose variable is set in `environ`. An
+    unknown GENESYS_REGION stops start-up with the list of valid ones."""
+    values = {
         name: cast(name, environ[name], default) for name, default in defaults().items() if environ.get(name, "") != ""
     }
+    if "GENESYS_REGION" in values:
+        try:
+            get_region(values["GENESYS_REGION"])
+        except UnknownRegion as error:
+            raise ImproperlyConfigured(str(error)) from None
+    return values

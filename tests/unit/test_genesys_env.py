@@ -1,9 +1,10 @@
-"""config/genesys_env.py: every setting of messaging/app_settings.py can be set from the environment, typed."""
+"""config/genesys_env.py: every setting of messaging/app_settings.py (and the site's opt-in) can be set from the
+environment, typed."""
 
+import os
 import re
 from pathlib import Path
 
-import environ
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -34,7 +35,7 @@ def test_every_setting_the_app_reads_is_an_environment_variable():
 def test_each_variable_is_read_with_the_type_of_its_default(name, monkeypatch):
     raw, expected = SAMPLES[variables()[name]]
     monkeypatch.setenv(name, raw)
-    value = read_genesys_env(environ.Env())[name]
+    value = read_genesys_env(os.environ)[name]
     assert value == expected and type(value) is type(expected)
 
 
@@ -42,10 +43,10 @@ def test_unset_or_empty_variables_are_left_to_the_defaults(monkeypatch):
     for name in variables():
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GENESYS_CLIENT_ID", "")
-    assert read_genesys_env(environ.Env()) == {}
+    assert read_genesys_env(os.environ) == {}
 
 
 def test_an_unknown_region_stops_start_up(monkeypatch):
     monkeypatch.setenv("GENESYS_REGION", "mars-north-1")
     with pytest.raises(ImproperlyConfigured, match="mars-north-1"):
-        read_genesys_env(environ.Env())
+        read_genesys_env(os.environ)
