@@ -15,7 +15,6 @@ from messaging.messenger import LOGOUT_CLEAR_SESSION_KEY
 
 from . import notices
 from .forms import MemberDetailsForm, MemberPasswordChangeForm, NewPasswordForm
-from .ratelimits import too_many_attempts
 from .selectors import member_profile_for
 from .services import update_member_details
 from .tasks import send_password_reset
@@ -99,9 +98,3 @@ def member_page(request: MemberRequest) -> HttpResponse:
         messages.success(request, _("Your details were saved."))
         return redirect("member_page")
     return render(request, "accounts/member_page.html", {"profile": member_profile_for(request.user), "form": form})
-
-
-def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Shown instead of a view that django-ratelimit's own decorator blocks (settings.RATELIMIT_VIEW); the
-    password forms answer through accounts.ratelimits with the exact wait."""
-    return too_many_attempts(request, retry_after=60)

@@ -71,7 +71,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-csp's CSPMiddleware, adding Messenger's sources to pages that render the widget.
     "messaging.middleware.MessengerCSPMiddleware",
-    "django_ratelimit.middleware.RatelimitMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
 ]
 
@@ -188,7 +187,6 @@ STORAGES = {
 # --- Login rate limits (django-ratelimit, counted in the shared cache; accounts/ratelimits.py). Per username at one
 # address is the tightest, so a guessed account locks for the guesser without locking out everyone behind the same
 # NAT, nor the member elsewhere; the global per-username budget stops guessing spread over many addresses. ---
-RATELIMIT_VIEW = "accounts.views.ratelimited"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 LOGIN_RATE_PER_USERNAME = env.str("LOGIN_RATE_PER_USERNAME", default="5/m")
 LOGIN_RATE_PER_USERNAME_GLOBAL = env.str("LOGIN_RATE_PER_USERNAME_GLOBAL", default="30/m")
