@@ -15,6 +15,8 @@ Own time (`--own 60`, 0 to skip; `--own-only` skips the concurrent rounds): the 
 own time (wall time minus time in HTTP to Genesys) and SQL statements (every thread, COMMITs apart). `--phases`
 adds the milliseconds per verify spent inside each step of bench/_in_process.PHASES (nested: a step includes the
 steps it calls). BENCH_PROFILE=<file> saves a cProfile of the first verifies (main thread) there, for pstats.
+`--metrics-cost` and `--token-memory-cost` alternate verify by verify with one feature as is and replaced (every
+metric a no-op; the OAuth token read from the cache on every call instead of the process's copy).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -111,7 +113,11 @@ def run_round(site_url: str, sandbox_url: str, work: list[tuple[str, str]], conc
 
 
 def own_time(
-    stack: VerifyStack, count: int, env: dict[str, str], compare_metrics: bool = False, with_phases: bool = False
+    stack: VerifyStack,
+    count: int,
+    env: dict[str, str],
+    compare: Callable[[], contextlib.AbstractContextManager[None]] | None = None,
+    with_phases: bool = False,
 ) -> dict:
     """First and repeat verifies, one at a time, in this process: own time and SQL statements per verify; with
     `with_phases`, where the time goes (bench/_in_process.PHASES)."""
@@ -128,8 +134,8 @@ def own_time(
     for conversation_id, token in work[:5]:  # warm-up: token, connections, pools
         meter.verify(client, conversation_id, token)
     work = work[5:]
-    if compare_metrics:
-        return metrics_on_and_off(meter, client, work)
+    if compare is not None:
+        return on_and_off(meter, client, work, compare)
     phases = PhaseTimer() if with_phases else None
     if phases is not None:
         phases.take(1)  # start counting here: the warm-up is not in the figures
@@ -171,16 +177,36 @@ def metrics_off() -> Iterator[None]:
             setattr(metrics, name, function)
 
 
-def metrics_on_and_off(meter, client, work: list[tuple[str, str]]) -> dict:
-    """Issue 17: what recording metrics costs a verify. Alternate verify by verify, metrics on then off, so drift
-    hits both alike; first and repeat verifies of each."""
+@contextlib.contextmanager
+def token_memory_off() -> Iterator[None]:
+    """Every API call reads the token from the cache, as before the process kept its own copy (issue 24)."""
+    from messaging.genesys.oauth import AccessToken, TokenService
+
+    saved = TokenService.cached
+
+    def from_cache_only(service: TokenService) -> AccessToken | None:
+        entry = AccessToken.from_cache(service.cache.get(service.cache_key))
+        return entry if entry is not None and entry.is_valid() else None
+
+    TokenService.cached = from_cache_only  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        TokenService.cached = saved  # type: ignore[method-assign]
+
+
+def on_and_off(
+    meter, client, work: list[tuple[str, str]], off: Callable[[], contextlib.AbstractContextManager[None]]
+) -> dict:
+    """What one feature costs or saves a verify: alternate verify by verify, as is ("on") then inside `off()`,
+    so the machine's drift hits both alike; first and repeat verifies of each."""
     from bench._in_process import summarise
 
     runs: dict[str, list[dict]] = {"first_on": [], "first_off": [], "repeat_on": [], "repeat_off": []}
     for round_name in ("first", "repeat"):
         for index, (conversation_id, token) in enumerate(work):
             if index % 2:
-                with metrics_off():
+                with off():
                     runs[f"{round_name}_off"].append(meter.verify(client, conversation_id, token))
             else:
                 runs[f"{round_name}_on"].append(meter.verify(client, conversation_id, token))
@@ -200,6 +226,11 @@ def main() -> int:
         "--metrics-cost", action="store_true", help="own-time rounds alternate metrics on and off (issue 17)"
     )
     parser.add_argument(
+        "--token-memory-cost",
+        action="store_true",
+        help="own-time rounds alternate the token held in memory with a cache read per call (issue 24)",
+    )
+    parser.add_argument(
         "--phases", action="store_true", help="own-time rounds: ms per verify inside each step (bench/_in_process.py)"
     )
     args = parser.parse_args()
@@ -213,7 +244,8 @@ def main() -> int:
         ).raise_for_status()
         own = None
         if args.own:
-            own = own_time(stack, args.own, env, compare_metrics=args.metrics_cost, with_phases=args.phases)
+            compare = metrics_off if args.metrics_cost else token_memory_off if args.token_memory_cost else None
+            own = own_time(stack, args.own, env, compare=compare, with_phases=args.phases)
         if args.own_only:
             report_own(own, stack)
             return 0
