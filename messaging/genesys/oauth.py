@@ -8,11 +8,6 @@ atomic (messaging.cache_contract): with Redis (production) cluster-wide; with th
 process shares it. A cache serving a per-process fallback (the site's, while Redis is unreachable) holds it
 within each process, as long as the fallback is one per process, shared by its threads: one fetch per process.
 
-Each process also keeps the token it last read or stored in memory, until the same `valid_until` as the cache
-entry, so an API call costs no cache round trip. What can end a token early ends that copy too: a 401 from Genesys
-(`invalidate(token)` drops it here and in the cache) and a forced refresh in this process. A refresh forced in
-another process leaves the old token here, still valid at Genesys, until it expires or Genesys refuses it.
-
 Each slot of the token pool (messaging.genesys.pool) is one TokenService. `get_access_token()` and
 `invalidate_token()` are slot 0.
 """
@@ -123,8 +118,6 @@ class TokenService:
     def __init__(self, *, slot: int = 0, cache: BaseCache | None = None) -> None:
         self.slot = slot
         self._cache = cache
-        # (cache key, token): keyed so that a change of login host or client id (settings) never reuses it.
-        self._memory: tuple[str, AccessToken] | None = None
         # The grant is safe to repeat (at worst Genesys issues a second token), so POST is retried here.
         self._session = PooledSession(allowed_methods=API_RETRY_METHODS | {"POST"}, pool_maxsize=4)
 
@@ -165,24 +158,14 @@ class TokenService:
 
     # --- the cache ---
     def cached(self) -> AccessToken | None:
-        """The token if it is still good (this process's copy, else the cache's), else None."""
-        key = self.cache_key
-        memory = self._memory
-        if memory is not None and memory[0] == key and memory[1].is_valid():
-            return memory[1]
-        entry = AccessToken.from_cache(self.cache.get(key))
-        if entry is None or not entry.is_valid():
-            return None
-        self._memory = (key, entry)
-        return entry
+        """The cached token if it is still good, else None."""
+        entry = AccessToken.from_cache(self.cache.get(self.cache_key))
+        return entry if entry is not None and entry.is_valid() else None
 
     def invalidate(self, token: str | None = None) -> None:
-        """Drop the token from this process's memory and the cache; with `token`, only if it is still the one
-        held (after a 401 another process may already have stored a new token, which must survive).
-        Compare-then-delete is not atomic: in the worst case a fresh token is dropped and fetched once more."""
-        memory = self._memory
-        if token is None or (memory is not None and hmac.compare_digest(memory[1].access_token, token)):
-            self._memory = None
+        """Drop the cached token; with `token`, only if it is still the cached one (after a 401 another process
+        may already have stored a new token, which must survive). Compare-then-delete is not atomic: in the
+        worst case a fresh token is dropped and fetched once more."""
         if token is None:
             self.cache.delete(self.cache_key)
             return
@@ -267,10 +250,8 @@ class TokenService:
 
     def store(self, entry: AccessToken) -> None:
         """Put a token in the cache for every process to use (for its validity, minus the margin)."""
-        key = self.cache_key
-        self.cache.set(key, entry.to_cache(), timeout=entry.cache_seconds)
+        self.cache.set(self.cache_key, entry.to_cache(), timeout=entry.cache_seconds)
         self.cache.delete(self.error_key)
-        self._memory = (key, entry)
 
     def fetch(self) -> AccessToken:
         """One client-credentials grant against the login host; no cache involved (genesys_check uses it)."""
@@ -350,12 +331,9 @@ def _scrub(text: str, secret: str) -> str:
 
 
 # --- the process-wide services ---
-TOKEN_SERVICE_KEY = "genesys.token_service"
-
-
 def get_token_service(slot: int = 0) -> TokenService:
     """The slot's process-wide token service (messaging.processes: rebuilt after a fork)."""
-    return processes.per_process((TOKEN_SERVICE_KEY, slot), lambda: TokenService(slot=slot))
+    return processes.per_process(("genesys.token_service", slot), lambda: TokenService(slot=slot))
 
 
 def get_access_token(force_refresh: bool = False) -> str:
