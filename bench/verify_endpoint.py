@@ -15,8 +15,7 @@ Own time (`--own 60`, 0 to skip; `--own-only` skips the concurrent rounds): the 
 own time (wall time minus time in HTTP to Genesys) and SQL statements (every thread, COMMITs apart). `--phases`
 adds the milliseconds per verify spent inside each step of bench/_in_process.PHASES (nested: a step includes the
 steps it calls). BENCH_PROFILE=<file> saves a cProfile of the first verifies (main thread) there, for pstats.
-`--metrics-cost` and `--token-memory-cost` alternate verify by verify with one feature as is and replaced (every
-metric a no-op; the OAuth token read from the cache on every call instead of the process's copy).
+`--metrics-cost` alternates verify by verify with metrics as they are and every metric a no-op.
 """
 
 from __future__ import annotations
@@ -177,24 +176,6 @@ def metrics_off() -> Iterator[None]:
             setattr(metrics, name, function)
 
 
-@contextlib.contextmanager
-def token_memory_off() -> Iterator[None]:
-    """Every API call reads the token from the cache, as before the process kept its own copy (issue 24)."""
-    from messaging.genesys.oauth import AccessToken, TokenService
-
-    saved = TokenService.cached
-
-    def from_cache_only(service: TokenService) -> AccessToken | None:
-        entry = AccessToken.from_cache(service.cache.get(service.cache_key))
-        return entry if entry is not None and entry.is_valid() else None
-
-    TokenService.cached = from_cache_only  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        TokenService.cached = saved  # type: ignore[method-assign]
-
-
 def on_and_off(
     meter, client, work: list[tuple[str, str]], off: Callable[[], contextlib.AbstractContextManager[None]]
 ) -> dict:
@@ -226,11 +207,6 @@ def main() -> int:
         "--metrics-cost", action="store_true", help="own-time rounds alternate metrics on and off (issue 17)"
     )
     parser.add_argument(
-        "--token-memory-cost",
-        action="store_true",
-        help="own-time rounds alternate the token held in memory with a cache read per call (issue 24)",
-    )
-    parser.add_argument(
         "--phases", action="store_true", help="own-time rounds: ms per verify inside each step (bench/_in_process.py)"
     )
     args = parser.parse_args()
@@ -244,7 +220,7 @@ def main() -> int:
         ).raise_for_status()
         own = None
         if args.own:
-            compare = metrics_off if args.metrics_cost else token_memory_off if args.token_memory_cost else None
+            compare = metrics_off if args.metrics_cost else None
             own = own_time(stack, args.own, env, compare=compare, with_phases=args.phases)
         if args.own_only:
             report_own(own, stack)
