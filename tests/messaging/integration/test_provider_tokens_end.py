@@ -13,7 +13,7 @@ from django.utils.http import urlsafe_base64_encode
 from oauth2_provider.models import get_access_token_model
 
 from accounts.management.commands.seed_demo import DEMO_PASSWORD
-from tests.integration.test_oidc_provider import _basic, _exchange
+from tests.messaging.integration.test_oidc_provider import _basic, _exchange
 
 pytestmark = pytest.mark.django_db
 

@@ -31,7 +31,7 @@ from messaging.messenger import (
 )
 from messaging.middleware import MessengerCSPMiddleware
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DATA_RE = re.compile(r'<script id="genesys-messenger-data" type="application/json">(.*?)</script>', re.S)
 SCRIPT_RE = re.compile(r'</script>\s*<script src="/static/messaging/messenger\.js"></script>')
 

@@ -31,7 +31,7 @@ from tests.clocks import ManualClock
 from tests.processes import race, racing_script
 from tests.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SECURE_ROUTE = "/api/v2/conversations/{conversationId}/secureattributes"
 LIMIT = 20
 BUDGET = 18  # LIMIT less 10 %

@@ -545,7 +545,7 @@ def test_csrf_does_not_apply(genesys, alice):
 
 # --- the data action export in deploy/genesys matches this endpoint ---
 
-DATA_ACTION = Path(__file__).resolve().parents[2] / "deploy" / "genesys" / "verify-member.data-action.json"
+DATA_ACTION = Path(__file__).resolve().parents[3] / "deploy" / "genesys" / "verify-member.data-action.json"
 
 
 def render_request(template: str, inputs: dict[str, str]) -> str:

@@ -79,7 +79,7 @@ def test_without_a_scheduler_the_outbox_says_what_is_missing(monkeypatch):
 
 
 def test_only_records_changes_the_state_of_a_push():
-    root = pathlib.Path(__file__).resolve().parents[2] / "messaging"
+    root = pathlib.Path(__file__).resolve().parents[3] / "messaging"
     # An UPDATE naming a state, or an assignment to a push's state before a save.
     writes = re.compile(r"\.update\([^)]*\bstate\s*=|\bpush\.state\s*=")
     offenders = [
