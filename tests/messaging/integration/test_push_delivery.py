@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def genesys(genesys, settings):
-    """The shared sandbox fixture (tests/integration/conftest.py), delivery retried by the outbox only."""
+    """The shared sandbox fixture (tests/fixtures/sandbox.py), delivery retried by the outbox only."""
     settings.GENESYS_RETRY_TOTAL = 0  # one HTTP attempt per call: the outbox does the retrying here
     settings.GENESYS_PUSH_RETRY_BASE = 0.01
     return genesys
