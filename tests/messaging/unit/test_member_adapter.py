@@ -1,5 +1,5 @@
 """Members reach messaging through an adapter (messaging/identity/adapter.py): the default one over Django's plain
-User, the site's MembershipMemberAdapter (accounts/adapter.py), and the outbox's scheduler hook."""
+User (the site's own is tested in tests/unit/test_site_member_adapter.py), and the outbox's scheduler hook."""
 
 import pathlib
 import re
@@ -16,28 +16,9 @@ from messaging.models import MemberIdentity
 from messaging.outbox import schedule
 
 pytestmark = pytest.mark.django_db
-DEFAULT = "messaging.identity.adapter.DefaultMemberAdapter"
 
 
-def test_the_site_configures_its_membership_adapter(alice):
-    member = get_member_adapter().member_for_user(alice)
-    assert type(get_member_adapter()).__name__ == "MembershipMemberAdapter"
-    assert member.public_id == str(alice.member_profile.member_id) and member.level == "Gold"
-    assert member.user_id == alice.pk and member.is_active and member.user.username == "alice"
-
-
-def test_the_membership_adapter_finds_active_members_by_public_id_only(alice):
-    found = get_member_adapter().member_for_public_id(str(alice.member_profile.member_id))
-    assert found is not None and found.user_id == alice.pk
-    assert get_member_adapter().member_for_public_id("not-a-uuid") is None
-    assert get_member_adapter().member_for_public_id(str(uuid.uuid4())) is None
-    alice.is_active = False
-    alice.save()
-    assert get_member_adapter().member_for_public_id(str(alice.member_profile.member_id)) is None
-
-
-def test_the_default_adapter_gives_a_plain_user_a_stable_public_id_that_is_not_the_key(settings, alice):
-    settings.GENESYS_MEMBER_ADAPTER = DEFAULT
+def test_the_default_adapter_gives_a_plain_user_a_stable_public_id_that_is_not_the_key(alice):
     adapter = get_member_adapter()
     assert isinstance(adapter, DefaultMemberAdapter)
     assert not MemberIdentity.objects.exists()
@@ -53,10 +34,7 @@ def test_the_default_adapter_gives_a_plain_user_a_stable_public_id_that_is_not_t
     assert adapter.member_for_public_id(first.public_id) is None
 
 
-def test_a_token_checks_out_with_the_default_adapter_in_one_query(
-    settings, alice, member_token, django_assert_num_queries
-):
-    settings.GENESYS_MEMBER_ADAPTER = DEFAULT
+def test_a_token_checks_out_with_the_default_adapter_in_one_query(alice, member_token, django_assert_num_queries):
     token = member_token(alice)
     with django_assert_num_queries(1):
         check = check_member_token(token)
