@@ -205,15 +205,6 @@ def test_admin_lists_no_token_table(admin_client):
     assert not admin.site.is_registered(get_grant_model())
 
 
-def test_production_with_authenticated_messaging_needs_a_signing_key():
-    from tests.integration.test_settings_and_commands import PRODUCTION_ENV, _manage
-
-    result = _manage("check", env=dict(PRODUCTION_ENV, GENESYS_AUTHENTICATED_MESSAGING="true", OIDC_RSA_PRIVATE_KEY=""))
-    assert result.returncode != 0
-    assert "OIDC_RSA_PRIVATE_KEY is required" in result.stderr
-    assert "BEGIN" not in result.stderr
-
-
 def test_code_exchanges_are_counted_by_outcome(alice, auth_code_for):
     from prometheus_client import REGISTRY
 

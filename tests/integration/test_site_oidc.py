@@ -1,5 +1,6 @@
-"""Who gets an authorization code from messaging's provider on this site: its adapter's members only
-(accounts/adapter.py), so a superuser has none until an admin makes them a member."""
+"""Messaging's provider on this site: who gets an authorization code (its adapter's members only,
+accounts/adapter.py: a superuser has none until an admin makes them a member), and the signing key its production
+settings require."""
 
 import pytest
 from django.test import Client
@@ -34,3 +35,12 @@ def test_a_superuser_an_admin_made_a_member_gets_a_code(genesys_oidc_client, lev
     client.force_login(root)
     response = client.post(AUTH_CODE_URL, {"codeChallenge": "c" * 43, "nonce": "n"}, content_type="application/json")
     assert response.status_code == 200 and response.json()["authCode"]
+
+
+def test_production_with_authenticated_messaging_needs_a_signing_key():
+    from tests.integration.test_settings_and_commands import PRODUCTION_ENV, _manage
+
+    result = _manage("check", env=dict(PRODUCTION_ENV, GENESYS_AUTHENTICATED_MESSAGING="true", OIDC_RSA_PRIVATE_KEY=""))
+    assert result.returncode != 0
+    assert "OIDC_RSA_PRIVATE_KEY is required" in result.stderr
+    assert "BEGIN" not in result.stderr
