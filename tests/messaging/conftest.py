@@ -4,7 +4,8 @@ Every test here runs under messaging's own DefaultMemberAdapter (GENESYS_MEMBER_
 member is Django's plain User: her public id is a MemberIdentity row made on first use, her level "", no extra
 attributes. The member fixtures keep the names the site's tests use (make_member, alice, bob) and make plain
 users; `public_id` reads a user's public id through the adapter. What only the site's adapter gives (levels and
-their history) is tested by the site's tests, not here.
+their history) is tested by the site's tests, not here; tests/messaging/test_independence.py fails if a module
+here imports the site's apps.
 """
 
 from collections.abc import Callable
