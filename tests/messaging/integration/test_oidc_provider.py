@@ -11,12 +11,20 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from jwcrypto import jwk, jwt
 
+from messaging.identity.adapter import DefaultMemberAdapter, Member
 from messaging.oidc.signing_keys import generate_pem, split_pems
 from tests.fixtures.oidc import AUTH_CODE_URL
 
 pytestmark = pytest.mark.django_db
 
 DISCOVERY = "/o/.well-known/openid-configuration"
+
+
+class StaffAreNoMembers(DefaultMemberAdapter):
+    """A host site's adapter for which staff are no members (GENESYS_MEMBER_ADAPTER names it in a test)."""
+
+    def member_for_user(self, user) -> Member | None:
+        return None if getattr(user, "is_staff", False) else super().member_for_user(user)
 
 
 def _basic(client_id: str, secret: str) -> str:
@@ -342,3 +350,18 @@ def test_the_revocation_endpoint_shares_the_failure_budgets(genesys_oidc_client,
     ]
     assert statuses == [401, 401, 429]
     assert _client_auth(stranger, settings.GENESYS_OIDC_CLIENT_ID, "wrong").status_code == 429
+
+
+def test_a_user_the_adapter_says_is_no_member_gets_no_code_and_a_member_does(
+    alice, make_member, genesys_oidc_client, settings
+):
+    settings.GENESYS_MEMBER_ADAPTER = f"{__name__}.StaffAreNoMembers"
+    body = {"codeChallenge": "c" * 43, "nonce": "n"}
+    staff = Client()
+    staff.force_login(make_member("staff", is_staff=True))
+    refused = staff.post(AUTH_CODE_URL, body, content_type="application/json")
+    assert refused.status_code == 400 and refused.json()["error"] == "access_denied"
+    member = Client()
+    member.force_login(alice)
+    answer = member.post(AUTH_CODE_URL, body, content_type="application/json")
+    assert answer.status_code == 200 and answer.json()["authCode"]

@@ -34,6 +34,23 @@ def test_the_default_adapter_gives_a_plain_user_a_stable_public_id_that_is_not_t
     assert adapter.member_for_public_id(first.public_id) is None
 
 
+def test_the_default_adapter_knows_no_anonymous_member_and_cards_a_user_by_name(alice, make_member):
+    from django.contrib.auth.models import AnonymousUser
+
+    adapter = get_member_adapter()
+    assert adapter.member_for_user(None) is None and adapter.member_for_user(AnonymousUser()) is None
+    assert adapter.member_attributes(adapter.member_for_user(alice)) == {}
+    card = adapter.member_profile(adapter.member_for_user(alice))
+    assert (card.name, card.member_since, card.level_description, card.level_changes) == (
+        "Alice Anders",
+        alice.date_joined,
+        "",
+        (),
+    )
+    nameless = make_member("nameless")
+    assert adapter.member_profile(adapter.member_for_user(nameless)).name == "nameless"
+
+
 def test_a_token_checks_out_with_the_default_adapter_in_one_query(alice, member_token, django_assert_num_queries):
     token = member_token(alice)
     with django_assert_num_queries(1):
