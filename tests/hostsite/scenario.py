@@ -1,7 +1,7 @@
 """Run inside the host site (DJANGO_SETTINGS_MODULE=tests.hostsite.settings, a sandbox at GENESYS_API_BASE with its
 flow off): migrate, make a plain User, render the page with `{% genesys_messenger %}` for her, start a conversation
 on the sandbox carrying the page's memberToken, and call the data action endpoint as Genesys would. Prints one
-JSON object of what happened (tests/integration/test_host_site.py checks it).
+JSON object of what happened (tests/messaging/integration/test_host_site.py checks it).
 
 With GENESYS_AUTHENTICATED_MESSAGING=true the page asks the site's provider for a code instead (no member token):
 the scenario registers the Genesys client (genesys_oidc_client), asks the page's auth-code endpoint for a code

@@ -2,9 +2,10 @@
 (no `accounts`, no `config`). Members are Django's plain User through messaging's default adapter. It proves the
 app installs as messaging/README.md says.
 
-Read from the environment (tests/integration/test_host_site.py sets them): HOSTSITE_DATABASE (a SQLite file) and
-the GENESYS_* settings that point messaging at a sandbox. With GENESYS_AUTHENTICATED_MESSAGING=true the site also
-installs the optional OpenID Connect provider (messaging.oidc, on django-oauth-toolkit) as the README says.
+Read from the environment (tests/messaging/integration/test_host_site.py sets them): HOSTSITE_DATABASE (a SQLite
+file) and the GENESYS_* settings that point messaging at a sandbox. With GENESYS_AUTHENTICATED_MESSAGING=true the
+site also installs the optional OpenID Connect provider (messaging.oidc, on django-oauth-toolkit) as the README
+says.
 """
 
 import os

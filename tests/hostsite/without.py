@@ -1,7 +1,7 @@
 """Run the host site as if some packages were not installed: `python -m tests.hostsite.without PKG[,PKG...]
 MODULE...`. The packages are refused at import (as pip uninstall would leave them); django.setup() and
 `manage.py check` run, then each MODULE is imported. Prints one JSON object: {"check": "ok" | the error,
-"imports": {MODULE: "ok" | "ExceptionClass: message"}} (tests/unit/test_optional_dependencies.py reads it)."""
+"imports": {MODULE: "ok" | "ExceptionClass: message"}} (tests/messaging/unit/test_optional_dependencies.py reads it)."""
 
 import importlib
 import importlib.abc

@@ -1,5 +1,5 @@
 """The outbox and its delivery, against a fake Genesys client passed in (no HTTP): versions, idempotency,
-ordering, leases, retries and backoff, the sweep, level changes, "retry now"."""
+ordering, leases, retries and backoff, the sweep, re-pushes, "retry now"."""
 
 import datetime
 import threading
@@ -11,8 +11,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from accounts.models import MembershipLevel
-from accounts.services import move_members_to_level
 from messaging import services
 from messaging.attributes import unverified_attributes, verified_attributes
 from messaging.genesys.errors import (
@@ -110,7 +108,7 @@ class FakeClient:
 
 
 def member_of(user):
-    """The member a user is, as messaging sees them through the site's adapter."""
+    """The member a user is, as messaging sees them through the adapter."""
     return get_member_adapter().member_for_user(user)
 
 
@@ -148,7 +146,7 @@ def test_verified_attributes_are_the_page_keys_with_server_values(alice):
     assert attributes == {
         "isAuthenticated": "true",
         "memberId": str(profile.public_id),
-        "membershipLevel": "Gold",
+        "membershipLevel": "",
         "displayName": "Alice Anders",
         "email": "alice@example.com",
         "memberToken": "",
@@ -176,7 +174,7 @@ def test_in_authenticated_mode_no_member_token_key_is_pushed(alice, settings):
 
 
 def test_member_without_an_email_still_overwrites_the_key(make_member):
-    user = make_member("dora", "Silver")
+    user = make_member("dora")
     user.email = ""
     user.save()
     attributes = verified_attributes(member_of(user), at=timezone.now())
@@ -200,7 +198,7 @@ def test_checking_a_token_reads_its_grant_and_member_in_one_query(alice, member_
     token = member_token(alice)
     with django_assert_num_queries(1):
         check = check_member_token(token)
-    assert check.member.level == "Gold" and check.member.user.username == "alice"
+    assert check.member.level == "" and check.member.user.username == "alice"
 
 
 def test_a_revoked_grant_proves_nothing(alice, member_token):
@@ -319,7 +317,7 @@ def test_a_version_recorded_during_the_patch_goes_next_under_the_same_lease(alic
 
     client = FakeClient(on_patch=during_patch)
     deliver_conversation(link_id=first.conversation_id, client=client)
-    assert [attrs["membershipLevel"] for attrs in client.patched()] == ["Gold", "Platinum"]
+    assert [attrs["membershipLevel"] for attrs in client.patched()] == ["", "Platinum"]
     first.refresh_from_db()
     assert first.state == State.SUPERSEDED and first.delivered_at is not None
     assert recorded[0].__class__.objects.get(pk=recorded[0].pk).state == State.DELIVERED
@@ -533,7 +531,7 @@ def test_a_version_recorded_while_the_data_action_sends_goes_next_and_lands_last
 
     client = FakeClient(customer_attributes={"memberToken": token}, on_patch=record_newer)
     result = verify_conversation(conversation_id=cid, member_token=token, client=client, budget_seconds=None)
-    assert [attrs["membershipLevel"] for attrs in client.patched()] == ["Gold", "Platinum"]
+    assert [attrs["membershipLevel"] for attrs in client.patched()] == ["", "Platinum"]
     states = dict(AttributePush.objects.filter(conversation__conversation_id=cid).values_list("version", "state"))
     assert states == {1: State.SUPERSEDED, 2: State.DELIVERED}
     assert result.version == 1 and result.push_state == "pending"  # overtaken: the flow reads "on its way"
@@ -548,7 +546,7 @@ def test_verify_conversation_end_to_end_with_a_fake(alice, member_token):
     result = verify_conversation(conversation_id=cid, member_token=token, client=client, budget_seconds=None)
     assert result.verified and result.push_state == "delivered" and result.reason == "verified"
     assert client.methods() == ["GET", "PATCH"]  # the check's GET found the customer for the PATCH
-    assert result.attributes["membershipLevel"] == "Gold" and result.attributes["verified"] == "true"
+    assert result.attributes["displayName"] == "Alice Anders" and result.attributes["verified"] == "true"
     for bad in ["x" * 73, "x", ""]:
         refused = verify_conversation(conversation_id=cid, member_token=bad, client=client, budget_seconds=None)
         assert not refused.verified and refused.push_state == "none" and refused.attributes["memberId"] == ""
@@ -576,7 +574,7 @@ def test_a_dead_token_or_unknown_sub_costs_no_genesys_call_and_records_nothing(a
     assert client.calls == [] and not ConversationLink.objects.exists() and not AttributePush.objects.exists()
 
 
-def test_level_change_repushes_open_conversations_only(alice, bob, django_capture_on_commit_callbacks):
+def test_a_members_repush_renews_her_open_conversations_only(alice, bob, django_capture_on_commit_callbacks):
     profile = member_of(alice)
     open_one = record(uuid.uuid4(), profile)
     closed = record(uuid.uuid4(), profile)
@@ -586,11 +584,13 @@ def test_level_change_repushes_open_conversations_only(alice, bob, django_captur
         last_verified_at=timezone.now() - datetime.timedelta(days=3)
     )
     bobs = record(uuid.uuid4(), member_of(bob))
-    with django_capture_on_commit_callbacks(execute=True):
-        move_members_to_level(users=[alice], level=MembershipLevel.objects.get(name="Platinum"))
+    alice.first_name = "Alicia"
+    alice.save()
+    with django_capture_on_commit_callbacks(execute=True):  # the site calls it once its change committed
+        assert services.repush_member(user=alice) == 1
     newest = AttributePush.objects.filter(conversation_id=open_one.conversation_id).order_by("-version").first()
     assert newest.version == 2 and newest.cause == AttributePush.Cause.LEVEL_CHANGE
-    assert newest.attributes["membershipLevel"] == "Platinum" and newest.verified
+    assert newest.attributes["displayName"] == "Alicia Anders" and newest.verified
     for other in (closed, old, bobs):
         assert AttributePush.objects.filter(conversation_id=other.conversation_id).count() == 1
     assert [t.args_kwargs["args"] for t in tasks()] == [[open_one.conversation_id]]
@@ -665,22 +665,22 @@ def test_the_answer_says_pending_while_another_delivery_holds_the_conversation(a
 # --- authenticated messaging: the flow passes the authenticated participant's sub ---
 
 
-def test_a_sub_of_an_authenticated_customer_verifies_the_member(alice):
+def test_a_sub_of_an_authenticated_customer_verifies_the_member(alice, public_id):
     cid = uuid.uuid4()
-    sub = str(alice.member_profile.member_id)
+    sub = public_id(alice)
     client = FakeClient(authenticated=True, shown_sub=sub)
     result = verify_conversation(conversation_id=cid, member_token="", sub=sub, client=client, budget_seconds=None)
     assert result.verified and result.reason == "verified" and result.push_state == "delivered"
     assert client.methods() == ["GET", "PATCH"]  # the check's GET found the customer for the PATCH
     pushed = client.patched()[-1]
-    assert pushed["verified"] == "true" and pushed["membershipLevel"] == "Gold" and pushed["memberId"] == sub
+    assert pushed["verified"] == "true" and pushed["displayName"] == "Alice Anders" and pushed["memberId"] == sub
     assert pushed == {**verified_attributes(member_of(alice), at=timezone.now()), "verifiedAt": pushed["verifiedAt"]}
 
 
 @pytest.mark.parametrize("authenticated", [False, None])
-def test_a_sub_on_a_customer_genesys_did_not_authenticate_proves_nothing(alice, authenticated):
+def test_a_sub_on_a_customer_genesys_did_not_authenticate_proves_nothing(alice, public_id, authenticated):
     client = FakeClient(authenticated=authenticated)
-    sub = str(alice.member_profile.member_id)
+    sub = public_id(alice)
     result = verify_conversation(
         conversation_id=uuid.uuid4(), member_token="", sub=sub, client=client, budget_seconds=None
     )
@@ -689,9 +689,9 @@ def test_a_sub_on_a_customer_genesys_did_not_authenticate_proves_nothing(alice, 
 
 
 @pytest.mark.parametrize("shown", ["bob", "", None, "ALICE"])
-def test_a_sub_that_is_not_the_identity_genesys_authenticated_proves_nothing(alice, bob, shown):
+def test_a_sub_that_is_not_the_identity_genesys_authenticated_proves_nothing(alice, bob, public_id, shown):
     # Finding 7 of issue 21: bob's sub on a conversation Genesys authenticated as alice answered verified "true".
-    alice_sub, bob_sub = str(alice.member_profile.member_id), str(bob.member_profile.member_id)
+    alice_sub, bob_sub = public_id(alice), public_id(bob)
     shown_sub = {"bob": alice_sub, "ALICE": alice_sub.upper()}.get(shown, shown)
     client = FakeClient(authenticated=True, shown_sub=shown_sub)
     cid = uuid.uuid4()
@@ -700,9 +700,9 @@ def test_a_sub_that_is_not_the_identity_genesys_authenticated_proves_nothing(ali
     assert client.methods() == ["GET"] and not AttributePush.objects.exists()
 
 
-def test_the_from_address_check_can_be_switched_off(alice, settings):
+def test_the_from_address_check_can_be_switched_off(alice, settings, public_id):
     settings.GENESYS_VERIFY_SUB_ON_FROM_ADDRESS = False
-    sub = str(alice.member_profile.member_id)
+    sub = public_id(alice)
     client = FakeClient(authenticated=True)
     result = verify_conversation(
         conversation_id=uuid.uuid4(), member_token="", sub=sub, client=client, budget_seconds=None
@@ -718,10 +718,10 @@ def test_an_unknown_sub_proves_nothing(alice):
     assert not result.verified and result.reason == "unknown_member"
 
 
-def test_a_sub_is_never_taken_unchecked(alice):
+def test_a_sub_is_never_taken_unchecked(alice, public_id):
     # A token with a live grant may verify when Genesys cannot show the conversation; a bare sub may not.
     client = FakeClient(authenticated=True, errors=[GenesysUnavailable("down")] * 2)
-    sub = str(alice.member_profile.member_id)
+    sub = public_id(alice)
     result = verify_conversation(
         conversation_id=uuid.uuid4(), member_token="", sub=sub, client=client, budget_seconds=None
     )

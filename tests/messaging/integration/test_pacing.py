@@ -31,7 +31,7 @@ from tests.clocks import ManualClock
 from tests.processes import race, racing_script
 from tests.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SECURE_ROUTE = "/api/v2/conversations/{conversationId}/secureattributes"
 LIMIT = 20
 BUDGET = 18  # LIMIT less 10 %
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def genesys(genesys, settings):
-    """The shared sandbox fixture (tests/integration/conftest.py) with a per-token limit of 20 a minute and the
+    """The shared sandbox fixture (tests/fixtures/sandbox.py) with a per-token limit of 20 a minute and the
     site configured to match (its client is made after this, on first use)."""
     genesys.configure(rate_per_minute=LIMIT)
     settings.GENESYS_TOKEN_RATE_PER_MINUTE = LIMIT

@@ -22,7 +22,7 @@ from messaging.genesys.oauth import get_access_token
 from tests.fixtures.redis_outage import resilient_caches_at
 from tests.processes import race, racing_script
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PROCESSES = 8
 THREADS = 16
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core import checks
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.timeout(60)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from sandbox import defaults
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.timeout(120)
 

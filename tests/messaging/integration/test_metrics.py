@@ -23,7 +23,7 @@ from tests.outbox_history import State, add_push
 pytestmark = pytest.mark.django_db
 
 TOKEN = "scrape-token-2026-abcdefghijklmnop"
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)

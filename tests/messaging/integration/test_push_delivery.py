@@ -1,4 +1,4 @@
-"""Background delivery over real HTTP against the sandbox: the worker command, level changes from the admin,
+"""Background delivery over real HTTP against the sandbox: the worker command, a member's re-push,
 retries until the limit, "Retry now", credentials fixed by an operator, and `deliver_pushes --once`."""
 
 import datetime
@@ -12,8 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from accounts.models import MembershipLevel
-from messaging import processes
+from messaging import processes, services
 from messaging.management.commands import deliver_pushes
 from messaging.models import AttributePush
 from sandbox import defaults
@@ -25,7 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def genesys(genesys, settings):
-    """The shared sandbox fixture (tests/integration/conftest.py), delivery retried by the outbox only."""
+    """The shared sandbox fixture (tests/fixtures/sandbox.py), delivery retried by the outbox only."""
     settings.GENESYS_RETRY_TOTAL = 0  # one HTTP attempt per call: the outbox does the retrying here
     settings.GENESYS_PUSH_RETRY_BASE = 0.01
     return genesys
@@ -35,9 +34,9 @@ def run_worker() -> None:
     call_command("deliver_pushes", "--batch", "--no-startup-delay", "--sweep-grace", "0", stdout=io.StringIO())
 
 
-def server_levels(sandbox, conversation_id: str) -> list[str]:
-    """membershipLevel of every push the sandbox received, in order."""
-    return [p["attributes"].get("membershipLevel") for p in sandbox.conversation(conversation_id)["pushes"]]
+def server_names(sandbox, conversation_id: str) -> list[str]:
+    """displayName of every push the sandbox received, in order."""
+    return [p["attributes"].get("displayName") for p in sandbox.conversation(conversation_id)["pushes"]]
 
 
 @pytest.fixture
@@ -58,30 +57,24 @@ def verified_conversation(sandbox, token: str) -> str:
     return cid
 
 
-def test_a_level_change_in_the_admin_reaches_every_open_conversation_in_order(
-    genesys, alice, bob, admin_client, member_token
-):
+def test_a_members_repush_reaches_every_open_conversation_in_order(genesys, alice, bob, member_token):
     # Two pages of Alice's (a token verifies one conversation), one of Bob's.
     first, second = (
         verified_conversation(genesys, member_token(alice)),
         verified_conversation(genesys, member_token(alice)),
     )
     bobs = verified_conversation(genesys, member_token(bob))
-    platinum = MembershipLevel.objects.get(name="Platinum")
-    response = admin_client.post(
-        reverse("admin:accounts_member_changelist"),
-        {"action": "move_to_level", "level": platinum.pk, "_selected_action": [alice.pk], "post": "yes"},
-        follow=True,
-    )
-    assert "Moved 1 member to Platinum; 2 open conversations get a new push." in response.content.decode()
+    alice.first_name = "Alicia"
+    alice.save()
+    assert services.repush_member(user=alice) == 2  # as a site does once its change committed
     assert AttributePush.objects.filter(cause="level_change", state="pending").count() == 2
     run_worker()
     for cid in (first, second):
-        assert server_levels(genesys, cid) == ["Gold", "Platinum"]
+        assert server_names(genesys, cid) == ["Alice Anders", "Alicia Anders"]
         attributes = genesys.conversation(cid)["attributes"]
-        assert attributes["membershipLevel"] == {"value": "Platinum", "origin": "server"}
+        assert attributes["displayName"] == {"value": "Alicia Anders", "origin": "server"}
         assert attributes["verified"]["value"] == "true"
-    assert server_levels(genesys, bobs) == ["Silver"]
+    assert server_names(genesys, bobs) == ["Bob Berg"]
     assert set(AttributePush.objects.values_list("state", flat=True)) == {"delivered"}
 
 

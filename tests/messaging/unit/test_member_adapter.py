@@ -1,5 +1,5 @@
 """Members reach messaging through an adapter (messaging/identity/adapter.py): the default one over Django's plain
-User, the site's MembershipMemberAdapter (accounts/adapter.py), and the outbox's scheduler hook."""
+User (the site's own is tested in tests/unit/test_site_member_adapter.py), and the outbox's scheduler hook."""
 
 import pathlib
 import re
@@ -16,28 +16,9 @@ from messaging.models import MemberIdentity
 from messaging.outbox import schedule
 
 pytestmark = pytest.mark.django_db
-DEFAULT = "messaging.identity.adapter.DefaultMemberAdapter"
 
 
-def test_the_site_configures_its_membership_adapter(alice):
-    member = get_member_adapter().member_for_user(alice)
-    assert type(get_member_adapter()).__name__ == "MembershipMemberAdapter"
-    assert member.public_id == str(alice.member_profile.member_id) and member.level == "Gold"
-    assert member.user_id == alice.pk and member.is_active and member.user.username == "alice"
-
-
-def test_the_membership_adapter_finds_active_members_by_public_id_only(alice):
-    found = get_member_adapter().member_for_public_id(str(alice.member_profile.member_id))
-    assert found is not None and found.user_id == alice.pk
-    assert get_member_adapter().member_for_public_id("not-a-uuid") is None
-    assert get_member_adapter().member_for_public_id(str(uuid.uuid4())) is None
-    alice.is_active = False
-    alice.save()
-    assert get_member_adapter().member_for_public_id(str(alice.member_profile.member_id)) is None
-
-
-def test_the_default_adapter_gives_a_plain_user_a_stable_public_id_that_is_not_the_key(settings, alice):
-    settings.GENESYS_MEMBER_ADAPTER = DEFAULT
+def test_the_default_adapter_gives_a_plain_user_a_stable_public_id_that_is_not_the_key(alice):
     adapter = get_member_adapter()
     assert isinstance(adapter, DefaultMemberAdapter)
     assert not MemberIdentity.objects.exists()
@@ -53,10 +34,24 @@ def test_the_default_adapter_gives_a_plain_user_a_stable_public_id_that_is_not_t
     assert adapter.member_for_public_id(first.public_id) is None
 
 
-def test_a_token_checks_out_with_the_default_adapter_in_one_query(
-    settings, alice, member_token, django_assert_num_queries
-):
-    settings.GENESYS_MEMBER_ADAPTER = DEFAULT
+def test_the_default_adapter_knows_no_anonymous_member_and_cards_a_user_by_name(alice, make_member):
+    from django.contrib.auth.models import AnonymousUser
+
+    adapter = get_member_adapter()
+    assert adapter.member_for_user(None) is None and adapter.member_for_user(AnonymousUser()) is None
+    assert adapter.member_attributes(adapter.member_for_user(alice)) == {}
+    card = adapter.member_profile(adapter.member_for_user(alice))
+    assert (card.name, card.member_since, card.level_description, card.level_changes) == (
+        "Alice Anders",
+        alice.date_joined,
+        "",
+        (),
+    )
+    nameless = make_member("nameless")
+    assert adapter.member_profile(adapter.member_for_user(nameless)).name == "nameless"
+
+
+def test_a_token_checks_out_with_the_default_adapter_in_one_query(alice, member_token, django_assert_num_queries):
     token = member_token(alice)
     with django_assert_num_queries(1):
         check = check_member_token(token)
@@ -79,7 +74,7 @@ def test_without_a_scheduler_the_outbox_says_what_is_missing(monkeypatch):
 
 
 def test_only_records_changes_the_state_of_a_push():
-    root = pathlib.Path(__file__).resolve().parents[2] / "messaging"
+    root = pathlib.Path(__file__).resolve().parents[3] / "messaging"
     # An UPDATE naming a state, or an assignment to a push's state before a save.
     writes = re.compile(r"\.update\([^)]*\bstate\s*=|\bpush\.state\s*=")
     offenders = [

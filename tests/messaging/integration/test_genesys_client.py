@@ -385,7 +385,7 @@ def _genesys_check_process(sandbox, **env: str):
     clean.update(GENESYS_API_BASE=sandbox.url, GENESYS_LOGIN_BASE=sandbox.url, GENESYS_APPS_BASE=sandbox.url, **env)
     return subprocess.run(
         [sys.executable, "manage.py", "genesys_check", "--no-store"],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         env=clean,
         capture_output=True,
         text=True,

@@ -12,8 +12,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from oauth2_provider.models import get_access_token_model
 
-from accounts.management.commands.seed_demo import DEMO_PASSWORD
-from tests.integration.test_oidc_provider import _basic, _exchange
+from tests.messaging.integration.test_oidc_provider import _basic, _exchange
+from tests.messaging.members import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def test_a_refresh_works_while_nothing_ended_it(tokens):
 def test_the_members_password_change_ends_the_tokens(alice, tokens):
     browser = Client()
     browser.force_login(alice)
-    form = {"old_password": DEMO_PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    form = {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
     assert browser.post(reverse("password_change"), form).status_code == 302
     assert_ended(tokens)
 

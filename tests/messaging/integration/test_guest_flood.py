@@ -69,17 +69,17 @@ def authenticated_conversation(sandbox: Any, jwt: str, text: str) -> dict[str, A
 
 
 def test_a_guest_flood_costs_no_genesys_call_and_members_stay_verified(
-    live_server, sandbox, alice, bob, make_member, auth_code_for, member_token, settings
+    live_server, sandbox, alice, bob, make_member, auth_code_for, member_token, public_id, settings
 ):
     settings.GENESYS_AUTHENTICATED_MESSAGING = True
     sandbox.configure(flow_enabled=True, data_action_timeout=TIMEOUT)
-    alice_sub, bob_sub = str(alice.member_profile.member_id), str(bob.member_profile.member_id)
+    alice_sub, bob_sub = public_id(alice), public_id(bob)
     # Everything the members need from the site is issued before the flood (the test thread's own writes would
     # race the live server's on SQLite).
     alice_jwt = sandbox.exchange(auth_code_for(alice)).json()["jwt"]
     bob_jwt = sandbox.exchange(auth_code_for(bob)).json()["jwt"]
-    carol = make_member("carol", "Bronze")
-    carol_token = member_token(carol)
+    carol = make_member("carol")
+    carol_token, carol_sub = member_token(carol), public_id(carol)
     forged_token = carol_token.split(":")[0] + ":" + member_token(bob).split(":", 1)[1]
 
     # Alice is verified before the flood starts: the conversation a stranger would like to wipe.
@@ -127,10 +127,10 @@ def test_a_guest_flood_costs_no_genesys_call_and_members_stay_verified(
     flood_seconds = time.monotonic() - started
 
     # Both members (and carol) verified by the flow, well inside the data action's timeout.
-    for conversation, level in [(bobs, "Silver"), (carols, "Bronze")]:
+    for conversation, sub in [(bobs, bob_sub), (carols, carol_sub)]:
         call = conversation["dataActionCalls"][0]
         assert call["status"] == 200 and call["body"]["verified"] == "true", (call.get("error"), call)
-        assert call["body"]["membershipLevel"] == level and call["durationMs"] < TIMEOUT * 1000
+        assert call["body"]["memberId"] == sub and call["durationMs"] < TIMEOUT * 1000
         assert conversation["attributes"]["verified"] == {"value": "true", "origin": "server"}
     # The bad verifies were answered "false" and changed nothing; alice's own is still "true".
     assert [(a["verified"], a["pushState"]) for a in answers] == [("false", "none")] * len(bad)
@@ -141,10 +141,10 @@ def test_a_guest_flood_costs_no_genesys_call_and_members_stay_verified(
         "bad_signature",
         "no_token",
     ]
-    assert again["verified"] == "true" and again["membershipLevel"] == "Gold"
+    assert again["verified"] == "true" and again["memberId"] == alice_sub
     alices = sandbox.conversation(alices["id"])
     assert alices["attributes"]["verified"] == {"value": "true", "origin": "server"}
-    assert alices["attributes"]["membershipLevel"] == {"value": "Gold", "origin": "server"}
+    assert alices["attributes"]["memberId"] == {"value": alice_sub, "origin": "server"}
 
     # Every guest answered "false" from the request alone, and nothing was pushed to any guest.
     calls = [g["dataActionCalls"][0] for g in guests]

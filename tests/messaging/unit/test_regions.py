@@ -10,7 +10,7 @@ import pytest
 from messaging.app_settings import app_settings
 from messaging.regions import UnknownRegion, get_region, region_names
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # The table of shared/GENESYS.md: domains from PureCloudPlatformClientV2 269.0.0 purecloud_region_hosts.py,
 # Messenger environments from genesys-cloud-service-discovery-web's `_environments` (eusc-de-east-1 unverified).

@@ -6,9 +6,9 @@ import re
 import pytest
 from django.test import Client
 
-from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from messaging.app_settings import app_settings
 from messaging.models import MemberTokenGrant
+from tests.messaging.members import PASSWORD
 
 DATA_RE = re.compile(r'<script id="genesys-messenger-data" type="application/json">(.*?)</script>', re.S)
 
@@ -37,20 +37,20 @@ def test_on_by_default_with_the_sandbox_and_off_for_a_real_org(settings):
     assert app_settings.AUTHENTICATED_MESSAGING is True
 
 
-def test_a_members_page_asks_for_codes_and_carries_no_member_token(client, alice):
-    client.login(username="alice", password=DEMO_PASSWORD)
+def test_a_members_page_asks_for_codes_and_carries_no_member_token(client, alice, public_id):
+    client.login(username="alice", password=PASSWORD)
     data = page_data(client)
     assert data["authenticatedMessaging"] is True
     assert data["auth"]["codeUrl"] == "/o/messenger/auth-code"
     assert data["auth"]["csrfToken"]
     assert "memberToken" not in data["attributes"] and "memberToken" in data["removeKeys"]
-    assert data["attributes"]["memberId"] == str(alice.member_profile.member_id)
+    assert data["attributes"]["memberId"] == public_id(alice)
     assert not MemberTokenGrant.objects.exists()  # no grant: nothing in the browser could be replayed
 
 
 def test_the_pages_csrf_token_lets_the_script_get_a_code(alice, genesys_oidc_client, pkce):
     client = Client(enforce_csrf_checks=True)
-    client.login(username="alice", password=DEMO_PASSWORD)
+    client.login(username="alice", password=PASSWORD)
     token = page_data(client)["auth"]["csrfToken"]
     _, challenge = pkce()
     body = {"codeChallenge": challenge, "nonce": "n-1"}
@@ -61,7 +61,7 @@ def test_the_pages_csrf_token_lets_the_script_get_a_code(alice, genesys_oidc_cli
 
 
 def test_the_page_masks_one_csrf_token_for_its_forms_and_messenger(client, alice):
-    client.login(username="alice", password=DEMO_PASSWORD)
+    client.login(username="alice", password=PASSWORD)
     html = client.get("/").content.decode()
     form_tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     data = json.loads(DATA_RE.search(html).group(1))
@@ -78,14 +78,14 @@ def test_a_visitor_registers_nothing(client):
 def test_guest_to_member_follows_the_setting(client, alice, settings, setting, expected):
     if setting is not None:
         settings.GENESYS_GUEST_TO_MEMBER = setting
-    client.login(username="alice", password=DEMO_PASSWORD)
+    client.login(username="alice", password=PASSWORD)
     assert page_data(client)["guestToMember"] == expected
 
 
 def test_without_authenticated_messaging_a_guest_is_always_cleared(client, alice, settings):
     settings.GENESYS_AUTHENTICATED_MESSAGING = False
     settings.GENESYS_GUEST_TO_MEMBER = "upgrade"
-    client.login(username="alice", password=DEMO_PASSWORD)
+    client.login(username="alice", password=PASSWORD)
     data = page_data(client)
     assert data["guestToMember"] == "clear" and data["auth"] is None and data["attributes"]["memberToken"]
 
