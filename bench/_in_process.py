@@ -153,7 +153,7 @@ def summarise(calls: list[dict[str, Any]]) -> dict[str, Any]:
 # Where a verify's time goes (`--phases`): wall time inside each of these per verify, in any thread. Nested: a phase
 # includes the phases it calls (the view includes everything). Patched where the callers look them up.
 PHASES = (
-    ("messaging.views", "is_ratelimited"),
+    ("messaging.views", "seconds_until_allowed"),
     ("messaging.verification", "check_member_token"),
     ("messaging.verification", "_token_on_conversation"),
     ("messaging.verification", "_spend_token"),
