@@ -110,8 +110,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
         )
 else:
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":  # MariaDB via PyMySQL (pure Python)
-        __import__("pymysql").install_as_MySQLdb()
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+        # MySQL/MariaDB through PyMySQL (requirements.txt), standing in for mysqlclient as Django's MySQLdb. Imported
+        # only here: PostgreSQL and SQLite sites never load it.
+        import pymysql
+
+        pymysql.install_as_MySQLdb()
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
