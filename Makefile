@@ -3,6 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# The app's tests on Django 4.2 LTS (test-django42): a second virtualenv from requirements-django42.txt.
+VENV42 ?= .venv-django42
+PY42 := $(VENV42)/bin/python
 PORT ?= 8000
 SANDBOX_PORT ?= 8100
 # honcho gives each process of Procfile.dev its own PORT (web $(PORT), sandbox $(PORT)+100, ...), so the sandbox
@@ -12,7 +15,7 @@ SANDBOX_DATA_ACTION_URL ?= http://127.0.0.1:$(PORT)/messaging/genesys/verify
 SANDBOX_OIDC_DISCOVERY_URL ?= http://127.0.0.1:$(PORT)/o/.well-known/openid-configuration
 export PORT SANDBOX_PORT SANDBOX_DATA_ACTION_URL SANDBOX_OIDC_DISCOVERY_URL
 
-.PHONY: run test install install-sandbox install-dev install-load chromium lint migrate seed loadtest package-check clean
+.PHONY: run test test-django42 install install-sandbox install-dev install-load chromium lint migrate seed loadtest package-check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +62,17 @@ run: seed install-sandbox
 test: install-dev chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The messaging app's tests (marker app) on Django 4.2 LTS, which the app supports beside 5.2. No browser test is
+# an app test, so no chromium. DATABASE_URL / REDIS_URL as for `make test` (embedded defaults when unset).
+$(VENV42)/.installed: requirements-django42.txt
+	$(PYTHON) -m venv $(VENV42)
+	$(PY42) -m pip install -q --upgrade pip
+	$(PY42) -m pip install -q -r requirements-django42.txt
+	touch $@
+
+test-django42: $(VENV42)/.installed
+	$(PY42) -m pytest -m 'app and not browser' $(PYTEST_ARGS)
+
 # The production profile (gunicorn, worker, PostgreSQL, Redis) under locust for LOADTEST_ARGS (default 60 s).
 # DATABASE_URL (PostgreSQL) and REDIS_URL default to 127.0.0.1, as on CI.
 loadtest: install-load
@@ -76,4 +90,4 @@ lint: install-dev
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) $(VENV42) .pytest_cache .ruff_cache staticfiles

@@ -3,9 +3,11 @@
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.views.decorators.debug import sensitive_variables
 
 
 class MemberDetailsForm(forms.Form):
@@ -55,12 +57,27 @@ class MemberDetailsForm(forms.Form):
 
 class _RulesUnderTheNewPassword(SetPasswordForm):
     """Django reports a new password's broken rules ("too common") on the confirmation box; ours report them on
-    the new password's own box, under the rules they break. Both boxes must still match."""
+    the new password's own box, under the rules they break. Both boxes must still match.
 
+    Written with password_validation and add_error, which every supported Django has (4.2 checks the boxes in
+    clean_new_password2, 5.1 and later in clean), so each error is reported once, in the same place on both."""
+
+    def clean_new_password2(self) -> str:
+        # Only the field's own cleaning; the boxes are compared in clean(), with the rules.
+        return self.cleaned_data["new_password2"]
+
+    @sensitive_variables("password1", "password2")
     def clean(self) -> dict[str, Any] | None:
-        self.validate_passwords("new_password1", "new_password2")
-        self.validate_password_for_user(self.user, "new_password1")
-        # Not SetPasswordForm.clean: that one reports the rules on the confirmation box.
+        password1 = self.cleaned_data.get("new_password1")
+        password2 = self.cleaned_data.get("new_password2")
+        if password1 and password2 and password1 != password2:
+            mismatch = ValidationError(self.error_messages["password_mismatch"], code="password_mismatch")
+            self.add_error("new_password2", mismatch)
+        if password1:
+            try:
+                password_validation.validate_password(password1, self.user)
+            except ValidationError as broken_rules:
+                self.add_error("new_password1", broken_rules)
         return forms.Form.clean(self)
 
 

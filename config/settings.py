@@ -11,6 +11,7 @@ from csp.constants import NONCE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config import production
+from config.database_settings import default_database
 from config.genesys_env import read_genesys_env
 from config.log_settings import logging_settings
 from messaging.oidc.signing_keys import SigningKeyMissing, active_key, split_pems
@@ -95,26 +96,8 @@ TEMPLATES = [
     },
 ]
 
-# --- Database: SQLite by default, anything django-environ understands with DATABASE_URL. ---
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several local processes (site, task worker) write to one file: wait for the lock instead of failing,
-    # and take the write lock at the start of a transaction so two writers never deadlock.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
-    )
-else:
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":  # MariaDB via PyMySQL (pure Python)
-        __import__("pymysql").install_as_MySQLdb()
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
-        "DATABASE_PREPARED_STATEMENTS", default=True
-    ):
-        # Server-side binding and psycopg's prepared statements: a query run 5 times on a connection is planned
-        # once, not on every call (the verify's statements repeat on every call). Django leaves them off for poolers
-        # that cannot keep prepared statements (PgBouncer in transaction mode before 1.21): set it false there.
-        DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
+# --- Database: SQLite by default, anything django-environ understands with DATABASE_URL (config/database_settings.py).
+DATABASES = {"default": default_database(env, base_dir=BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared by every process. Redis with REDIS_URL, else Django's database cache (not locmem: the

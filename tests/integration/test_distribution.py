@@ -12,6 +12,8 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "packaging" / "django-genesys-messaging"
@@ -85,6 +87,39 @@ def test_the_metadata_names_the_extras_and_the_supported_versions(wheel):
     metadata = Parser().parsestr(wheel.read(metadata_name).decode())
     assert metadata["Name"] == "django-genesys-messaging"
     assert set(metadata.get_all("Provides-Extra")) == {"redis", "metrics", "oidc", "sandbox"}
-    assert "Framework :: Django :: 5.2" in metadata.get_all("Classifier")
+    assert {"Framework :: Django :: 4.2", "Framework :: Django :: 5.2"} <= set(metadata.get_all("Classifier"))
     assert metadata["Requires-Python"] == ">=3.11"
     assert "# Member Messaging" in metadata.get_payload()  # messaging/README.md is the package's README
+
+
+def _pinned_versions(*names: str) -> dict[str, str]:
+    """package -> version pinned with == in the requirements files `names` (their -r lines not followed)."""
+    pins = {}
+    for name in names:
+        for line in (ROOT / name).read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line and not line.startswith("-r"):
+                requirement = Requirement(line)
+                (pin,) = requirement.specifier
+                pins[canonicalize_name(requirement.name)] = pin.version
+    return pins
+
+
+@pytest.mark.parametrize(
+    "tested",
+    [
+        pytest.param(["requirements.txt", "requirements-sandbox.txt", "requirements-dev.txt"], id="django-5.2"),
+        pytest.param(["requirements-django42.txt"], id="django-4.2"),
+    ],
+)
+def test_the_declared_dependencies_admit_what_the_suites_run(wheel, tested):
+    # Django>=4.2,<6 is a promise: each Django the app's tests run on (`make test`, `make test-django42`), with
+    # the libraries pinned beside it, meets every dependency the wheel declares, its extras' included.
+    (metadata_name,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+    declared = [
+        Requirement(line) for line in Parser().parsestr(wheel.read(metadata_name).decode()).get_all("Requires-Dist")
+    ]
+    pins = _pinned_versions(*tested)
+    for requirement in declared:
+        pinned = pins[canonicalize_name(requirement.name)]
+        assert requirement.specifier.contains(pinned, prereleases=True), (str(requirement), pinned)
