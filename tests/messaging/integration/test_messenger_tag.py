@@ -13,10 +13,8 @@ import pytest
 from csp.decorators import csp_update
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.checks import run_checks
-from django.db import connection
 from django.http import HttpResponse
 from django.template import Context, Template
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import json_script
 
@@ -32,6 +30,7 @@ from messaging.messenger import (
 )
 from messaging.middleware import MessengerCSPMiddleware
 from tests.messaging.members import PASSWORD
+from tests.page_queries import home_page_queries
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA_RE = re.compile(r'<script id="genesys-messenger-data" type="application/json">(.*?)</script>', re.S)
@@ -379,14 +378,8 @@ def test_the_tag_adds_one_query_to_the_home_page_the_members_identity(client, al
     # The default adapter reads the user's MemberIdentity (the public id); the session's grant is reused without
     # one. A site's adapter that reads what its page loaded anyway adds none (tests/integration/test_site_messenger.py).
     client.login(username="alice", password=PASSWORD)
-    client.get("/")
-    counts = {}
-    for deployment in ("", "11111111-2222-4333-8444-555555555555"):
-        settings.GENESYS_DEPLOYMENT_ID = deployment
-        with CaptureQueriesContext(connection) as queries:
-            client.get("/")
-        counts[deployment] = len(queries)
-    assert counts["11111111-2222-4333-8444-555555555555"] == counts[""] + 1, counts
+    without, with_messenger = home_page_queries(client, settings)
+    assert with_messenger == without + 1
 
 
 def test_a_profile_in_the_context_that_is_not_the_members_own_is_not_used(rf, alice, bob, public_id):
