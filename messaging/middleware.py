@@ -8,6 +8,7 @@ the current settings (region, sandbox, overrides). List it in MIDDLEWARE in plac
 """
 
 from csp.middleware import CSPMiddleware, PolicyParts
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from .messenger import messenger_csp_update
@@ -22,8 +23,19 @@ class MessengerCSPMiddleware(CSPMiddleware):
         parts = super().get_policy_parts(request, response, report_only)
         sources = {} if report_only else messenger_csp_update(request)
         if sources:
+            policy = parts.config if parts.config is not None else _site_directives()
             merged = {directive: list(values) for directive, values in (parts.update or {}).items()}
             for directive, values in sources.items():
-                merged[directive] = [*merged.get(directive, []), *values]
+                # A directive the policy leaves out falls back to default-src in the browser; once Messenger's
+                # sources name it, default-src's sources must come along, or e.g. the page's own fetches to
+                # 'self' would be blocked.
+                named = directive in policy or directive in merged
+                inherited: list[str] = [] if named else list(policy.get("default-src") or [])
+                merged[directive] = [*merged.get(directive, inherited), *values]
             parts.update = merged
         return parts
+
+
+def _site_directives() -> dict:
+    """The enforced policy's directives in settings (django-csp's CONTENT_SECURITY_POLICY["DIRECTIVES"])."""
+    return (getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}).get("DIRECTIVES") or {}

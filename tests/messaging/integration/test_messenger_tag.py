@@ -143,6 +143,15 @@ def test_a_widget_page_with_its_own_update_or_a_nonce_keeps_both_in_the_header(r
     assert any(source.startswith("'nonce-") for source in directives["script-src"]) and apps in directives["script-src"]
 
 
+def test_a_directive_the_site_leaves_to_default_src_keeps_default_src_s_sources(rf, settings):
+    # The site's policy names no connect-src: the browser would use default-src ('self') for the page's fetches.
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'self'"], "script-src": ["'self'"]}}
+    directives = csp_directives(widget_page()(rf.get("/")))
+    assert directives["connect-src"][0] == "'self'"
+    assert set(messenger_csp_sources()["connect-src"]) <= set(directives["connect-src"])
+    assert directives["script-src"].count("'self'") == 1  # a directive the site names is not seeded again
+
+
 def test_a_real_orgs_page_allows_its_apps_api_and_guest_socket_hosts_and_nothing_wider(client, settings):
     settings.GENESYS_SANDBOX = False
     settings.GENESYS_REGION = "eu-west-1"
