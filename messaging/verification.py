@@ -37,7 +37,6 @@ from .outbox.deadline import Deadline, InlineTimeout, NoTimeLeft
 from .outbox.delivery import Delivery, PushClient
 from .outbox.retry import describe_error
 from .outbox.schedule import schedule_delivery
-from .outbox.selectors import conversation_of_used_token
 from .outbox.states import PushState
 
 logger = logging.getLogger("messaging.outbox")
@@ -60,12 +59,12 @@ class TokenOnConversation(StrEnum):
 
 
 def _token_on_conversation(
-    conversation_id: uuid.UUID, token: str, client: PushClient, deadline: Deadline
+    conversation_id: uuid.UUID, token: str, spent_on: uuid.UUID | None, client: PushClient, deadline: Deadline
 ) -> tuple[TokenOnConversation, str]:
-    """(whether the token may verify this conversation, the customer participant id when found)."""
-    used_on = conversation_of_used_token(token_digest(token))
-    if used_on is not None:
-        return (TokenOnConversation.REPEAT if used_on == conversation_id else TokenOnConversation.ALREADY_USED), ""
+    """(whether the token may verify this conversation, the customer participant id when found). `spent_on`: the
+    conversation the token already verified (TokenCheck.spent_on)."""
+    if spent_on is not None:
+        return (TokenOnConversation.REPEAT if spent_on == conversation_id else TokenOnConversation.ALREADY_USED), ""
     try:
         conversation = deadline.call(client.get_message_conversation, str(conversation_id))
         participant = client.customer_participant(conversation)
@@ -131,7 +130,7 @@ def _confirm_member(
     """The member the token (its grant already checked: `check`) proves for this conversation, or why not; the
     customer participant when found; and whether the check holds only once the token is spent on this
     conversation (_spend_token)."""
-    outcome, participant_id = _token_on_conversation(conversation_id, token, client, deadline)
+    outcome, participant_id = _token_on_conversation(conversation_id, token, check.spent_on, client, deadline)
     if outcome is TokenOnConversation.UNCHECKED:
         return TokenCheck(check.member, TokenReason.VERIFIED_UNCHECKED), participant_id, True
     if outcome is TokenOnConversation.ALREADY_USED:

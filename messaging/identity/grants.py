@@ -20,13 +20,21 @@ import hashlib
 import uuid
 from typing import Any
 
+from django.db.models import Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
 from ..app_settings import app_settings
-from ..models import MemberTokenGrant
+from ..models import MemberTokenGrant, MemberTokenUse
 from .adapter import Member, get_member_adapter
-from .member_token import InvalidMemberToken, TokenReason, make_member_token, new_grant_id, read_member_token_claims
+from .member_token import (
+    InvalidMemberToken,
+    TokenReason,
+    make_member_token,
+    new_grant_id,
+    read_member_token_claims,
+    token_digest,
+)
 
 # In the session: {"id": grant id, "member": public id, "auth": auth digest, "until": expiry as a timestamp}.
 SESSION_GRANT_KEY = "messaging.member_token_grant"
@@ -93,15 +101,18 @@ def revoke_session_grant(session: Any, *, now: datetime.datetime | None = None) 
 @dataclasses.dataclass(frozen=True)
 class TokenCheck:
     """The member a member token proves (None: it proves nothing) and why: after its grant (check_member_token),
-    then after the conversation it is presented for (verification.py)."""
+    then after the conversation it is presented for (verification.py). `spent_on`: the conversation the token
+    had already verified when its grant was read (a token verifies one conversation), else None."""
 
     member: Member | None
     reason: TokenReason
+    spent_on: uuid.UUID | None = None
 
 
 def check_member_token(token: str, *, now: datetime.datetime | None = None) -> TokenCheck:
     """The active member a token proves, or why it proves nothing: signature and age first (no query), then its
-    grant with the user and what the member adapter reads of it, in one indexed SELECT."""
+    grant with the user and what the member adapter reads of it, and the conversation the token already verified
+    (`spent_on`), in one indexed SELECT."""
     if not token:
         return TokenCheck(None, TokenReason.NO_TOKEN)
     try:
@@ -110,8 +121,11 @@ def check_member_token(token: str, *, now: datetime.datetime | None = None) -> T
         return TokenCheck(None, error.reason)
     adapter = get_member_adapter()
     relations = ["user", *(f"user__{relation}" for relation in adapter.user_relations)]
-    # grant_id is unique: no ORDER BY (first() would add one).
-    grant = next(iter(MemberTokenGrant.objects.select_related(*relations).filter(grant_id=claims.grant_id)[:1]), None)
+    # The token's use read with its grant: the data action needs both before it asks Genesys anything.
+    spent_on = MemberTokenUse.objects.filter(token_digest=token_digest(token)).values("conversation_id")
+    grants = MemberTokenGrant.objects.select_related(*relations).filter(grant_id=claims.grant_id)
+    # grant_id and token_digest are unique: no ORDER BY (first() would add one).
+    grant = next(iter(grants.annotate(spent_on=Subquery(spent_on[:1]))[:1]), None)
     if grant is None:
         # No such grant: the member was deleted (grants go with them) or the grants were purged.
         return TokenCheck(None, TokenReason.UNKNOWN_MEMBER)
@@ -128,4 +142,4 @@ def check_member_token(token: str, *, now: datetime.datetime | None = None) -> T
         return TokenCheck(None, TokenReason.UNKNOWN_MEMBER)
     if grant.auth_digest != auth_digest(grant.user):
         return TokenCheck(None, TokenReason.PASSWORD_CHANGED)
-    return TokenCheck(member, TokenReason.VERIFIED)
+    return TokenCheck(member, TokenReason.VERIFIED, spent_on=grant.spent_on)

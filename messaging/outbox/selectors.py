@@ -1,14 +1,13 @@
 """Reads about conversation links and the attribute-push outbox (writes: records.py, the only one)."""
 
 import datetime
-import uuid
 from collections.abc import Iterable
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from ..app_settings import app_settings
-from ..models import AttributePush, ConversationLink, MemberTokenUse
+from ..models import AttributePush, ConversationLink
 from .states import OPEN_STATES, PushState
 
 
@@ -66,9 +65,3 @@ def outbox_counts() -> dict[str, int]:
     """Pushes per state, every state present (for checks, tests and the benchmark)."""
     counts = dict(AttributePush.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
     return {state: counts.get(state, 0) for state in PushState.values}
-
-
-def conversation_of_used_token(token_digest: str) -> uuid.UUID | None:
-    """The conversation a member token (by its digest) already verified, or None if it verified none."""
-    uses = MemberTokenUse.objects.filter(token_digest=token_digest)
-    return uses.values_list("conversation_id", flat=True).first()

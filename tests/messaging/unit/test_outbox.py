@@ -28,7 +28,7 @@ from messaging.outbox.delivery import deliver_conversation, deliver_from_task
 from messaging.outbox.records import UnverifiedOverVerified, record_push
 from messaging.outbox.retry import retry_delay
 from messaging.outbox.schedule import schedule_delivery
-from messaging.outbox.selectors import conversation_of_used_token, latest_push
+from messaging.outbox.selectors import latest_push
 from messaging.outbox.sweep import sweep_outbox
 from messaging.verification import verify_conversation
 
@@ -764,10 +764,16 @@ def test_the_latest_push_is_the_highest_version_with_its_attributes(alice):
     assert latest_push(empty) is None
 
 
-def test_a_used_token_names_the_conversation_it_verified(alice):
+def test_checking_a_token_reads_the_conversation_it_verified_with_its_grant(
+    alice, member_token, django_assert_num_queries
+):
+    from messaging.identity.member_token import token_digest
     from messaging.models import MemberTokenUse
 
+    token, unspent = member_token(alice), member_token(alice)
     conversation = uuid.uuid4()
-    MemberTokenUse.objects.create(token_digest="c" * 64, conversation_id=conversation)
-    assert conversation_of_used_token("c" * 64) == conversation
-    assert conversation_of_used_token("d" * 64) is None
+    MemberTokenUse.objects.create(token_digest=token_digest(token), conversation_id=conversation)
+    with django_assert_num_queries(1):
+        check = check_member_token(token)
+    assert (check.member.user.username, check.reason, check.spent_on) == ("alice", "verified", conversation)
+    assert check_member_token(unspent).spent_on is None
