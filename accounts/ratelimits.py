@@ -92,7 +92,7 @@ def count_against(request: HttpRequest, budgets: list[Budget]) -> int | None:
     return max(spent) if spent else None
 
 
-def seconds_until_allowed(request: HttpRequest, username: str) -> int | None:
+def count_password_attempt(request: HttpRequest, username: str) -> int | None:
     """Count one password attempt against both budgets. None when it may go ahead; else the seconds until the
     spent budget's window ends (for Retry-After). Both budgets are counted even when one is already spent."""
     account = normalised_username(username)
@@ -123,7 +123,7 @@ def limit_password_attempts(view: View, *, username_of: UsernameOf = typed_usern
         if request.method == "POST":
             username = username_of(request)
             if username is not None:
-                retry_after = seconds_until_allowed(request, username)
+                retry_after = count_password_attempt(request, username)
                 if retry_after is not None:
                     return too_many_attempts(request, retry_after)
         return view(request, *args, **kwargs)

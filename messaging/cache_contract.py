@@ -89,4 +89,5 @@ def per_process(cache: object) -> bool:
     return isinstance(cache, LocMemCache)
 
 
-_OPERATIONS = ("add", "get", "set", "delete", "get_many", "incr", "make_key")
+# SharedCache's operations, read off the Protocol so the list is written once.
+_OPERATIONS = tuple(name for name, member in vars(SharedCache).items() if callable(member) and not name.startswith("_"))

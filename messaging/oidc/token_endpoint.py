@@ -64,7 +64,7 @@ def _budgets(client_id: str) -> list[tuple[str, object, str]]:
     return budgets
 
 
-def seconds_until_allowed(request: HttpRequest, client_id: str) -> int | None:
+def seconds_blocked(request: HttpRequest, client_id: str) -> int | None:
     """None while neither failure budget (this address's, the client id's) is spent; else the seconds until the
     spent ones' windows end. Reads the counts only."""
     waits = []
@@ -95,7 +95,7 @@ class LimitedClientAuthentication:
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         client_id, secret = named_client(request)
-        retry_after = seconds_until_allowed(request, client_id)
+        retry_after = seconds_blocked(request, client_id)
         if retry_after is not None:
             return too_many_failures(retry_after)
         response = super().post(request, *args, **kwargs)  # type: ignore[misc]
