@@ -122,10 +122,10 @@ def check_member_token(token: str, *, now: datetime.datetime | None = None) -> T
     adapter = get_member_adapter()
     relations = ["user", *(f"user__{relation}" for relation in adapter.user_relations)]
     # The token's use read with its grant: the data action needs both before it asks Genesys anything.
-    spent_on = MemberTokenUse.objects.filter(token_digest=token_digest(token)).values("conversation_id")
+    uses = MemberTokenUse.objects.filter(token_digest=token_digest(token)).values("conversation_id")
     grants = MemberTokenGrant.objects.select_related(*relations).filter(grant_id=claims.grant_id)
     # grant_id and token_digest are unique: no ORDER BY (first() would add one).
-    grant = next(iter(grants.annotate(spent_on=Subquery(spent_on[:1]))[:1]), None)
+    grant = next(iter(grants.annotate(spent_on=Subquery(uses[:1]))[:1]), None)
     if grant is None:
         # No such grant: the member was deleted (grants go with them) or the grants were purged.
         return TokenCheck(None, TokenReason.UNKNOWN_MEMBER)
